@@ -1,0 +1,12 @@
+"""mlwright — an automated machine-learning engineer for tabular data."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .automl import AutoML, load
+from .budget import Budget, Snapshot
+from .data.schema import Schema
+from .errors import MlwrightError
+
+__all__ = ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load"]

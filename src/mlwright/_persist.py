@@ -1,0 +1,121 @@
+"""AutoML ↔ model directory (the file I/O lives in :mod:`mlwright.artifacts`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__, artifacts
+from .data.schema import Schema
+from .errors import ArtifactError, ArtifactIntegrityError
+from .models import get as get_family
+
+
+def save_automl(automl, path: Path) -> Path:
+    """Write ``automl``'s fitted state to ``path``."""
+
+    def build(tmp: Path) -> dict:
+        (tmp / "prep").mkdir()
+        (tmp / "models").mkdir()
+        skops_types: dict[str, list[str]] = {}
+        preps = {}
+        for style, fold_preps in automl.preprocessors_.items():
+            names = []
+            for k, pre in enumerate(fold_preps):
+                rel = f"prep/{style}_{k}.skops"
+                skops_types[rel] = artifacts.skops_dump(pre, tmp / rel)
+                names.append(rel)
+            preps[style] = names
+        members = []
+        for m in automl.members_:
+            folds = []
+            for k, model in enumerate(m["models"]):
+                stem = f"{m['name']}_{k}"
+                files = model.save(tmp / "models", stem)
+                folds.append({"stem": stem, "files": [f"models/{f}" for f in files], "meta": model.meta()})
+            members.append(
+                {"name": m["name"], "family": m["family"], "style": m["style"], "weight": m["weight"], "folds": folds}
+            )
+        lb = automl.leaderboard_.replace({np.nan: None})
+        return {
+            "mlwright_version": __version__,
+            "task": automl.task_,
+            "metric": automl.metric_,
+            "classes": automl.schema_.to_dict()["classes"],
+            "schema": automl.schema_.to_dict(),
+            "n_features_in": int(automl.n_features_in_),
+            "feature_names_in": [str(c) for c in getattr(automl, "feature_names_in_", [])],
+            "estimate": {
+                "metric": automl.metric_,
+                "score_val": automl.score_val_,
+                "validation": automl.split_kind_,
+                "n_folds": automl.n_folds_,
+            },
+            "best_model": automl.best_model_,
+            "leaderboard": lb.to_dict(orient="records"),
+            "trials": automl.trials_,
+            "training_data": getattr(automl, "training_fingerprint_", None),
+            "fit_seconds": getattr(automl, "fit_seconds_", None),
+            "params": {k: v for k, v in automl.get_params().items() if k != "workdir"},
+            "preprocessors": preps,
+            "members": members,
+            "skops_types": skops_types,
+        }
+
+    return artifacts.write_dir(path, build)
+
+
+def load_automl(path: Path):
+    """Rebuild a fitted AutoML from a verified model directory."""
+    from .automl import AutoML
+
+    manifest = artifacts.read_manifest(path)
+    artifacts.verify(path, manifest)
+    try:
+        params = manifest.get("params", {})
+        automl = AutoML(**{k: v for k, v in params.items() if k in AutoML().get_params()})
+        schema = Schema.from_dict(manifest["schema"])
+        automl.schema_ = schema
+        automl.task_ = manifest["task"]
+        automl.metric_ = manifest["metric"]
+        if automl.task_ != "regression":
+            automl.classes_ = np.asarray(schema.classes)
+        automl.n_features_in_ = int(manifest["n_features_in"])
+        if manifest.get("feature_names_in"):
+            automl.feature_names_in_ = np.asarray(manifest["feature_names_in"], dtype=object)
+        est = manifest["estimate"]
+        automl.score_val_ = est["score_val"]
+        automl.split_kind_ = est["validation"]
+        automl.n_folds_ = est["n_folds"]
+        automl.best_model_ = manifest["best_model"]
+        automl.leaderboard_ = pd.DataFrame(manifest["leaderboard"])
+        automl.trials_ = manifest.get("trials", [])
+        automl.training_fingerprint_ = manifest.get("training_data")
+        automl.fit_seconds_ = manifest.get("fit_seconds")
+        automl.preprocessors_ = {
+            style: [artifacts.skops_load(path / rel) for rel in rels]
+            for style, rels in manifest["preprocessors"].items()
+        }
+        n_classes = len(schema.classes) if automl.task_ != "regression" else 0
+        members = []
+        for m in manifest["members"]:
+            fam = get_family(m["family"])
+            models = [fam.load(path / "models", f["stem"], f["meta"], automl.task_, n_classes) for f in m["folds"]]
+            members.append(
+                {
+                    "name": m["name"],
+                    "family": m["family"],
+                    "style": m["style"],
+                    "weight": m["weight"],
+                    "models": models,
+                    "meta": [f["meta"] for f in m["folds"]],
+                }
+            )
+        automl.members_ = members
+    except ArtifactIntegrityError:
+        raise
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise ArtifactError(f"cannot load model from {str(path)!r}: {type(exc).__name__}: {exc}") from None
+    return automl

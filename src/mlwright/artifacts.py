@@ -1,0 +1,217 @@
+"""Save and load a model directory: ``manifest.json`` + files, every file verified by SHA-256.
+
+Layout::
+
+    model/
+      manifest.json            schema, metrics, leaderboard, members, library versions,
+                               training-data fingerprint, {file: sha256}, skops types per file
+      prep/<style>_<fold>.skops  fitted preprocessing (skops, checked against TRUSTED_PREFIXES)
+      models/<member>_<fold>.*   boosters in native formats (.lgb.txt, .xgb.json, .cbm);
+                                 scikit-learn estimators as .skops
+
+Loading refuses a file whose hash differs from the manifest, a missing file, an unexpected file
+type inside a skops file, and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ArtifactError, ArtifactIntegrityError
+
+__all__ = ["FORMAT", "TRUSTED_PREFIXES", "data_fingerprint", "file_sha256", "read_manifest", "skops_load", "verify"]
+
+FORMAT = "mlwright-model"
+FORMAT_VERSION = 1
+# Types a skops file may contain: the explicit allow-list of modules we write objects from.
+TRUSTED_PREFIXES = (
+    "sklearn.",
+    "numpy.",
+    "scipy.sparse.",
+    "mlwright.features.",
+    "builtins.",
+    "collections.",
+    "re.",
+)
+TRACKED_LIBRARIES = (
+    "mlwright",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "lightgbm",
+    "xgboost",
+    "xgboost-cpu",
+    "catboost",
+    "skops",
+    "scipy",
+)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def data_fingerprint(df: pd.DataFrame) -> dict[str, Any]:
+    """Rows, columns and a content hash of the training data."""
+    h = hashlib.sha256()
+    h.update(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+    return {"rows": len(df), "columns": int(df.shape[1]), "sha256": h.hexdigest()}
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of the libraries a model depends on."""
+    out: dict[str, str | None] = {}
+    for name in TRACKED_LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _is_trusted(type_name: str) -> bool:
+    return type_name.startswith(TRUSTED_PREFIXES)
+
+
+def skops_dump(obj: Any, path: Path) -> list[str]:
+    """Write ``obj`` with skops; return the non-default types it holds (all must be trusted)."""
+    import skops.io as sio
+
+    data = sio.dumps(obj)
+    types = sio.get_untrusted_types(data=data)
+    bad = [t for t in types if not _is_trusted(t)]
+    if bad:
+        raise ArtifactError(f"refusing to save {type(obj).__name__}: it holds untrusted types {bad}")
+    Path(path).write_bytes(data)
+    return list(types)
+
+
+def skops_load(path: Path) -> Any:
+    """Load a skops file, allowing only types under :data:`TRUSTED_PREFIXES`."""
+    import skops.io as sio
+
+    data = Path(path).read_bytes()
+    types = sio.get_untrusted_types(data=data)
+    bad = [t for t in types if not _is_trusted(t)]
+    if bad:
+        raise ArtifactIntegrityError(
+            f"{Path(path).name} contains types mlwright does not trust: {bad}; the file was not written "
+            "by mlwright — retrain the model or restore the original file"
+        )
+    return sio.loads(data, trusted=types)
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """Read and sanity-check ``manifest.json`` of a model directory."""
+    path = Path(path)
+    mpath = path / "manifest.json"
+    if not path.exists():
+        raise ArtifactError(f"model directory {str(path)!r} does not exist; check the path")
+    if not mpath.exists():
+        raise ArtifactError(f"{str(path)!r} is not an mlwright model: it has no manifest.json")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactIntegrityError(f"{str(mpath)!r} is not valid JSON ({exc}); the model is damaged") from None
+    if manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{str(path)!r} is not an mlwright model (format {manifest.get('format')!r})")
+    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        raise ArtifactError(
+            f"model format {manifest['format_version']} is newer than this mlwright understands "
+            f"({FORMAT_VERSION}); upgrade mlwright"
+        )
+    return manifest
+
+
+def verify(path: str | Path, manifest: dict[str, Any]) -> None:
+    """Check every file listed in the manifest exists and matches its SHA-256."""
+    path = Path(path)
+    for rel, digest in manifest.get("files", {}).items():
+        f = path / rel
+        if not f.is_file():
+            raise ArtifactIntegrityError(f"model file {rel!r} is missing from {str(path)!r}; restore it or retrain")
+        got = file_sha256(f)
+        if got != digest:
+            raise ArtifactIntegrityError(
+                f"model file {rel!r} has been modified (SHA-256 {got[:12]}…, manifest says {digest[:12]}…); "
+                "refusing to load it — restore the original file or retrain"
+            )
+    installed = library_versions()
+    for lib, ver in manifest.get("library_versions", {}).items():
+        if ver and installed.get(lib) and installed[lib].split(".")[0] != ver.split(".")[0]:
+            warnings.warn(
+                f"model was saved with {lib} {ver}, this environment has {installed[lib]}", UserWarning, stacklevel=3
+            )
+
+
+def write_dir(target: str | Path, build) -> Path:
+    """Build a model directory in a temporary sibling, then move it into place.
+
+    ``build(tmpdir) -> manifest dict`` writes the files; this adds hashes and writes the manifest.
+    An existing model at ``target`` is replaced only once the new one is complete; a non-empty
+    directory that is not an mlwright model is never touched.
+    """
+    target = Path(target)
+    if target.exists():
+        if not target.is_dir():
+            raise ArtifactError(f"cannot save to {str(target)!r}: it is a file; choose a directory path")
+        if any(target.iterdir()) and not (target / "manifest.json").exists():
+            raise ArtifactError(
+                f"cannot save to {str(target)!r}: the directory is not empty and is not an mlwright model; "
+                "choose a new or empty directory"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        manifest = build(tmp)
+        files = {}
+        for f in sorted(tmp.rglob("*")):
+            if f.is_file():
+                files[f.relative_to(tmp).as_posix()] = file_sha256(f)
+        manifest.update(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "library_versions": library_versions(),
+                "files": files,
+            }
+        )
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default), encoding="utf-8")
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)

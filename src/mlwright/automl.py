@@ -1,0 +1,513 @@
+"""The AutoML facade: wires data → schema → features → search → ensemble → artifact.
+
+It owns no algorithm; every stage lives in its own module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from . import artifacts
+from .budget import Budget, Snapshot
+from .data.schema import Schema, coerce, infer_schema
+from .data.sources import read_table
+from .ensemble import caruana
+from .errors import (
+    BudgetExhaustedError,
+    ColumnsMismatchError,
+    ConfigError,
+    EmptyDataError,
+    NotFittedError,
+    TargetError,
+    TargetNotFoundError,
+    did_you_mean,
+)
+from .metrics import confusion_matrix, get_metric, score_all
+from .models import families_for
+from .models import get as get_family
+from .search import Search, SearchConfig
+from .splits import make_splits
+
+__all__ = ["AutoML", "load"]
+
+log = logging.getLogger("mlwright")
+ENSEMBLE_NAME = "ensemble"
+MAX_ENSEMBLE_CANDIDATES = 25
+
+
+class AutoML(BaseEstimator):
+    """Automated machine learning for one table and one target.
+
+    Parameters
+    ----------
+    task : {None, "binary", "multiclass", "regression"}
+        Inferred from the target when None.
+    metric : str or None
+        Any name from :data:`mlwright.metrics.METRICS`; roc_auc / log_loss / rmse by default.
+    time_budget : float, default 60
+        Seconds for the whole ``fit`` (data checks, search, ensembling).
+    n_jobs : int, default -1
+        Threads per trial; -1 uses every CPU.
+    seed : int, default 0
+    workdir : str or None
+        Where the run writes its trial log (``trials.jsonl``); nothing is written when None.
+    families : list of str or None
+        Restrict the search to these model families (keys of the registry).
+    n_folds : int or None
+        Cross-validation folds (default 5, or 3 above 20 000 rows).
+    max_trials : int or None
+        Stop after this many trials (for exact reproducibility, with a generous budget).
+    verbose : int, default 0
+        1 logs each trial.
+    """
+
+    def __init__(
+        self,
+        task: str | None = None,
+        metric: str | None = None,
+        time_budget: float = 60.0,
+        n_jobs: int = -1,
+        seed: int = 0,
+        workdir: str | None = None,
+        families: list[str] | None = None,
+        n_folds: int | None = None,
+        max_trials: int | None = None,
+        verbose: int = 0,
+    ):
+        self.task = task
+        self.metric = metric
+        self.time_budget = time_budget
+        self.n_jobs = n_jobs
+        self.seed = seed
+        self.workdir = workdir
+        self.families = families
+        self.n_folds = n_folds
+        self.max_trials = max_trials
+        self.verbose = verbose
+
+    # ================================================================== fit
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        target: str | None = None,
+        groups: str | None = None,
+        time_column: str | None = None,
+        column_types: dict[str, str] | None = None,
+        callbacks: list[Callable[[Snapshot], None]] | None = None,
+    ) -> AutoML:
+        """Search, ensemble and keep the best model.
+
+        Parameters
+        ----------
+        X : DataFrame, array, or path to a CSV/Parquet file
+            With ``target=``: the whole table.  With ``y``: the features only.
+        y : array-like, optional
+            Target values, when ``X`` holds only features.
+        target : str, optional
+            Name of the target column in ``X``.
+        groups : str, optional
+            Column whose rows must stay together in validation (group k-fold); not a feature.
+        time_column : str, optional
+            Column ordering the rows in time: validation always comes after training.
+        column_types : dict, optional
+            Override inferred kinds, e.g. ``{"zip": "categorical"}``.
+        callbacks : list of callables, optional
+            Each receives a :class:`~mlwright.budget.Snapshot` after every trial.
+
+        Returns
+        -------
+        self
+        """
+        budget = Budget(float(self.time_budget) if self.time_budget is not None else math.inf)
+        if self.time_budget is not None and not (float(self.time_budget) > 0):
+            raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget!r}")
+        df, target = self._table(X, y, target)
+        y_raw = df[target]
+        n_missing = int(y_raw.isna().sum())
+        if n_missing == len(df):
+            raise TargetError(f"target column {target!r} has no values (all {len(df)} rows are missing)")
+        if n_missing:
+            warnings.warn(f"dropped {n_missing} row(s) whose target {target!r} is missing", UserWarning, stacklevel=2)
+            df = df.loc[y_raw.notna()].reset_index(drop=True)
+        group_values = order = None
+        if groups is not None:
+            self._need_column(df, groups, "groups")
+            group_values = df[groups].astype(str).to_numpy()
+        if time_column is not None:
+            self._need_column(df, time_column, "time_column")
+            tc = df[time_column]
+            order = (
+                pd.to_datetime(tc, errors="coerce", format="mixed") if not pd.api.types.is_numeric_dtype(tc) else tc
+            ).to_numpy()
+            if pd.isna(order).any():
+                raise TargetError(f"time_column {time_column!r} has missing or unparseable values; fill or drop them")
+        hints = dict(column_types or {})
+        if groups is not None:
+            hints[groups] = "id"
+        schema = infer_schema(df, target, task=self.task, metric=self.metric, hints=hints)
+        self._warn_dropped(schema)
+        if not schema.features:
+            raise EmptyDataError(
+                f"no usable feature column: every column besides {target!r} is empty, constant or an ID "
+                f"({', '.join(f'{c.name}: {c.kind}' for c in schema.columns[:10])})"
+            )
+        y_enc = self._encode_target(df[target], schema)
+        metric = get_metric(schema.metric, schema.task)
+        Xc = coerce(df, schema)
+        splits = make_splits(y_enc, schema.task, self.n_folds, group_values, order, self.seed)
+        fams = families_for(schema.task, self.families)
+        if not fams:
+            raise ConfigError(f"none of the families {self.families} handles a {schema.task} task")
+        n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
+        cbs = list(callbacks or [])
+        if self.verbose:
+            cbs.append(
+                lambda s: log.info("trial %s: %s=%s (best %s)", s.last_model, s.metric, s.last_score, s.best_score)
+            )
+        search = Search(
+            schema,
+            Xc,
+            y_enc,
+            splits,
+            metric,
+            fams,
+            budget,
+            seed=self.seed,
+            n_jobs=n_jobs,
+            callbacks=cbs,
+            config=SearchConfig(max_trials=self.max_trials),
+        )
+        trials = search.run()
+        ok = [t for t in trials if t.status == "ok"]
+        if not ok:
+            errs = "; ".join(f"{t.name}: {t.error}" for t in trials if t.error)[:500]
+            raise BudgetExhaustedError(
+                f"no model finished within time_budget={self.time_budget}s"
+                + (f" (failures: {errs})" if errs else "")
+                + "; raise time_budget"
+            )
+        self._finish(schema, search, ok, metric, splits, y_enc)
+        self.fit_seconds_ = budget.elapsed()
+        self.training_fingerprint_ = artifacts.data_fingerprint(df)
+        self._write_log()
+        return self
+
+    # ------------------------------------------------------------------ fit helpers
+    @staticmethod
+    def _need_column(df: pd.DataFrame, name: str, what: str) -> None:
+        if name not in df.columns:
+            raise TargetNotFoundError(
+                f"{what} column {name!r} is not in the data{did_you_mean(name, map(str, df.columns))}"
+            )
+
+    def _table(self, X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, str]:
+        if isinstance(X, (str, Path)):
+            X = read_table(X)
+        if y is not None:
+            if target is not None:
+                raise ConfigError("give either y or target=, not both")
+            if not isinstance(X, pd.DataFrame):
+                arr = np.asarray(X)
+                if arr.ndim != 2:
+                    raise EmptyDataError(f"X must be 2-D (rows × columns), got an array of shape {arr.shape}")
+                X = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+            else:
+                self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+            y_s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy(), index=X.index)
+            if len(y_s) != len(X):
+                raise EmptyDataError(f"X has {len(X)} rows but y has {len(y_s)}; they must match")
+            target = str(getattr(y, "name", None) or "target")
+            while target in X.columns:
+                target = f"_{target}"
+            df = X.copy()
+            df.columns = [str(c) for c in df.columns]
+            df[target] = y_s
+        else:
+            if not isinstance(X, pd.DataFrame):
+                raise ConfigError("fit(X) needs a DataFrame or file with target=, or fit(X, y)")
+            if target is None:
+                raise ConfigError("say which column to predict: fit(df, target='column')")
+            df = X
+            df.columns = [str(c) for c in df.columns]
+            if target not in df.columns:
+                raise TargetNotFoundError(
+                    f"target column {target!r} is not in the data{did_you_mean(target, df.columns)}; "
+                    f"columns are: {', '.join(list(df.columns)[:25])}"
+                )
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        if len(df) == 0:
+            raise EmptyDataError("the data has no rows")
+        if df.shape[1] < 2:
+            raise EmptyDataError(f"the data has only the target column {target!r}: no features to learn from")
+        self.n_features_in_ = df.shape[1] - 1
+        return df, target
+
+    @staticmethod
+    def _warn_dropped(schema: Schema) -> None:
+        empty = [c.name for c in schema.columns if c.kind == "empty"]
+        if empty:
+            warnings.warn(
+                f"dropped {len(empty)} feature column(s) that are entirely missing: "
+                + ", ".join(repr(c) for c in empty),
+                UserWarning,
+                stacklevel=3,
+            )
+        for kind in ("constant", "id"):
+            cols = [c.name for c in schema.columns if c.kind == kind]
+            if cols:
+                log.info("ignoring %s column(s): %s", kind, ", ".join(cols))
+
+    @staticmethod
+    def _encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
+        if schema.task == "regression":
+            conv = pd.to_numeric(y, errors="coerce")
+            bad = conv.isna() & y.notna()
+            if bad.any():
+                raise TargetError(
+                    f"regression target {schema.target!r} has {int(bad.sum())} non-numeric value(s), e.g. "
+                    f"{list(y[bad].head(3))}; clean them or choose a classification task"
+                )
+            return conv.to_numpy(float)
+        classes = schema.classes
+        if len(classes) < 2:
+            raise TargetError(
+                f"target {schema.target!r} has a single class ({classes[0]!r}): nothing to learn; "
+                "check the data or the target column"
+            )
+        if schema.task == "binary" and len(classes) > 2:
+            raise TargetError(
+                f"task='binary' but target {schema.target!r} has {len(classes)} classes; use task='multiclass'"
+            )
+        lookup = {_key(c): i for i, c in enumerate(classes)}
+        return np.array([lookup[_key(v)] for v in y.to_numpy()], dtype=int)
+
+    def _finish(self, schema, search: Search, ok, metric, splits, y_enc) -> None:
+        n_classes = len(schema.classes) if schema.task != "regression" else 0
+        mask = splits.oof_mask
+        better = sorted(ok, key=lambda t: -t.score if metric.greater_is_better else t.score)
+        cands = better[:MAX_ENSEMBLE_CANDIDATES]
+        weights, ens_score = caruana([t.oof[mask] for t in cands], y_enc[mask], metric, n_classes)
+        members = [(t, w) for t, w in zip(cands, weights) if w > 0]
+        if len(members) == 1 or not metric.better(ens_score, better[0].score):
+            members, ens_score = [(better[0], 1.0)], better[0].score
+        self.schema_ = schema
+        self.metric_ = metric.name
+        self.task_ = schema.task
+        if schema.task != "regression":
+            self.classes_ = np.asarray(schema.classes)
+        self.split_kind_ = splits.kind
+        self.n_folds_ = len(splits.folds)
+        styles = {get_family(t.family).style for t, _ in members}
+        self.preprocessors_ = {s: [search.prep[(s, k)][0] for k in range(self.n_folds_)] for s in styles}
+        self.members_ = [
+            {
+                "name": t.name,
+                "family": t.family,
+                "style": get_family(t.family).style,
+                "weight": float(w),
+                "models": t.models,
+                "meta": [m.meta() for m in t.models],
+            }
+            for t, w in members
+        ]
+        self.score_val_ = float(ens_score)
+        rows = [
+            {
+                "model": t.name,
+                "family": t.family,
+                "score_val": t.score,
+                "fit_seconds": t.fit_seconds,
+                "predict_seconds": t.predict_seconds,
+                "source": t.source,
+                "truncated": t.truncated,
+                "params": json.dumps(t.params, default=str),
+            }
+            for t in ok
+        ]
+        if len(members) > 1:
+            rows.append(
+                {
+                    "model": ENSEMBLE_NAME,
+                    "family": ENSEMBLE_NAME,
+                    "score_val": ens_score,
+                    "fit_seconds": sum(t.fit_seconds for t, _ in members),
+                    "predict_seconds": sum(t.predict_seconds for t, _ in members),
+                    "source": "caruana",
+                    "truncated": False,
+                    "params": json.dumps({t.name: round(float(w), 4) for t, w in members}),
+                }
+            )
+        lb = pd.DataFrame(rows)
+        lb = lb.sort_values("score_val", ascending=not metric.greater_is_better, kind="stable").reset_index(drop=True)
+        self.leaderboard_ = lb
+        self.best_model_ = ENSEMBLE_NAME if len(members) > 1 else members[0][0].name
+        self.trials_ = [t.record() for t in search.trials]
+        for key in list(search.prep):  # free the cached fold matrices
+            search.prep[key] = (search.prep[key][0], None, None)
+
+    def _write_log(self) -> None:
+        if not self.workdir:
+            return
+        wd = Path(self.workdir)
+        wd.mkdir(parents=True, exist_ok=True)
+        with open(wd / "trials.jsonl", "a", encoding="utf-8") as f:
+            for rec in self.trials_:
+                f.write(json.dumps(rec, default=str) + "\n")
+
+    # ================================================================== predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise NotFittedError("this AutoML is not fitted yet; call fit(data, target=...) or mlwright.load(path)")
+
+    def _prepare(self, X: Any) -> pd.DataFrame:
+        self._check_fitted()
+        if isinstance(X, (str, Path)):
+            X = read_table(X)
+        if not isinstance(X, pd.DataFrame):
+            arr = np.asarray(X)
+            if arr.ndim == 1:
+                arr = arr.reshape(1, -1)
+            if arr.ndim != 2 or arr.shape[1] != self.n_features_in_:
+                raise ColumnsMismatchError(
+                    f"X has {arr.shape[1] if arr.ndim == 2 else arr.shape} features, but AutoML is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+            names = [c.name for c in self.schema_.columns]
+            X = pd.DataFrame(arr, columns=names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            return self.schema_.validate(X)
+
+    def _raw(self, X: Any) -> np.ndarray:
+        Xc = self._prepare(X)
+        cache: dict[tuple[str, int], Any] = {}
+        total = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for m in self.members_:
+                preds = []
+                for k, model in enumerate(m["models"]):
+                    key = (m["style"], k)
+                    if key not in cache:
+                        cache[key] = self.preprocessors_[m["style"]][k].transform(Xc)
+                    preds.append(model.predict_raw(cache[key]))
+                p = np.mean(preds, axis=0) * m["weight"]
+                total = p if total is None else total + p
+        return total
+
+    def predict_proba(self, X: Any) -> pd.DataFrame:
+        """Class probabilities: one column per class label (labels as in training), rows as in X."""
+        self._check_fitted()
+        if self.task_ == "regression":
+            raise ConfigError("predict_proba is for classification; this model does regression — use predict")
+        p = self._raw(X)
+        p = np.clip(p, 0.0, 1.0)
+        p = p / p.sum(axis=1, keepdims=True)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(p, columns=list(self.schema_.classes), index=index)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values (regression) or class labels (the most probable class)."""
+        self._check_fitted()
+        p = self._raw(X)
+        if self.task_ == "regression":
+            return np.asarray(p, dtype=float)
+        return np.asarray(self.schema_.classes, dtype=object if _mixed(self.schema_.classes) else None)[p.argmax(1)]
+
+    def evaluate(self, data: Any, target: str | None = None) -> dict[str, Any]:
+        """Score the model on labelled data: every applicable metric, plus the confusion matrix.
+
+        Parameters
+        ----------
+        data : DataFrame or path
+            Must hold the target column (named as in training unless ``target`` says otherwise).
+        """
+        self._check_fitted()
+        df = read_table(data) if isinstance(data, (str, Path)) else data
+        target = target or self.schema_.target
+        if target not in df.columns:
+            raise TargetNotFoundError(
+                f"evaluation data lacks the target column {target!r}{did_you_mean(target, map(str, df.columns))}"
+            )
+        df = df.loc[df[target].notna()]
+        if len(df) == 0:
+            raise EmptyDataError(f"no rows with a value in target column {target!r} to evaluate on")
+        raw = self._raw(df.drop(columns=[target]))
+        schema = self.schema_
+        if schema.task == "regression":
+            y = pd.to_numeric(df[target], errors="coerce").to_numpy(float)
+            out: dict[str, Any] = score_all("regression", y, raw)
+        else:
+            lookup = {_key(c): i for i, c in enumerate(schema.classes)}
+            unknown = [v for v in df[target].unique() if _key(v) not in lookup]
+            if unknown:
+                raise TargetError(f"target has labels the model never saw: {unknown[:5]}; known: {schema.classes}")
+            y = np.array([lookup[_key(v)] for v in df[target].to_numpy()])
+            n = len(schema.classes)
+            out = score_all(schema.task, y, raw, n)
+            out["confusion_matrix"] = confusion_matrix(y, raw, n)
+            out["labels"] = list(schema.classes)
+        out["n_rows"] = len(df)
+        out["metric"] = schema.metric
+        return out
+
+    def leaderboard(self) -> pd.DataFrame:
+        """Trials and the ensemble, best first: model, score_val (CV estimate), fit/predict seconds."""
+        self._check_fitted()
+        return self.leaderboard_.copy()
+
+    # ================================================================== persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (manifest + verified files); returns its path."""
+        self._check_fitted()
+        from ._persist import save_automl
+
+        return save_automl(self, Path(path))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags
+
+
+def load(path: str | Path) -> AutoML:
+    """Load a model directory written by :meth:`AutoML.save`, verifying every file's SHA-256.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        A file is missing, altered, or holds types mlwright does not trust.
+    """
+    from ._persist import load_automl
+
+    return load_automl(Path(path))
+
+
+def _key(v: Any) -> Any:
+    """Hashable lookup key for a class label (1 and 1.0 and '1' stay distinct from True only by type)."""
+    if isinstance(v, (bool, np.bool_)):
+        return ("b", bool(v))
+    if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
+        return ("n", float(v))
+    if isinstance(v, (float, np.floating)):
+        return ("n", float(v))
+    return ("s", str(v))
+
+
+def _mixed(classes: list) -> bool:
+    return len({type(c) for c in classes}) > 1 or all(isinstance(c, str) for c in classes)

@@ -1,0 +1,87 @@
+"""One time budget for a whole run, and the progress-callback protocol.
+
+A :class:`Budget` is created once (in :meth:`mlwright.AutoML.fit`) and passed down to the search
+loop, every trial and every booster callback.  Nobody recomputes the deadline.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["Budget", "ProgressCallback", "Snapshot"]
+
+
+@dataclass
+class Budget:
+    """A wall-clock deadline.
+
+    Parameters
+    ----------
+    seconds : float
+        Total seconds allowed from creation.  ``math.inf`` means no limit.
+    """
+
+    seconds: float
+    start: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float:
+        """Monotonic time at which the budget is spent."""
+        return self.start + self.seconds
+
+    def elapsed(self) -> float:
+        """Seconds since the budget started."""
+        return time.monotonic() - self.start
+
+    def left(self) -> float:
+        """Seconds left (never negative; ``inf`` for an unlimited budget)."""
+        if math.isinf(self.seconds):
+            return math.inf
+        return max(0.0, self.deadline - time.monotonic())
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return self.left() <= 0.0
+
+    def sub(self, seconds: float) -> Deadline:
+        """A deadline ``seconds`` from now, but never later than this budget's."""
+        return Deadline(min(self.deadline, time.monotonic() + max(0.0, seconds)))
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in monotonic time; what booster callbacks check."""
+
+    at: float
+
+    def left(self) -> float:
+        """Seconds until the deadline (never negative)."""
+        return max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return time.monotonic() >= self.at
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable progress report, sent after every trial."""
+
+    trials_done: int
+    last_model: str
+    last_score: float | None
+    best_model: str | None
+    best_score: float | None
+    metric: str
+    elapsed: float
+    time_left: float
+    budget: float
+
+
+class ProgressCallback(Protocol):
+    """Anything called with a :class:`Snapshot` after each trial."""
+
+    def __call__(self, snapshot: Snapshot) -> None: ...  # pragma: no cover

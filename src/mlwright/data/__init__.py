@@ -1,0 +1,1 @@
+"""Data in: reading sources, inferring the schema."""

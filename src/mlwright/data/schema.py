@@ -1,0 +1,393 @@
+"""Semantic column types, task and metric inference, and the :class:`Schema` saved with a model.
+
+The Schema is the spine of mlwright: features, models, serving validation and monitoring read it.
+It records what each column is (``kind``) and how it looked in training, and it validates and
+coerces data to score.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ColumnsMismatchError, ColumnTypeError, ConfigError, did_you_mean
+from ..metrics import default_metric, get_metric
+
+__all__ = ["KINDS", "ColumnSpec", "Schema", "infer_schema", "infer_task"]
+
+KINDS = ("numeric", "boolean", "categorical", "high_cardinality", "datetime", "text", "id", "constant", "empty")
+USED_KINDS = ("numeric", "boolean", "categorical", "high_cardinality", "datetime", "text")
+TASKS = ("binary", "multiclass", "regression")
+LOW_CARD_MAX = 32
+_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?")
+_ID_NAME = re.compile(r"(^|_|\b)(id|uuid|guid|key|rownames|index)($|_|\b)", re.I)
+
+
+@dataclass
+class ColumnSpec:
+    """What one feature column is and how it looked in training."""
+
+    name: str
+    kind: str
+    dtype: str
+    missing: float = 0.0
+    n_unique: int = 0
+    from_text: bool = False  # numeric values that arrived as strings
+    top: list[Any] = field(default_factory=list)  # most frequent levels (categorical kinds)
+
+    @property
+    def used(self) -> bool:
+        """Whether the column feeds the models."""
+        return self.kind in USED_KINDS
+
+
+@dataclass
+class Schema:
+    """Columns, target, task and metric of a training run.
+
+    Attributes
+    ----------
+    columns : list of ColumnSpec
+        Every feature column seen in training, in order (unused kinds included).
+    target : str
+        Name of the target column.
+    task : str
+        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+    metric : str
+        The run's metric.
+    classes : list
+        Class labels in the order of ``predict_proba`` columns (classification only).
+    """
+
+    columns: list[ColumnSpec]
+    target: str
+    task: str
+    metric: str
+    classes: list[Any] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def features(self) -> list[str]:
+        """Names of the columns the models use."""
+        return [c.name for c in self.columns if c.used]
+
+    def of_kind(self, *kinds: str) -> list[str]:
+        """Names of used columns of the given kinds."""
+        return [c.name for c in self.columns if c.kind in kinds]
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    # ------------------------------------------------------------------ (de)serialise
+    def to_dict(self) -> dict:
+        """Plain-JSON form."""
+        return {
+            "target": self.target,
+            "task": self.task,
+            "metric": self.metric,
+            "classes": [_jsonable(c) for c in self.classes],
+            "columns": [asdict(c) | {"top": [_jsonable(v) for v in c.top]} for c in self.columns],
+        }
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Schema:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            columns=[ColumnSpec(**c) for c in d["columns"]],
+            target=d["target"],
+            task=d["task"],
+            metric=d["metric"],
+            classes=list(d.get("classes", [])),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    # ------------------------------------------------------------------ scoring-time checks
+    def validate(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Check data to score against the schema and return it coerced to training types.
+
+        Missing columns raise :class:`ColumnsMismatchError`; extra columns are ignored with a
+        warning; values of the wrong type raise :class:`ColumnTypeError`.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise ColumnTypeError(f"expected a pandas DataFrame to score, got {type(df).__name__}")
+        needed = self.features
+        have = [str(c) for c in df.columns]
+        missing = [c for c in needed if c not in have]
+        if missing:
+            hints = "".join(did_you_mean(m, have) for m in missing[:3])
+            shown = ", ".join(repr(m) for m in missing[:10]) + (" ..." if len(missing) > 10 else "")
+            raise ColumnsMismatchError(
+                f"{len(missing)} column(s) the model needs are missing: {shown}{hints}. "
+                f"The model was trained on {len(needed)} columns: {', '.join(needed[:20])}"
+                f"{' ...' if len(needed) > 20 else ''}; add them (missing values are allowed)"
+            )
+        known = {c.name for c in self.columns} | {self.target}
+        extra = [c for c in have if c not in known]
+        if extra:
+            warnings.warn(
+                f"ignoring {len(extra)} column(s) the model was not trained on: "
+                + ", ".join(repr(e) for e in extra[:10]),
+                UserWarning,
+                stacklevel=3,
+            )
+        return coerce(df, self, strict=True)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    return v
+
+
+def _is_stringish(s: pd.Series) -> bool:
+    return (
+        pd.api.types.is_object_dtype(s.dtype)
+        or pd.api.types.is_string_dtype(s.dtype)
+        or isinstance(s.dtype, pd.CategoricalDtype)
+    )
+
+
+def _blank_to_na(s: pd.Series) -> pd.Series:
+    s = s.astype(object)
+    return s.where(~s.map(lambda v: isinstance(v, str) and v.strip() == ""), np.nan)
+
+
+def _numeric_share(s: pd.Series) -> float:
+    nonnull = s.dropna()
+    if len(nonnull) == 0:
+        return 0.0
+    conv = pd.to_numeric(nonnull.astype(str).str.strip(), errors="coerce")
+    return float(conv.notna().mean())
+
+
+def _date_share(s: pd.Series) -> float:
+    sample = s.dropna().astype(str).head(200)
+    if len(sample) == 0:
+        return 0.0
+    if sample.map(lambda v: bool(_DATE_LIKE.match(v))).mean() < 0.9:
+        return 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return float(parsed.notna().mean())
+
+
+def _infer_kind(name: str, s: pd.Series, n_rows: int) -> tuple[str, bool]:
+    """Kind of one column and whether its numbers arrived as text."""
+    if s.isna().all():
+        return "empty", False
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return ("constant" if s.nunique() <= 1 else "boolean"), False
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return ("constant" if s.nunique() <= 1 else "datetime"), False
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        nun = s.nunique()
+        if nun <= 1:
+            return "constant", False
+        if pd.api.types.is_integer_dtype(s.dtype) and nun == n_rows and n_rows >= 50:
+            d = s.diff().dropna()
+            if _ID_NAME.search(name) or (len(d) and (d == 1).mean() > 0.95):
+                return "id", False
+        return "numeric", False
+    if _is_stringish(s):
+        s2 = _blank_to_na(s)
+        if s2.isna().all():
+            return "empty", False
+        nun = s2.nunique()
+        if nun <= 1:
+            return "constant", False
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            if _numeric_share(s2) >= 0.95:
+                return "numeric", True
+            if _date_share(s2) >= 0.95:
+                return "datetime", False
+        txt = s2.dropna().astype(str)
+        words = txt.head(2000).str.split().str.len().mean()
+        ratio = nun / max(1, len(txt))
+        if words >= 4 and ratio > 0.5:
+            return "text", False
+        if nun <= LOW_CARD_MAX:
+            return "categorical", False
+        if ratio > 0.95 and len(txt) >= 50 and (_ID_NAME.search(name) or words < 2):
+            return "id", False
+        return "high_cardinality", False
+    return "categorical", False
+
+
+def infer_task(y: pd.Series) -> str:
+    """Task from the target's dtype and cardinality.
+
+    bool or two distinct values → binary; text/categorical with more → multiclass; integers with
+    few distinct values (≤ 20 and under 5 % of rows) → multiclass; other numbers → regression.
+    """
+    y = y.dropna()
+    nun = y.nunique()
+    if pd.api.types.is_bool_dtype(y.dtype) or nun == 2:
+        return "binary"
+    if _is_stringish(y):
+        return "multiclass"
+    if pd.api.types.is_float_dtype(y.dtype) and not np.all(np.mod(y.to_numpy(dtype=float), 1) == 0):
+        return "regression"
+    if nun <= 20 and nun <= max(3, 0.05 * len(y)):
+        return "multiclass"
+    return "regression"
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    target: str,
+    task: str | None = None,
+    metric: str | None = None,
+    hints: dict[str, str] | None = None,
+) -> Schema:
+    """Infer column kinds, task and metric.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Training data including the target column (rows with a missing target already dropped).
+    target : str
+        Target column name.
+    task, metric : str, optional
+        Override inference.
+    hints : dict, optional
+        ``{column: kind}`` overrides for chosen columns.
+    """
+    if task is None:
+        task = infer_task(df[target])
+    elif task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}{did_you_mean(task, TASKS)}; use one of {', '.join(TASKS)}")
+    metric = get_metric(metric or default_metric(task), task).name
+    hints = hints or {}
+    n = len(df)
+    cols = []
+    for name in df.columns:
+        if name == target:
+            continue
+        s = df[name]
+        kind, from_text = _infer_kind(str(name), s, n)
+        if name in hints:
+            if hints[name] not in KINDS:
+                raise ConfigError(f"unknown column kind {hints[name]!r} for {name!r}; use one of {KINDS}")
+            kind = hints[name]
+        spec = ColumnSpec(
+            name=str(name),
+            kind=kind,
+            dtype=str(s.dtype),
+            missing=float(s.isna().mean()),
+            n_unique=int(s.nunique()),
+            from_text=from_text,
+        )
+        if kind in ("categorical", "high_cardinality"):
+            spec.top = [_jsonable(v) for v in s.astype(str).where(s.notna()).value_counts().index[:20]]
+        cols.append(spec)
+    classes: list[Any] = []
+    if task != "regression":
+        classes = [_jsonable(v) for v in sorted(df[target].dropna().unique(), key=_sort_key)]
+    return Schema(columns=cols, target=str(target), task=task, metric=metric, classes=classes)
+
+
+def _sort_key(v: Any) -> tuple:
+    return (0, v, "") if isinstance(v, (int, float, np.number, bool)) else (1, 0, str(v))
+
+
+def coerce(df: pd.DataFrame, schema: Schema, strict: bool = False) -> pd.DataFrame:
+    """Return the used feature columns cast to what the feature pipeline expects.
+
+    numeric → float64, boolean → float64 (0/1), categorical kinds and text → object with NaN,
+    datetime → datetime64.  With ``strict``, values that cannot be cast raise
+    :class:`ColumnTypeError` naming the column, the rows and the bad values.
+    """
+    out = {}
+    for c in schema.columns:
+        if not c.used:
+            continue
+        s = df[c.name]
+        if c.kind == "numeric":
+            out[c.name] = _to_float(s, c.name, strict)
+        elif c.kind == "boolean":
+            out[c.name] = _to_bool(s, c.name, strict)
+        elif c.kind == "datetime":
+            out[c.name] = _to_datetime(s, c.name, strict)
+        else:
+            s = _blank_to_na(s) if c.kind != "text" else s.astype(object)
+            out[c.name] = s.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    return pd.DataFrame(out, index=df.index)
+
+
+def _bad(name: str, s: pd.Series, bad: pd.Series, expected: str) -> ColumnTypeError:
+    rows = list(s.index[bad][:5])
+    vals = [s[r] for r in rows]
+    return ColumnTypeError(
+        f"column {name!r} must hold {expected} values, but {int(bad.sum())} row(s) do not "
+        f"(rows {rows}, values {vals!r}); fix or blank those values"
+    )
+
+
+def _to_float(s: pd.Series, name: str, strict: bool) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype(float)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype(float)
+    s2 = _blank_to_na(s)
+    conv = pd.to_numeric(s2.astype(str).str.strip().where(s2.notna()), errors="coerce")
+    bad = s2.notna() & conv.isna()
+    if bad.any():
+        if strict:
+            raise _bad(name, s, bad, "numeric")
+        warnings.warn(
+            f"column {name!r}: {int(bad.sum())} non-numeric value(s) treated as missing", UserWarning, stacklevel=4
+        )
+    return conv.astype(float)
+
+
+_TRUE = {"true", "yes", "y", "t", "1", "1.0"}
+_FALSE = {"false", "no", "n", "f", "0", "0.0"}
+
+
+def _to_bool(s: pd.Series, name: str, strict: bool) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype(float)
+    low = s.astype(str).str.strip().str.lower()
+    out = pd.Series(np.where(low.isin(_TRUE), 1.0, np.where(low.isin(_FALSE), 0.0, np.nan)), index=s.index)
+    bad = s.notna() & out.isna()
+    if bad.any() and strict:
+        raise _bad(name, s, bad, "true/false")
+    return out
+
+
+def _to_datetime(s: pd.Series, name: str, strict: bool) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s
+    else:
+        s2 = _blank_to_na(s)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pd.to_datetime(s2, errors="coerce", format="mixed", utc=True)
+        bad = s2.notna() & out.isna()
+        if bad.any() and strict:
+            raise _bad(name, s, bad, "date/time")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out.astype("datetime64[ns]")

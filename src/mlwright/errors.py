@@ -1,0 +1,159 @@
+"""The exception tree of mlwright.
+
+Every error mlwright raises on purpose derives from :class:`MlwrightError` and also from the builtin
+exception a Python user would expect (``ValueError``, ``KeyError``, ``FileNotFoundError`` ...), so
+``except ValueError`` keeps working.  Each class carries a short ``code`` that the CLI prints and the
+service maps to an HTTP status.  Messages say what was wrong, where, and how to fix it.
+
+Tree::
+
+    MlwrightError
+    ├── ConfigError (ValueError)                 bad parameter value, unknown metric/family/task
+    ├── DataError (ValueError)                   the data cannot be used as given
+    │   ├── DataReadError                        unreadable / non-UTF-8 / malformed file
+    │   ├── UnsupportedFormatError               file extension we cannot read
+    │   ├── EmptyDataError                       no rows or no usable columns
+    │   ├── TargetError                          target unusable (one class, all missing, ...)
+    │   ├── ColumnsMismatchError                 predict data lacks columns the model needs
+    │   └── ColumnTypeError                      a column has values of the wrong type
+    ├── TargetNotFoundError (KeyError)           the target column is not in the data
+    ├── NotFittedError (AttributeError)          predict/save before fit
+    ├── BudgetExhaustedError (TimeoutError)      no model could be trained within the budget
+    └── ArtifactError (ValueError)
+        └── ArtifactIntegrityError               tampered/missing file, hash mismatch
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactIntegrityError",
+    "BudgetExhaustedError",
+    "ColumnTypeError",
+    "ColumnsMismatchError",
+    "ConfigError",
+    "DataError",
+    "DataReadError",
+    "EmptyDataError",
+    "MlwrightError",
+    "NotFittedError",
+    "TargetError",
+    "TargetNotFoundError",
+    "UnsupportedFormatError",
+    "closest",
+]
+
+
+class MlwrightError(Exception):
+    """Base of every error mlwright raises on purpose."""
+
+    code = "mlwright_error"
+    http_status = 400
+
+    def __str__(self) -> str:  # KeyError would repr() its message; keep it readable
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class ConfigError(MlwrightError, ValueError):
+    """A parameter has a value mlwright does not accept."""
+
+    code = "config_error"
+
+
+class DataError(MlwrightError, ValueError):
+    """The data cannot be used as given."""
+
+    code = "data_error"
+    http_status = 422
+
+
+class DataReadError(DataError):
+    """A file could not be read or parsed."""
+
+    code = "data_read_error"
+
+
+class UnsupportedFormatError(DataError):
+    """The file's extension is not one mlwright reads."""
+
+    code = "unsupported_format"
+
+
+class EmptyDataError(DataError):
+    """The data has no rows, or no usable feature columns."""
+
+    code = "empty_data"
+
+
+class TargetError(DataError):
+    """The target column cannot be learned from (one class, all missing, wrong task...)."""
+
+    code = "target_error"
+
+
+class ColumnsMismatchError(DataError):
+    """Data to score lacks columns the model was trained with."""
+
+    code = "columns_mismatch"
+
+
+class ColumnTypeError(DataError):
+    """A column holds values of a type the model cannot use."""
+
+    code = "column_type"
+
+
+class TargetNotFoundError(MlwrightError, KeyError):
+    """The target column is not among the data's columns."""
+
+    code = "target_not_found"
+    http_status = 422
+
+
+class NotFittedError(MlwrightError, AttributeError):
+    """The estimator has not been fitted yet."""
+
+    code = "not_fitted"
+    http_status = 409
+
+
+class BudgetExhaustedError(MlwrightError, TimeoutError):
+    """The time budget ran out before any model finished."""
+
+    code = "budget_exhausted"
+    http_status = 503
+
+
+class ArtifactError(MlwrightError, ValueError):
+    """A model directory is not a valid mlwright artifact."""
+
+    code = "artifact_error"
+    http_status = 500
+
+
+class ArtifactIntegrityError(ArtifactError):
+    """A model file is missing or its SHA-256 does not match the manifest."""
+
+    code = "artifact_integrity"
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` candidates that look like ``name`` (case-insensitive first)."""
+    cands = [str(c) for c in candidates]
+    lower = {c.lower(): c for c in cands}
+    out = [lower[name.lower()]] if name.lower() in lower and lower[name.lower()] != name else []
+    for m in difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=0.6):
+        if lower[m] not in out:
+            out.append(lower[m])
+    return out[:n]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Format a " (did you mean 'x'?)" hint, or an empty string."""
+    near = closest(name, candidates)
+    if not near:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in near) + "?)"

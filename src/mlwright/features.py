@@ -1,0 +1,444 @@
+"""Preprocessing: scikit-learn transformers and the default pipeline built from a Schema.
+
+Three output styles serve the model families:
+
+``native``
+    a DataFrame of floats plus ``category`` columns (LightGBM, XGBoost, CatBoost read these
+    natively); missing values stay NaN in numeric columns.
+``ordinal``
+    a dense float array: numbers imputed (median + missing indicators), low-cardinality
+    categories ordinal-encoded, high-cardinality ones target- and frequency-encoded (forests).
+``onehot``
+    numbers imputed and scaled, categories one-hot encoded (rare levels pooled), high-cardinality
+    ones target-encoded, text as TF-IDF (sparse output when there is text): linear models,
+    k-NN, SVM, naive Bayes.
+
+Everything is fitted inside each training fold by the search, so nothing leaks from validation rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .data.schema import Schema
+
+__all__ = [
+    "CategoryEncoder",
+    "DatetimeFeatures",
+    "FrequencyEncoder",
+    "TabularPreprocessor",
+    "TextFeatures",
+    "build_preprocessor",
+]
+
+MISSING = "__missing__"
+OTHER = "__other__"
+STYLES = ("native", "ordinal", "onehot")
+
+
+def _frame(X) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    X = np.asarray(X)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+
+def _as_str(s: pd.Series) -> pd.Series:
+    """Values as strings, missing as MISSING (numbers 1 and 1.0 map to the same level)."""
+    vals = s.to_numpy(dtype=object)
+    out = np.empty(len(vals), dtype=object)
+    for i, v in enumerate(vals):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            out[i] = MISSING
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out[i] = str(int(v))
+        else:
+            out[i] = str(v)
+    return pd.Series(out, index=s.index)
+
+
+class FrequencyEncoder(TransformerMixin, BaseEstimator):
+    """Replace each value by its share of the training rows (unseen values → 0).
+
+    Parameters
+    ----------
+    normalize : bool, default True
+        Share of rows (True) or raw count (False).
+    """
+
+    def __init__(self, normalize: bool = True):
+        self.normalize = normalize
+
+    def fit(self, X, y=None):
+        """Learn value frequencies per column."""
+        if not isinstance(X, pd.DataFrame):
+            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan")
+        else:
+            self.n_features_in_ = X.shape[1]
+        df = _frame(X)
+        self.maps_ = []
+        for c in df.columns:
+            vc = _as_str(df[c]).value_counts(normalize=self.normalize)
+            self.maps_.append(vc.to_dict())
+        return self
+
+    def transform(self, X):
+        """Map values to their training frequency."""
+        check_is_fitted(self, "maps_")
+        if not isinstance(X, pd.DataFrame):
+            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+        df = _frame(X)
+        if df.shape[1] != len(self.maps_):
+            raise ValueError(f"X has {df.shape[1]} features, but FrequencyEncoder expects {len(self.maps_)}")
+        cols = [_as_str(df[c]).map(m).fillna(0.0).to_numpy(float) for c, m in zip(df.columns, self.maps_)]
+        return np.column_stack(cols) if cols else np.empty((len(df), 0))
+
+
+class CategoryEncoder(TransformerMixin, BaseEstimator):
+    """Turn columns into pandas ``category`` columns with categories fixed at fit time.
+
+    Levels seen fewer than ``min_count`` times, levels beyond the ``max_levels`` most frequent,
+    and levels unseen in training map to ``__other__``; missing values map to ``__missing__``.
+    Output is a DataFrame, which LightGBM, XGBoost and CatBoost read natively.
+
+    Parameters
+    ----------
+    max_levels : int, default 200
+    min_count : int, default 1
+    """
+
+    def __init__(self, max_levels: int = 200, min_count: int = 1):
+        self.max_levels = max_levels
+        self.min_count = min_count
+
+    def fit(self, X, y=None):
+        """Learn the categories of each column."""
+        if not isinstance(X, pd.DataFrame):
+            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan")
+        else:
+            self.n_features_in_ = X.shape[1]
+        df = _frame(X)
+        self.columns_ = [str(c) for c in df.columns]
+        self.categories_ = []
+        for c in df.columns:
+            vc = _as_str(df[c]).value_counts()
+            keep = [v for v, n in vc.items() if n >= self.min_count and v != MISSING][: self.max_levels]
+            self.categories_.append([*keep, OTHER, MISSING])
+        return self
+
+    def transform(self, X) -> pd.DataFrame:
+        """Encode as ``category`` columns."""
+        check_is_fitted(self, "categories_")
+        if not isinstance(X, pd.DataFrame):
+            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+        df = _frame(X)
+        if df.shape[1] != len(self.categories_):
+            raise ValueError(f"X has {df.shape[1]} features, but CategoryEncoder expects {len(self.categories_)}")
+        out = {}
+        for name, c, cats in zip(self.columns_, df.columns, self.categories_):
+            s = _as_str(df[c])
+            known = set(cats)
+            s = s.where(s.isin(known), OTHER)
+            out[name] = pd.Categorical(s, categories=cats)
+        return pd.DataFrame(out, index=df.index)
+
+
+class DatetimeFeatures(TransformerMixin, BaseEstimator):
+    """Expand datetime columns into numeric parts.
+
+    Each column gives year, month, day, day of week, day of year, hour (when times vary) and days
+    since 1970 — the last lets trees follow trends and drift.
+    """
+
+    def fit(self, X, y=None):
+        """Note which columns carry a time of day."""
+        df = _frame(X)
+        self.n_features_in_ = df.shape[1]
+        self.columns_ = [str(c) for c in df.columns]
+        self.has_time_ = []
+        for c in df.columns:
+            s = pd.to_datetime(df[c], errors="coerce")
+            self.has_time_.append(bool((s.dt.hour.fillna(0) != 0).any() or (s.dt.minute.fillna(0) != 0).any()))
+        return self
+
+    def transform(self, X) -> pd.DataFrame:
+        """Numeric date parts, NaN where the date is missing."""
+        check_is_fitted(self, "has_time_")
+        df = _frame(X)
+        out = {}
+        for name, c, has_time in zip(self.columns_, df.columns, self.has_time_):
+            s = pd.to_datetime(df[c], errors="coerce")
+            out[f"{name}__year"] = s.dt.year.astype(float)
+            out[f"{name}__month"] = s.dt.month.astype(float)
+            out[f"{name}__day"] = s.dt.day.astype(float)
+            out[f"{name}__dow"] = s.dt.dayofweek.astype(float)
+            out[f"{name}__doy"] = s.dt.dayofyear.astype(float)
+            if has_time:
+                out[f"{name}__hour"] = (s.dt.hour + s.dt.minute / 60.0).astype(float)
+            epoch = (s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+            out[f"{name}__days"] = epoch.astype(float)
+        return pd.DataFrame(out, index=df.index)
+
+
+class TextFeatures(TransformerMixin, BaseEstimator):
+    """Free text → TF-IDF (sparse) or its truncated SVD (dense), plus length statistics.
+
+    Parameters
+    ----------
+    n_components : int or None, default 24
+        SVD components; ``None`` keeps the sparse TF-IDF matrix.
+    max_features : int, default 20000
+    seed : int, default 0
+    """
+
+    def __init__(self, n_components: int | None = 24, max_features: int = 20000, seed: int = 0):
+        self.n_components = n_components
+        self.max_features = max_features
+        self.seed = seed
+
+    def fit(self, X, y=None):
+        """Fit one vectoriser (and SVD) per column."""
+        df = _frame(X)
+        self.n_features_in_ = df.shape[1]
+        self.vectorizers_, self.svds_ = [], []
+        for c in df.columns:
+            txt = df[c].fillna("").astype(str)
+            vec = TfidfVectorizer(
+                max_features=self.max_features,
+                ngram_range=(1, 2),
+                sublinear_tf=True,
+                min_df=2,
+                token_pattern=r"(?u)\b\w+\b|[#@]\w+|https?://\S+",
+                dtype=np.float32,
+            )
+            try:
+                m = vec.fit_transform(txt)
+            except ValueError:  # empty vocabulary (e.g. tiny data): fall back to no pruning
+                vec.set_params(min_df=1)
+                m = vec.fit_transform(txt)
+            svd = None
+            if self.n_components is not None:
+                k = max(1, min(self.n_components, m.shape[1] - 1, m.shape[0] - 1))
+                svd = TruncatedSVD(n_components=k, random_state=self.seed, algorithm="randomized", n_iter=3)
+                svd.fit(m)
+            self.vectorizers_.append(vec)
+            self.svds_.append(svd)
+        return self
+
+    def transform(self, X):
+        """TF-IDF/SVD blocks and [chars, words] per column."""
+        check_is_fitted(self, "vectorizers_")
+        df = _frame(X)
+        blocks = []
+        for c, vec, svd in zip(df.columns, self.vectorizers_, self.svds_):
+            txt = df[c].fillna("").astype(str)
+            m = vec.transform(txt)
+            stats = np.column_stack(
+                [txt.str.len().to_numpy(float), txt.str.split().str.len().fillna(0).to_numpy(float)]
+            )
+            if svd is not None:
+                blocks.append(np.hstack([svd.transform(m), np.log1p(stats)]))
+            else:
+                blocks.append(sp.hstack([m, sp.csr_matrix(np.log1p(stats))]).tocsr())
+        if self.n_components is None:
+            return sp.hstack(blocks).tocsr() if blocks else sp.csr_matrix((len(df), 0))
+        return np.hstack(blocks) if blocks else np.empty((len(df), 0))
+
+
+class TabularPreprocessor(TransformerMixin, BaseEstimator):
+    """The whole preprocessing of one model family, built from column lists.
+
+    Parameters
+    ----------
+    numeric, categorical, high_cardinality, datetime, text : list of str or None
+        Column names per kind.  When all are None every column is treated as numeric (this is
+        what happens with a plain array).
+    style : {"native", "ordinal", "onehot"}
+    task : str
+        "binary", "multiclass" or "regression" (target encoding needs it).
+    seed : int
+    """
+
+    def __init__(
+        self,
+        numeric=None,
+        categorical=None,
+        high_cardinality=None,
+        datetime=None,
+        text=None,
+        style: str = "ordinal",
+        task: str = "regression",
+        seed: int = 0,
+    ):
+        self.numeric = numeric
+        self.categorical = categorical
+        self.high_cardinality = high_cardinality
+        self.datetime = datetime
+        self.text = text
+        self.style = style
+        self.task = task
+        self.seed = seed
+
+    # -------------------------------------------------------------- helpers
+    def _lists(self, df: pd.DataFrame):
+        kinds = [self.numeric, self.categorical, self.high_cardinality, self.datetime, self.text]
+        if all(k is None for k in kinds):
+            return list(df.columns), [], [], [], []
+        return [list(k or []) for k in kinds]
+
+    def _numeric_block(self, df: pd.DataFrame) -> pd.DataFrame:
+        parts = []
+        if self.num_:
+            parts.append(df[self.num_].apply(pd.to_numeric, errors="coerce").astype(float))
+        if self.dt_:
+            parts.append(self.dt_enc_.transform(df[self.dt_]))
+        if not parts:
+            return pd.DataFrame(index=df.index)
+        return pd.concat(parts, axis=1)
+
+    def fit(self, X, y=None):
+        """Fit every block on training rows only."""
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then transform the training rows (target encoding is cross-fitted)."""
+        if self.style not in STYLES:
+            raise ValueError(f"style must be one of {STYLES}, got {self.style!r}")
+        plain = not isinstance(X, pd.DataFrame)
+        if plain:
+            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan")
+        df = _frame(X)
+        self.n_features_in_ = df.shape[1]
+        self.num_, self.cat_, self.hc_, self.dt_, self.txt_ = self._lists(df)
+        if plain:
+            df = df.apply(pd.to_numeric, errors="coerce")
+        if self.dt_:
+            self.dt_enc_ = DatetimeFeatures().fit(df[self.dt_])
+        num = self._numeric_block(df)
+        self.numeric_out_ = list(num.columns)
+        y_arr = None if y is None else np.asarray(y)
+        if self.style == "native":
+            self.cat_enc_ = CategoryEncoder(max_levels=200).fit(df[self.cat_]) if self.cat_ else None
+            self.hc_enc_ = CategoryEncoder(max_levels=100, min_count=5).fit(df[self.hc_]) if self.hc_ else None
+            self.freq_ = FrequencyEncoder().fit(df[self.hc_]) if self.hc_ else None
+            self.text_ = TextFeatures(n_components=24, seed=self.seed).fit(df[self.txt_]) if self.txt_ else None
+            return self._transform_native(df, num)
+        # numeric: impute median (+ indicators), scale for onehot
+        self.imputer_ = None
+        if num.shape[1]:
+            self.imputer_ = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+            self.imputer_.fit(num.to_numpy(float))
+            if self.style == "onehot":
+                self.scaler_ = StandardScaler().fit(self.imputer_.transform(num.to_numpy(float)))
+        self.cat_enc_ = None
+        if self.cat_:
+            cats = df[self.cat_].apply(_as_str)
+            if self.style == "onehot":
+                self.cat_enc_ = OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=True, dtype=np.float32
+                ).fit(cats)
+            else:
+                self.cat_enc_ = OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float64
+                ).fit(cats)
+        self.hc_enc_, self.freq_ = None, None
+        te_train = None
+        if self.hc_:
+            hc = df[self.hc_].apply(_as_str)
+            self.freq_ = FrequencyEncoder().fit(hc)
+            if y_arr is not None:
+                target_type = (
+                    "continuous" if self.task == "regression" else ("binary" if self.task == "binary" else "multiclass")
+                )
+                self.hc_enc_ = TargetEncoder(target_type=target_type, random_state=self.seed, cv=5)
+                te_train = self.hc_enc_.fit_transform(hc, y_arr)
+        self.text_ = None
+        if self.txt_:
+            dense_text = self.style != "onehot"
+            self.text_ = TextFeatures(n_components=24 if dense_text else None, seed=self.seed).fit(df[self.txt_])
+        return self._transform_flat(df, num, te_train)
+
+    def transform(self, X):
+        """Apply the fitted blocks."""
+        check_is_fitted(self, "num_")
+        plain = not isinstance(X, pd.DataFrame)
+        if plain:
+            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+        df = _frame(X)
+        if df.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {df.shape[1]} features, but TabularPreprocessor expects {self.n_features_in_}")
+        if plain:
+            df = df.apply(pd.to_numeric, errors="coerce")
+        num = self._numeric_block(df)
+        if self.style == "native":
+            return self._transform_native(df, num)
+        return self._transform_flat(df, num, None)
+
+    def _transform_native(self, df: pd.DataFrame, num: pd.DataFrame) -> pd.DataFrame:
+        parts = [num.reset_index(drop=True)]
+        if self.cat_enc_ is not None:
+            parts.append(self.cat_enc_.transform(df[self.cat_]).reset_index(drop=True))
+        if self.hc_enc_ is not None:
+            parts.append(self.hc_enc_.transform(df[self.hc_]).reset_index(drop=True).add_suffix("__cat"))
+            f = self.freq_.transform(df[self.hc_])
+            parts.append(pd.DataFrame(f, columns=[f"{c}__freq" for c in self.hc_]))
+        if self.text_ is not None:
+            t = self.text_.transform(df[self.txt_])
+            parts.append(pd.DataFrame(t, columns=[f"text{i}" for i in range(t.shape[1])]))
+        out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(len(df)))
+        # safe, unique names for every booster
+        self.feature_names_out_ = [str(c) for c in out.columns]
+        out.columns = [f"f{i}" for i in range(out.shape[1])]
+        return out
+
+    def _transform_flat(self, df: pd.DataFrame, num: pd.DataFrame, te_train):
+        blocks = []
+        if self.imputer_ is not None:
+            a = self.imputer_.transform(num.to_numpy(float))
+            if self.style == "onehot":
+                a = self.scaler_.transform(a)
+            blocks.append(a)
+        if self.cat_enc_ is not None:
+            blocks.append(self.cat_enc_.transform(df[self.cat_].apply(_as_str)))
+        if self.hc_:
+            hc = df[self.hc_].apply(_as_str)
+            if self.hc_enc_ is not None:
+                blocks.append(te_train if te_train is not None else self.hc_enc_.transform(hc))
+            blocks.append(np.log1p(self.freq_.transform(hc) * 1000.0))
+        if self.text_ is not None:
+            blocks.append(self.text_.transform(df[self.txt_]))
+        if not blocks:
+            return np.zeros((len(df), 0))
+        if any(sp.issparse(b) for b in blocks):
+            return sp.hstack([sp.csr_matrix(b) if not sp.issparse(b) else b for b in blocks]).tocsr().astype(np.float32)
+        return np.hstack([np.asarray(b, dtype=float) for b in blocks])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def build_preprocessor(schema: Schema, style: str, seed: int = 0) -> TabularPreprocessor:
+    """The default preprocessing for one family style, built from the Schema."""
+    return TabularPreprocessor(
+        numeric=schema.of_kind("numeric", "boolean"),
+        categorical=schema.of_kind("categorical"),
+        high_cardinality=schema.of_kind("high_cardinality"),
+        datetime=schema.of_kind("datetime"),
+        text=schema.of_kind("text"),
+        style=style,
+        task=schema.task,
+        seed=seed,
+    )

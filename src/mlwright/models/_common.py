@@ -1,0 +1,76 @@
+"""Helpers shared by model families: deadline callbacks, early-stopping metrics, sklearn wrapper."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..budget import Deadline
+
+CLS = frozenset({"binary", "multiclass"})
+ALL = frozenset({"binary", "multiclass", "regression"})
+
+
+def patience(learning_rate: float) -> int:
+    """Early-stopping rounds: more patience for slower learning rates."""
+    return int(min(200, max(20, 4.0 / max(learning_rate, 1e-3))))
+
+
+class SklearnModel:
+    """Wraps a scikit-learn estimator into the family model protocol (persisted with skops)."""
+
+    def __init__(self, estimator, task: str, n_classes: int, params: dict[str, Any]):
+        self.estimator = estimator
+        self.task = task
+        self.n_classes = n_classes
+        self.params = params
+
+    def fit(self, X, y, X_val=None, y_val=None, deadline: Deadline | None = None):
+        est = self.estimator
+        if hasattr(est, "warm_start") and hasattr(est, "n_estimators") and deadline is not None:
+            # grow forests in chunks so the deadline can stop them with a usable model
+            target = int(self.params.get("n_estimators", est.n_estimators))
+            est.set_params(warm_start=True, n_estimators=0)
+            t0 = time.monotonic()
+            step = max(8, target // 8)
+            while est.n_estimators < target:
+                est.set_params(n_estimators=min(target, est.n_estimators + step))
+                est.fit(X, y)
+                per_tree = (time.monotonic() - t0) / est.n_estimators
+                if deadline.left() < per_tree * step * 1.2:
+                    break
+            est.set_params(warm_start=False)
+        else:
+            est.fit(X, y)
+        return self
+
+    def predict_raw(self, X) -> np.ndarray:
+        if self.task == "regression":
+            return np.asarray(self.estimator.predict(X), dtype=float)
+        p = self.estimator.predict_proba(X)
+        classes = np.asarray(self.estimator.classes_, dtype=int)
+        if len(classes) == self.n_classes:
+            return p
+        out = np.zeros((p.shape[0], self.n_classes))
+        out[:, classes] = p
+        return out
+
+    def meta(self) -> dict[str, Any]:
+        return {"params": self.params}
+
+    def save(self, directory: Path, stem: str) -> list[str]:
+        import skops.io as sio
+
+        name = f"{stem}.skops"
+        sio.dump(self.estimator, Path(directory) / name)
+        return [name]
+
+    @classmethod
+    def load_from(cls, directory: Path, stem: str, meta: dict, task: str, n_classes: int) -> SklearnModel:
+        from ..artifacts import skops_load
+
+        est = skops_load(Path(directory) / f"{stem}.skops")
+        return cls(est, task, n_classes, meta.get("params", {}))

@@ -1,0 +1,139 @@
+"""CatBoost family: ordered target statistics for categoricals, native .cbm persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from optuna.distributions import FloatDistribution as F
+from optuna.distributions import IntDistribution as I
+
+from ..budget import Deadline
+from . import ModelFamily, register
+from ._common import ALL, patience
+
+
+def _loss(task: str, metric: str) -> dict[str, Any]:
+    if task == "binary":
+        return {"loss_function": "Logloss", "eval_metric": "AUC" if metric == "roc_auc" else "Logloss"}
+    if task == "multiclass":
+        return {"loss_function": "MultiClass", "eval_metric": "MultiClass"}
+    return {"loss_function": "RMSE", "eval_metric": "MAE" if metric == "mae" else "RMSE"}
+
+
+def _cat_cols(X: pd.DataFrame) -> list[int]:
+    return [i for i, dt in enumerate(X.dtypes) if isinstance(dt, pd.CategoricalDtype)]
+
+
+def _pool(X: pd.DataFrame, y=None):
+    from catboost import Pool
+
+    cats = _cat_cols(X)
+    if cats:  # CatBoost wants str/int category values, not pandas categoricals
+        X = X.copy()
+        for i in cats:
+            c = X.columns[i]
+            X[c] = X[c].astype(str)
+    return Pool(X, label=y, cat_features=cats)
+
+
+class _DeadlineCallback:
+    def __init__(self, deadline: Deadline | None):
+        self.deadline = deadline
+
+    def after_iteration(self, info) -> bool:  # False stops training
+        return not (self.deadline is not None and self.deadline.expired())
+
+
+class CatBoostModel:
+    def __init__(self, task, params, n_classes, seed, n_jobs, metric):
+        self.task, self.params, self.n_classes = task, dict(params), n_classes
+        self.seed, self.n_jobs, self.metric = seed, n_jobs, metric
+        self.model = None
+
+    def _new(self):
+        from catboost import CatBoostClassifier, CatBoostRegressor
+
+        p = {
+            "iterations": 5000,
+            "random_seed": self.seed,
+            "thread_count": self.n_jobs,
+            "verbose": False,
+            "allow_writing_files": False,
+            **_loss(self.task, self.metric),
+        }
+        p.update({k: v for k, v in self.params.items() if k != "n_estimators"})
+        if "n_estimators" in self.params:
+            p["iterations"] = int(self.params["n_estimators"])
+        if self.task == "multiclass":
+            p["classes_count"] = self.n_classes
+        return (CatBoostRegressor if self.task == "regression" else CatBoostClassifier)(**p)
+
+    def fit(self, X, y, X_val=None, y_val=None, deadline: Deadline | None = None):
+        self.model = self._new()
+        kw: dict[str, Any] = {"callbacks": [_DeadlineCallback(deadline)]}
+        if X_val is not None:
+            kw["eval_set"] = _pool(X_val, y_val)
+            kw["early_stopping_rounds"] = patience(self.params.get("learning_rate", 0.05))
+            kw["use_best_model"] = True
+        self.model.fit(_pool(X, y), **kw)
+        return self
+
+    def predict_raw(self, X) -> np.ndarray:
+        pool = _pool(X)
+        if self.task == "regression":
+            return np.asarray(self.model.predict(pool), dtype=float)
+        p = np.asarray(self.model.predict_proba(pool), dtype=float)
+        if p.shape[1] != self.n_classes:  # classes absent from this fold's training rows
+            out = np.zeros((p.shape[0], self.n_classes))
+            out[:, np.asarray(self.model.classes_, dtype=int)] = p
+            return out
+        return p
+
+    def meta(self) -> dict[str, Any]:
+        return {"params": self.params, "best_iteration": int(self.model.get_best_iteration() or 0)}
+
+    def save(self, directory: Path, stem: str) -> list[str]:
+        name = f"{stem}.cbm"
+        self.model.save_model(str(Path(directory) / name), format="cbm")
+        return [name]
+
+
+def _make(task, params, n_classes, seed, n_jobs, metric):
+    return CatBoostModel(task, params, n_classes, seed, n_jobs, metric)
+
+
+def _load(directory, stem, meta, task, n_classes):
+    from catboost import CatBoostClassifier, CatBoostRegressor
+
+    m = CatBoostModel(task, meta.get("params", {}), n_classes, 0, 1, "")
+    m.model = (CatBoostRegressor if task == "regression" else CatBoostClassifier)()
+    m.model.load_model(str(Path(directory) / f"{stem}.cbm"), format="cbm")
+    return m
+
+
+CATBOOST = register(
+    ModelFamily(
+        key="catboost",
+        name="CatBoost",
+        tasks=ALL,
+        style="native",
+        make=_make,
+        load=_load,
+        space={
+            "learning_rate": F(0.02, 0.2, log=True),
+            "depth": I(4, 8),
+            "l2_leaf_reg": F(1.0, 10.0, log=True),
+            "random_strength": F(0.1, 10.0, log=True),
+        },
+        start={"learning_rate": 0.08, "depth": 6},
+        portfolio=[
+            {"learning_rate": 0.08, "depth": 6},
+            {"learning_rate": 0.05, "depth": 8, "l2_leaf_reg": 5.0},
+        ],
+        cost=lambda n, d: 1.0 + n * d * 2e-5,
+        priority=20,
+    )
+)

@@ -1,0 +1,39 @@
+"""k-nearest neighbours on scaled one-hot features."""
+
+from __future__ import annotations
+
+from optuna.distributions import CategoricalDistribution as C
+from optuna.distributions import IntDistribution as I
+
+from . import ModelFamily, register
+from ._common import ALL, SklearnModel
+
+
+def _make(task, params, n_classes, seed, n_jobs, metric):
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsRegressor if task == "regression" else KNeighborsClassifier
+    est = cls(n_neighbors=int(params.get("n_neighbors", 15)), weights=params.get("weights", "distance"), n_jobs=n_jobs)
+    return SklearnModel(est, task, n_classes, params)
+
+
+def _load(directory, stem, meta, task, n_classes):
+    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
+
+
+KNN = register(
+    ModelFamily(
+        key="knn",
+        name="k-nearest neighbours",
+        tasks=ALL,
+        style="onehot",
+        make=_make,
+        load=_load,
+        space={"n_neighbors": I(3, 100, log=True), "weights": C(["uniform", "distance"])},
+        start={"n_neighbors": 15, "weights": "distance"},
+        portfolio=[{"n_neighbors": 15, "weights": "distance"}],
+        cost=lambda n, d: 0.2 + n * n * d * 2e-10,
+        max_rows=100_000,
+        priority=60,
+    )
+)

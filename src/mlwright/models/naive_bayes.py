@@ -1,0 +1,35 @@
+"""Gaussian naive Bayes (classification only): a fast, very different baseline."""
+
+from __future__ import annotations
+
+from optuna.distributions import FloatDistribution as F
+
+from . import ModelFamily, register
+from ._common import CLS, SklearnModel
+
+
+def _make(task, params, n_classes, seed, n_jobs, metric):
+    from sklearn.naive_bayes import GaussianNB
+
+    return SklearnModel(GaussianNB(var_smoothing=float(params.get("var_smoothing", 1e-9))), task, n_classes, params)
+
+
+def _load(directory, stem, meta, task, n_classes):
+    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
+
+
+NAIVE_BAYES = register(
+    ModelFamily(
+        key="naive_bayes",
+        name="Gaussian naive Bayes",
+        tasks=CLS,
+        style="ordinal",
+        make=_make,
+        load=_load,
+        space={"var_smoothing": F(1e-11, 1e-1, log=True)},
+        start={"var_smoothing": 1e-9},
+        portfolio=[{"var_smoothing": 1e-9}],
+        cost=lambda n, d: 0.1 + n * d * 1e-7,
+        priority=70,
+    )
+)

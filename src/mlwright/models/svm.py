@@ -1,0 +1,45 @@
+"""Support vector machines (RBF kernel), small data only: fitting cost grows with rows squared."""
+
+from __future__ import annotations
+
+from optuna.distributions import FloatDistribution as F
+
+from . import ModelFamily, register
+from ._common import ALL, SklearnModel
+
+
+def _make(task, params, n_classes, seed, n_jobs, metric):
+    from sklearn.svm import SVC, SVR
+
+    if task == "regression":
+        from sklearn.compose import TransformedTargetRegressor
+        from sklearn.preprocessing import StandardScaler
+
+        est = TransformedTargetRegressor(
+            SVR(C=float(params.get("C", 1.0)), gamma="scale"), transformer=StandardScaler()
+        )
+    else:
+        est = SVC(C=float(params.get("C", 1.0)), gamma="scale", probability=True, random_state=seed)
+    return SklearnModel(est, task, n_classes, params)
+
+
+def _load(directory, stem, meta, task, n_classes):
+    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
+
+
+SVM = register(
+    ModelFamily(
+        key="svm",
+        name="SVM (RBF)",
+        tasks=ALL,
+        style="onehot",
+        make=_make,
+        load=_load,
+        space={"C": F(1e-2, 100.0, log=True)},
+        start={"C": 1.0},
+        portfolio=[{"C": 1.0}],
+        cost=lambda n, d: 0.2 + (n**2) * max(d, 1) * 5e-10,
+        max_rows=5_000,
+        priority=80,
+    )
+)

@@ -1,0 +1,328 @@
+"""Budgeted search over the model registry: portfolio configs first, then Optuna per family.
+
+One :class:`~mlwright.budget.Budget` flows in; each trial gets a deadline cut from it, and each
+fold's booster callback stops at its share of that deadline, so a trial always ends in time with a
+usable (if shorter) model.  Families whose models cannot be stopped early are only started when
+their cost estimate fits in the time left.  Preprocessing is fitted per fold (never on validation
+rows) and cached per (style, fold), so trials of one style share it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .budget import Budget, Deadline, Snapshot
+from .data.schema import Schema
+from .features import build_preprocessor
+from .metrics import Metric
+from .models import ModelFamily
+from .splits import Splits
+
+__all__ = ["Search", "SearchConfig", "Trial"]
+
+log = logging.getLogger("mlwright.search")
+
+TRUNCATABLE = {"lightgbm", "xgboost", "catboost", "rf", "et"}
+
+
+@dataclass
+class SearchConfig:
+    """Knobs of the search (the defaults suit budgets from a few seconds to hours)."""
+
+    max_trials: int | None = None
+    reserve_fraction: float = 0.04  # of the budget, kept for ensembling and wrap-up
+    reserve_min: float = 1.0
+    first_trial_share: float = 0.45  # of the time left, at most, for the first trial
+    trial_share: float = 0.3  # of the time left, at most, for later trials
+    n_startup_trials: int = 4  # Optuna random trials before TPE takes over
+    tune_top_families: int = 3
+
+
+@dataclass
+class Trial:
+    """One configuration of one family, trained on every fold."""
+
+    id: int
+    family: str
+    params: dict[str, Any]
+    source: str  # portfolio | optuna
+    status: str = "pending"  # ok | failed | skipped
+    score: float | None = None
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    models: list[Any] = field(default_factory=list, repr=False)
+    oof: np.ndarray | None = field(default=None, repr=False)
+    truncated: bool = False
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Display name, e.g. ``lightgbm_3``."""
+        return f"{self.family}_{self.id}"
+
+    def record(self) -> dict[str, Any]:
+        """JSON-able summary (no models, no predictions)."""
+        return {
+            "id": self.id,
+            "model": self.name,
+            "family": self.family,
+            "params": self.params,
+            "source": self.source,
+            "status": self.status,
+            "score": self.score,
+            "fit_seconds": round(self.fit_seconds, 4),
+            "predict_seconds": round(self.predict_seconds, 4),
+            "truncated": self.truncated,
+            "error": self.error,
+        }
+
+
+class Search:
+    """Run trials until the budget or the trial cap is spent.
+
+    Parameters
+    ----------
+    schema : Schema
+    X : DataFrame
+        Coerced training features (see :func:`mlwright.data.schema.coerce`).
+    y : array
+        Encoded target.
+    splits : Splits
+    metric : Metric
+    families : list of ModelFamily
+    budget : Budget
+    seed, n_jobs : int
+    callbacks : list of callables receiving a :class:`Snapshot`
+    config : SearchConfig
+    """
+
+    def __init__(
+        self,
+        schema: Schema,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        splits: Splits,
+        metric: Metric,
+        families: list[ModelFamily],
+        budget: Budget,
+        seed: int = 0,
+        n_jobs: int = 1,
+        callbacks: list[Callable[[Snapshot], None]] | None = None,
+        config: SearchConfig | None = None,
+    ):
+        self.schema, self.X, self.y, self.splits, self.metric = schema, X, y, splits, metric
+        self.families = families
+        self.budget, self.seed, self.n_jobs = budget, seed, n_jobs
+        self.callbacks = callbacks or []
+        self.config = config or SearchConfig()
+        self.n_classes = len(schema.classes) if schema.task != "regression" else 0
+        self.prep: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
+        self.trials: list[Trial] = []
+        self._failures: dict[str, int] = {}
+        self._studies: dict[str, Any] = {}
+        self.reserve = max(self.config.reserve_min, self.config.reserve_fraction * min(budget.seconds, 3600))
+        if math.isinf(budget.seconds):
+            self.reserve = 0.0
+
+    # ------------------------------------------------------------------ time
+    def time_left(self) -> float:
+        """Seconds left for trials (the ensembling reserve excluded)."""
+        return self.budget.left() - self.reserve
+
+    def _done(self) -> bool:
+        cap = self.config.max_trials
+        n = sum(t.status in ("ok", "failed") for t in self.trials)
+        return (cap is not None and n >= cap) or self.time_left() <= 0.05
+
+    # ------------------------------------------------------------------ preprocessing
+    def _fold_data(self, style: str, k: int):
+        key = (style, k)
+        if key not in self.prep:
+            tr, va = self.splits.folds[k]
+            pre = build_preprocessor(self.schema, style, seed=self.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                Xtr = pre.fit_transform(self.X.iloc[tr], self.y[tr])
+                Xva = pre.transform(self.X.iloc[va])
+            self.prep[key] = (pre, Xtr, Xva)
+        return self.prep[key]
+
+    def _n_features(self, style: str) -> int:
+        _, Xtr, _ = self._fold_data(style, 0)
+        return int(Xtr.shape[1])
+
+    # ------------------------------------------------------------------ one trial
+    def _estimate(self, fam: ModelFamily) -> float:
+        done = [t for t in self.trials if t.family == fam.key and t.status == "ok"]
+        if done:
+            return float(np.median([t.fit_seconds for t in done]))
+        n = len(self.splits.folds[0][0])
+        d = len(self.schema.features) * 2
+        return fam.cost(n, d) * len(self.splits.folds)
+
+    def run_trial(self, fam: ModelFamily, params: dict[str, Any], source: str) -> Trial:
+        """Train ``fam`` with ``params`` on every fold; return the finished trial."""
+        trial = Trial(id=len(self.trials) + 1, family=fam.key, params=dict(params), source=source)
+        self.trials.append(trial)
+        left = self.time_left()
+        share = self.config.first_trial_share if not self._any_ok() else self.config.trial_share
+        end = time.monotonic() + (left if math.isinf(left) else max(left * share, 0.0))
+        if not math.isinf(self.budget.seconds):
+            end = min(end, self.budget.deadline - self.reserve)
+        trial_deadline = Deadline(end)
+        t0 = time.monotonic()
+        n_folds = len(self.splits.folds)
+        oof = None
+        try:
+            for k in range(n_folds):
+                _, Xtr, Xva = self._fold_data(fam.style, k)
+                tr, va = self.splits.folds[k]
+                fold_deadline = Deadline(time.monotonic() + trial_deadline.left() / (n_folds - k))
+                model = fam.make(self.schema.task, params, self.n_classes, self.seed + k, self.n_jobs, self.metric.name)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model.fit(Xtr, self.y[tr], Xva, self.y[va], deadline=fold_deadline)
+                    p0 = time.monotonic()
+                    pred = model.predict_raw(Xva)
+                    trial.predict_seconds += time.monotonic() - p0
+                if oof is None:
+                    oof = np.zeros((len(self.y), self.n_classes)) if self.n_classes else np.zeros(len(self.y))
+                oof[va] = pred
+                trial.models.append(model)
+                if fold_deadline.expired():
+                    trial.truncated = True
+            trial.oof = oof
+            mask = self.splits.oof_mask
+            trial.score = self.metric(self.y[mask], oof[mask], self.n_classes)
+            if not np.isfinite(trial.score):
+                raise FloatingPointError(f"non-finite validation score {trial.score}")
+            trial.status = "ok"
+        except Exception as exc:  # a failing configuration must not end the run
+            trial.status, trial.error, trial.models, trial.oof = "failed", f"{type(exc).__name__}: {exc}", [], None
+            self._failures[fam.key] = self._failures.get(fam.key, 0) + 1
+            log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
+        trial.fit_seconds = time.monotonic() - t0 - trial.predict_seconds
+        self._notify(trial)
+        return trial
+
+    def _any_ok(self) -> bool:
+        return any(t.status == "ok" for t in self.trials)
+
+    # ------------------------------------------------------------------ progress
+    def best(self) -> Trial | None:
+        """Best finished trial so far."""
+        ok = [t for t in self.trials if t.status == "ok"]
+        if not ok:
+            return None
+        return min(ok, key=lambda t: -t.score if self.metric.greater_is_better else t.score)
+
+    def _notify(self, trial: Trial) -> None:
+        b = self.best()
+        snap = Snapshot(
+            trials_done=sum(t.status != "skipped" for t in self.trials),
+            last_model=trial.name,
+            last_score=trial.score,
+            best_model=b.name if b else None,
+            best_score=b.score if b else None,
+            metric=self.metric.name,
+            elapsed=self.budget.elapsed(),
+            time_left=self.budget.left(),
+            budget=self.budget.seconds,
+        )
+        for cb in self.callbacks:
+            cb(snap)
+
+    # ------------------------------------------------------------------ the loop
+    def _usable(self, fam: ModelFamily) -> bool:
+        n = len(self.y)
+        if fam.max_rows is not None and n > fam.max_rows:
+            return False
+        return n >= fam.min_rows and self._failures.get(fam.key, 0) < 2
+
+    def _fits(self, fam: ModelFamily) -> bool:
+        if math.isinf(self.time_left()):
+            return True
+        if fam.key in TRUNCATABLE:
+            return self.time_left() > 0.5
+        return self._estimate(fam) < self.time_left()
+
+    def run(self) -> list[Trial]:
+        """Portfolio round(s), then Optuna rounds over the best families, until time is up."""
+        fams = [f for f in self.families if self._usable(f)]
+        # portfolio: first config of every family, then the further ones
+        depth = max((len(f.portfolio) for f in fams), default=0)
+        for level in range(depth):
+            for fam in fams:
+                if self._done():
+                    return self.trials
+                if level < len(fam.portfolio) and self._usable(fam) and self._fits(fam):
+                    self.run_trial(fam, {**fam.start, **fam.portfolio[level]}, "portfolio")
+        # Optuna: rotate over the best families
+        rng = np.random.default_rng(self.seed)
+        stalls = 0
+        while not self._done() and stalls < 50:
+            ranked = self._ranked_families(fams)
+            if not ranked:
+                break
+            top = ranked[: self.config.tune_top_families]
+            weights = np.array([1.0 / (i + 1) for i in range(len(top))])
+            fam = top[int(rng.choice(len(top), p=weights / weights.sum()))]
+            if not self._fits(fam):
+                stalls += 1
+                if all(not self._fits(f) for f in top):
+                    break
+                continue
+            self._tune_one(fam)
+        return self.trials
+
+    def _ranked_families(self, fams: list[ModelFamily]) -> list[ModelFamily]:
+        best: dict[str, float] = {}
+        for t in self.trials:
+            if t.status == "ok":
+                loss = -t.score if self.metric.greater_is_better else t.score
+                best[t.family] = min(best.get(t.family, math.inf), loss)
+        return sorted((f for f in fams if f.key in best and self._usable(f) and f.space), key=lambda f: best[f.key])
+
+    def _study(self, fam: ModelFamily):
+        import optuna
+
+        if fam.key not in self._studies:
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            sampler = optuna.samplers.TPESampler(
+                seed=self.seed, n_startup_trials=self.config.n_startup_trials, multivariate=True
+            )
+            study = optuna.create_study(direction="minimize", sampler=sampler)
+            for t in self.trials:  # seed the model with what the portfolio learned
+                if t.family == fam.key and t.status == "ok":
+                    params = {
+                        k: v
+                        for k, v in t.params.items()
+                        if k in fam.space and fam.space[k]._contains(fam.space[k].to_internal_repr(v))
+                    }
+                    if len(params) == len(fam.space):
+                        loss = -t.score if self.metric.greater_is_better else t.score
+                        study.add_trial(optuna.trial.create_trial(params=params, distributions=fam.space, value=loss))
+            self._studies[fam.key] = study
+        return self._studies[fam.key]
+
+    def _tune_one(self, fam: ModelFamily) -> Trial:
+        study = self._study(fam)
+        ot = study.ask(fam.space)
+        params = {**{k: v for k, v in fam.start.items() if k not in fam.space}, **ot.params}
+        trial = self.run_trial(fam, params, "optuna")
+        if trial.status == "ok":
+            study.tell(ot, -trial.score if self.metric.greater_is_better else trial.score)
+        else:
+            import optuna
+
+            study.tell(ot, state=optuna.trial.TrialState.FAIL)
+        return trial
