@@ -1,0 +1,257 @@
+"""The ``mlwright`` command line: thin — parse, call the library, print with rich."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import MlwrightError, UnsupportedFormatError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlwright: an automated ML engineer for tables.")
+out = Console()
+err = Console(stderr=True)
+
+DEMO_TARGET = "card"
+
+
+def demo_data_path() -> Path:
+    """Path of the bundled demo CSV (credit-card applications, target ``card``)."""
+    return Path(str(resources.files("mlwright") / "data" / "demo" / "credit_card.csv"))
+
+
+def _warn(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, UserWarning) and not issubclass(category, (DeprecationWarning, FutureWarning)):
+        err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+def _run(fn):
+    """Run a command body: typed errors become one line on stderr and exit code 2."""
+    warnings.showwarning = _warn
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        return fn()
+    except MlwrightError as exc:
+        err.print(f"[red]error[/red] [{exc.code}]: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def _leaderboard_table(lb, metric: str, limit: int = 15) -> Table:
+    t = Table(title=f"Leaderboard (score_val = cross-validated {metric})")
+    for col in ("model", "score_val", "fit_seconds", "predict_seconds"):
+        t.add_column(col, justify="left" if col == "model" else "right")
+    for _, r in lb.head(limit).iterrows():
+        t.add_row(str(r["model"]), f"{r['score_val']:.5g}", f"{r['fit_seconds']:.2f}", f"{r['predict_seconds']:.3f}")
+    return t
+
+
+def _fit(data: Path, target: str, time_budget: float, metric: str | None, task: str | None, out_dir: Path,
+         seed: int, quiet: bool):
+    import mlwright
+
+    from .data.sources import read_table
+
+    df = read_table(data)
+    automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed)
+    if quiet:
+        automl.fit(df, target=target)
+    else:
+        with Progress(
+            TextColumn("[bold]fitting[/bold]"), BarColumn(), TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(), console=err, transient=False,
+        ) as bar:
+            job = bar.add_task("fit", total=time_budget, info="starting")
+
+            def progress(s):
+                best = f"{s.best_score:.5g}" if s.best_score is not None else "-"
+                bar.update(job, completed=min(s.elapsed, time_budget),
+                           info=f"trials {s.trials_done} · best {s.metric} {best} · {s.time_left:.0f}s left")
+
+            automl.fit(df, target=target, callbacks=[progress])
+            bar.update(job, completed=time_budget, info=f"done in {automl.fit_seconds_:.1f}s")
+    out.print(_leaderboard_table(automl.leaderboard(), automl.metric_))
+    out.print(f"task: [bold]{automl.task_}[/bold]   estimated {automl.metric_} (cross-validated): "
+              f"[bold green]{automl.score_val_:.5g}[/bold green]   best: {automl.best_model_}")
+    path = automl.save(out_dir)
+    out.print(f"model saved to [bold]{path}[/bold]")
+    return automl, path
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="training table: .csv or .parquet")],
+    target: Annotated[str, typer.Option("--target", "-t", help="column to predict")],
+    time_budget: Annotated[float, typer.Option("--time-budget", help="seconds for the whole fit")] = 60.0,
+    metric: Annotated[str | None, typer.Option(help="metric to optimise (default: roc_auc/log_loss/rmse)")] = None,
+    task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (default: inferred)")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="model directory to write")] = Path("model"),
+    seed: int = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Fit models on DATA to predict TARGET within the time budget, and save the best."""
+    _run(lambda: _fit(data, target, time_budget, metric, task, out_dir, seed, quiet))
+
+
+def _write_table(df, path: Path) -> None:
+    ext = path.suffix.lower()
+    if ext == ".csv":
+        df.to_csv(path, index=False)
+    elif ext in (".parquet", ".pq"):
+        df.to_parquet(path, index=False)
+    else:
+        raise UnsupportedFormatError(f"cannot write {str(path)!r}: use a .csv or .parquet file name")
+
+
+def _predictions(model: Path, data: Path):
+    import pandas as pd
+
+    import mlwright
+
+    from .data.sources import read_table
+
+    automl = mlwright.load(model)
+    df = read_table(data)
+    res = pd.DataFrame({"prediction": automl.predict(df)}, index=df.index)
+    if automl.task_ != "regression":
+        proba = automl.predict_proba(df)
+        res = pd.concat([res, proba.add_prefix("proba_")], axis=1)
+    return res
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="model directory written by `mlwright fit`")],
+    data: Annotated[Path, typer.Argument(help="table to score: .csv or .parquet")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="write predictions here (.csv/.parquet)")] = None,
+) -> None:
+    """Score DATA with a saved MODEL (prints CSV to stdout without --out)."""
+
+    def body():
+        res = _predictions(model, data)
+        if out_file is None:
+            sys.stdout.write(res.to_csv(index=False))
+        else:
+            _write_table(res, out_file)
+            err.print(f"wrote {len(res)} predictions to {out_file}")
+
+    _run(body)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="model directory")],
+    data: Annotated[Path, typer.Argument(help="labelled table: .csv or .parquet, with the target column")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Score a saved MODEL on labelled DATA with every applicable metric."""
+
+    def body():
+        import mlwright
+
+        res = mlwright.load(model).evaluate(data)
+        if as_json:
+            sys.stdout.write(json.dumps(res, indent=2) + "\n")
+            return
+        t = Table(title=f"Evaluation on {res['n_rows']} rows")
+        t.add_column("metric")
+        t.add_column("value", justify="right")
+        for k, v in res.items():
+            if isinstance(v, float):
+                t.add_row(k + (" *" if k == res["metric"] else ""), f"{v:.5g}")
+        out.print(t)
+        if "confusion_matrix" in res:
+            cm = Table(title="Confusion matrix (rows: true, columns: predicted)")
+            cm.add_column("")
+            for lab in res["labels"]:
+                cm.add_column(str(lab), justify="right")
+            for lab, row in zip(res["labels"], res["confusion_matrix"]):
+                cm.add_row(str(lab), *map(str, row))
+            out.print(cm)
+
+    _run(body)
+
+
+@app.command()
+def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None:
+    """Describe a saved MODEL: task, metric, estimate, members, columns, versions (verifies hashes)."""
+
+    def body():
+        from . import artifacts
+
+        m = artifacts.read_manifest(model)
+        artifacts.verify(model, m)
+        est = m["estimate"]
+        out.print(f"[bold]{model}[/bold]  (mlwright {m['mlwright_version']}, created {m['created']}, files verified)")
+        out.print(f"task {m['task']} · metric {m['metric']} · estimate {est['score_val']:.5g} "
+                  f"({est['validation']}, {est['n_folds']} folds) · best {m['best_model']}")
+        if m.get("training_data"):
+            td = m["training_data"]
+            out.print(f"trained on {td['rows']} rows × {td['columns']} columns (sha256 {td['sha256'][:12]}…)")
+        t = Table(title="Ensemble members")
+        t.add_column("member")
+        t.add_column("weight", justify="right")
+        for mem in m["members"]:
+            t.add_row(mem["name"], f"{mem['weight']:.3f}")
+        out.print(t)
+        c = Table(title="Columns")
+        for col in ("column", "kind", "missing", "unique"):
+            c.add_column(col)
+        for col in m["schema"]["columns"]:
+            c.add_row(col["name"], col["kind"], f"{col['missing']:.1%}", str(col["n_unique"]))
+        out.print(c)
+        out.print("libraries: " + ", ".join(f"{k} {v}" for k, v in m["library_versions"].items() if v))
+
+    _run(body)
+
+
+@app.command()
+def demo(
+    time_budget: Annotated[float, typer.Option("--time-budget", help="seconds for the fit")] = 20.0,
+    out_dir: Annotated[Path, typer.Option("--out", help="model directory to write")] = Path("demo-model"),
+) -> None:
+    """Run the whole job on the bundled demo data: fit, leaderboard, save, predict with the saved model."""
+
+    def body():
+        import mlwright
+
+        from .data.sources import read_table
+
+        path = demo_data_path()
+        out.print(f"demo data: {path.name} (credit-card applications; target '{DEMO_TARGET}')")
+        _, saved = _fit(path, DEMO_TARGET, time_budget, None, None, out_dir, 0, False)
+        model = mlwright.load(saved)
+        rows = read_table(path).drop(columns=[DEMO_TARGET]).head(5)
+        proba = model.predict_proba(rows)
+        t = Table(title="Predictions of the saved model for 5 rows")
+        t.add_column("row")
+        t.add_column("prediction")
+        for lab in proba.columns:
+            t.add_column(f"P({lab})", justify="right")
+        for i, (pred, (_, p)) in enumerate(zip(model.predict(rows), proba.iterrows())):
+            t.add_row(str(i), str(pred), *(f"{v:.3f}" for v in p))
+        out.print(t)
+
+    _run(body)
+
+
+def main() -> None:
+    """Entry point of the ``mlwright`` command."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
