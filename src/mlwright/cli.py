@@ -58,8 +58,16 @@ def _leaderboard_table(lb, metric: str, limit: int = 15) -> Table:
     return t
 
 
-def _fit(data: Path, target: str, time_budget: float, metric: str | None, task: str | None, out_dir: Path,
-         seed: int, quiet: bool):
+def _fit(
+    data: Path,
+    target: str,
+    time_budget: float,
+    metric: str | None,
+    task: str | None,
+    out_dir: Path,
+    seed: int,
+    quiet: bool,
+):
     import mlwright
 
     from .data.sources import read_table
@@ -70,21 +78,30 @@ def _fit(data: Path, target: str, time_budget: float, metric: str | None, task: 
         automl.fit(df, target=target)
     else:
         with Progress(
-            TextColumn("[bold]fitting[/bold]"), BarColumn(), TextColumn("{task.fields[info]}"),
-            TimeRemainingColumn(), console=err, transient=False,
+            TextColumn("[bold]fitting[/bold]"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
         ) as bar:
             job = bar.add_task("fit", total=time_budget, info="starting")
 
             def progress(s):
                 best = f"{s.best_score:.5g}" if s.best_score is not None else "-"
-                bar.update(job, completed=min(s.elapsed, time_budget),
-                           info=f"trials {s.trials_done} · best {s.metric} {best} · {s.time_left:.0f}s left")
+                bar.update(
+                    job,
+                    completed=min(s.elapsed, time_budget),
+                    info=f"trials {s.trials_done} · best {s.metric} {best} · {s.time_left:.0f}s left",
+                )
 
             automl.fit(df, target=target, callbacks=[progress])
             bar.update(job, completed=time_budget, info=f"done in {automl.fit_seconds_:.1f}s")
     out.print(_leaderboard_table(automl.leaderboard(), automl.metric_))
-    out.print(f"task: [bold]{automl.task_}[/bold]   estimated {automl.metric_} (cross-validated): "
-              f"[bold green]{automl.score_val_:.5g}[/bold green]   best: {automl.best_model_}")
+    out.print(
+        f"task: [bold]{automl.task_}[/bold]   estimated {automl.metric_} (cross-validated): "
+        f"[bold green]{automl.score_val_:.5g}[/bold green]   best: {automl.best_model_}"
+    )
     path = automl.save(out_dir)
     out.print(f"model saved to [bold]{path}[/bold]")
     return automl, path
@@ -195,8 +212,10 @@ def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None
         artifacts.verify(model, m)
         est = m["estimate"]
         out.print(f"[bold]{model}[/bold]  (mlwright {m['mlwright_version']}, created {m['created']}, files verified)")
-        out.print(f"task {m['task']} · metric {m['metric']} · estimate {est['score_val']:.5g} "
-                  f"({est['validation']}, {est['n_folds']} folds) · best {m['best_model']}")
+        out.print(
+            f"task {m['task']} · metric {m['metric']} · estimate {est['score_val']:.5g} "
+            f"({est['validation']}, {est['n_folds']} folds) · best {m['best_model']}"
+        )
         if m.get("training_data"):
             td = m["training_data"]
             out.print(f"trained on {td['rows']} rows × {td['columns']} columns (sha256 {td['sha256'][:12]}…)")

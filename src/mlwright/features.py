@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -103,6 +104,13 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         cols = [_as_str(df[c]).map(m).fillna(0.0).to_numpy(float) for c, m in zip(df.columns, self.maps_)]
         return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
 
 class CategoryEncoder(TransformerMixin, BaseEstimator):
     """Turn columns into pandas ``category`` columns with categories fixed at fit time.
@@ -152,6 +160,13 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             out[name] = pd.Categorical(s, categories=cats)
         return pd.DataFrame(out, index=df.index)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
 
 class DatetimeFeatures(TransformerMixin, BaseEstimator):
     """Expand datetime columns into numeric parts.
@@ -181,8 +196,8 @@ class DatetimeFeatures(TransformerMixin, BaseEstimator):
             out[f"{name}__year"] = s.dt.year.astype(float)
             out[f"{name}__month"] = s.dt.month.astype(float)
             out[f"{name}__day"] = s.dt.day.astype(float)
-            out[f"{name}__dow"] = s.dt.dayofweek.astype(float)
-            out[f"{name}__doy"] = s.dt.dayofyear.astype(float)
+            out[f"{name}__dow"] = s.dt.day_of_week.astype(float)
+            out[f"{name}__doy"] = s.dt.day_of_year.astype(float)
             if has_time:
                 out[f"{name}__hour"] = (s.dt.hour + s.dt.minute / 60.0).astype(float)
             epoch = (s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
@@ -317,7 +332,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             raise ValueError(f"style must be one of {STYLES}, got {self.style!r}")
         plain = not isinstance(X, pd.DataFrame)
         if plain:
-            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan")
+            X = validate_data(self, X, dtype="numeric", ensure_all_finite="allow-nan")
         df = _frame(X)
         self.n_features_in_ = df.shape[1]
         self.num_, self.cat_, self.hc_, self.dt_, self.txt_ = self._lists(df)
@@ -361,7 +376,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 target_type = (
                     "continuous" if self.task == "regression" else ("binary" if self.task == "binary" else "multiclass")
                 )
-                self.hc_enc_ = TargetEncoder(target_type=target_type, random_state=self.seed, cv=5)
+                cv = (KFold if self.task == "regression" else StratifiedKFold)(5, shuffle=True, random_state=self.seed)
+                self.hc_enc_ = TargetEncoder(target_type=target_type, cv=cv)
                 te_train = self.hc_enc_.fit_transform(hc, y_arr)
         self.text_ = None
         if self.txt_:
@@ -374,7 +390,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "num_")
         plain = not isinstance(X, pd.DataFrame)
         if plain:
-            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+            X = validate_data(self, X, dtype="numeric", ensure_all_finite="allow-nan", reset=False)
         df = _frame(X)
         if df.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {df.shape[1]} features, but TabularPreprocessor expects {self.n_features_in_}")

@@ -35,13 +35,15 @@ class SklearnModel:
             target = int(self.params.get("n_estimators", est.n_estimators))
             est.set_params(warm_start=True, n_estimators=0)
             t0 = time.monotonic()
-            step = max(8, target // 8)
+            step = 8
             while est.n_estimators < target:
                 est.set_params(n_estimators=min(target, est.n_estimators + step))
                 est.fit(X, y)
-                per_tree = (time.monotonic() - t0) / est.n_estimators
-                if deadline.left() < per_tree * step * 1.2:
+                per_tree = max((time.monotonic() - t0) / est.n_estimators, 1e-6)
+                left = deadline.left()
+                if left < per_tree * 8 * 1.2:
                     break
+                step = max(8, int(min(left * 0.3, 10.0) / per_tree))  # chunks small enough to stop in time
             est.set_params(warm_start=False)
         else:
             est.fit(X, y)

@@ -19,7 +19,10 @@ def _make(task, params, n_classes, seed, n_jobs, metric):
             SVR(C=float(params.get("C", 1.0)), gamma="scale"), transformer=StandardScaler()
         )
     else:
-        est = SVC(C=float(params.get("C", 1.0)), gamma="scale", probability=True, random_state=seed)
+        from sklearn.calibration import CalibratedClassifierCV
+
+        svc = SVC(C=float(params.get("C", 1.0)), gamma="scale", random_state=seed)
+        est = CalibratedClassifierCV(svc, ensemble=False, cv=3)
     return SklearnModel(est, task, n_classes, params)
 
 

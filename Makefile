@@ -1,0 +1,29 @@
+# The two commands of the README. Each creates .venv at the repository root and installs what it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e ".[test,bench]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## fit on the bundled demo data, print the leaderboard, save, predict with the saved model
+	$(VENV)/bin/mlwright demo --time-budget 20 --out demo-model
+
+test: $(STAMP)  ## lint and run the whole test suite
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)  ## the dev suite at 60 s per dataset (~25 min); results in bench-results/
+	mkdir -p bench-results
+	$(VENV)/bin/python ../shared/bench/run_peer.py --system mlwright --suite dev --budget 60 \
+		--out bench-results/mlwright_dev_60s.jsonl
+	$(VENV)/bin/python ../shared/bench/summarize.py ../shared/bench/results/peers_dev_60s.jsonl \
+		bench-results/mlwright_dev_60s.jsonl
+
+clean:
+	rm -rf $(VENV) demo-model build *.egg-info

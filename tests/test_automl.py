@@ -1,0 +1,185 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlwright
+from mlwright.errors import (
+    ColumnsMismatchError,
+    ColumnTypeError,
+    ConfigError,
+    EmptyDataError,
+    NotFittedError,
+    TargetError,
+    TargetNotFoundError,
+)
+
+from .conftest import FAST, make_table, quick_fit
+
+
+def test_binary_end_to_end(binary_model, binary_df):
+    a = binary_model
+    assert a.task_ == "binary" and a.metric_ == "roc_auc"
+    X = binary_df.drop(columns=["label"])
+    proba = a.predict_proba(X)
+    assert list(proba.columns) == ["no", "yes"] and proba.index.equals(X.index)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    pred = a.predict(X)
+    assert set(pred) <= {"no", "yes"} and (pred == proba.idxmax(axis=1).to_numpy()).all()
+    lb = a.leaderboard()
+    assert {"model", "score_val", "fit_seconds", "predict_seconds"} <= set(lb.columns)
+    assert lb["score_val"].is_monotonic_decreasing  # AUC: best first
+    assert lb["score_val"].iloc[0] == pytest.approx(a.score_val_)
+    assert a.score_val_ > 0.75  # the signal is learnable; CV estimate is honest, not train fit
+    ev = a.evaluate(binary_df)
+    assert ev["roc_auc"] > 0.8 and ev["n_rows"] == len(binary_df)
+    assert np.array(ev["confusion_matrix"]).sum() == len(binary_df)
+
+
+def test_multiclass_and_regression(multiclass_model, regression_model, multiclass_df, regression_df):
+    assert multiclass_model.task_ == "multiclass" and multiclass_model.metric_ == "log_loss"
+    proba = multiclass_model.predict_proba(multiclass_df.drop(columns=["label"]))
+    assert list(proba.columns) == ["high", "low", "mid"]
+    assert multiclass_model.leaderboard()["score_val"].is_monotonic_increasing  # log loss: lower first
+    assert regression_model.task_ == "regression" and regression_model.metric_ == "rmse"
+    pred = regression_model.predict(regression_df.drop(columns=["label"]))
+    assert pred.shape == (len(regression_df),) and pred.dtype == float
+    ev = regression_model.evaluate(regression_df)
+    assert ev["r2"] > 0.7 and {"rmse", "mae", "mape"} <= set(ev)
+    with pytest.raises(ConfigError, match="use predict"):
+        regression_model.predict_proba(regression_df)
+
+
+@pytest.mark.parametrize("labels", [[True, False], [0, 1], [3, 7, 9]], ids=["bool", "int01", "int3"])
+def test_labels_keep_their_type(labels):
+    rng = np.random.default_rng(0)
+    n = 240
+    x = rng.normal(size=n)
+    y = np.array(labels)[np.digitize(x, np.quantile(x, np.linspace(0, 1, len(labels) + 1)[1:-1]))]
+    df = pd.DataFrame({"x": x, "z": rng.normal(size=n), "y": y})
+    a = quick_fit(df, "y", task="binary" if len(labels) == 2 else "multiclass", max_trials=1, families=["lightgbm"])
+    proba = a.predict_proba(df.drop(columns=["y"]))
+    assert list(proba.columns) == sorted(labels)
+    assert all(type(c) is type(labels[0]) for c in proba.columns)
+    pred = a.predict(df.drop(columns=["y"]))
+    assert set(pred.tolist()) <= set(labels) and type(pred.tolist()[0]) is type(labels[0])
+
+
+def test_fit_X_y_with_arrays():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = X[:, 0] * 3 + rng.normal(scale=0.1, size=200)
+    a = mlwright.AutoML(time_budget=5, families=FAST, max_trials=2).fit(X, y)
+    assert a.task_ == "regression" and a.n_features_in_ == 4
+    assert np.corrcoef(a.predict(X), y)[0, 1] > 0.9
+    with pytest.raises(ColumnsMismatchError, match="X has 3 features, but AutoML is expecting 4"):
+        a.predict(X[:, :3])
+
+
+def test_missing_target_rows_dropped_with_count(binary_df):
+    df = binary_df.copy()
+    df.loc[:6, "label"] = np.nan
+    with pytest.warns(UserWarning, match="dropped 7 row"):
+        a = mlwright.AutoML(time_budget=5, families=["linear"], max_trials=1).fit(df, target="label")
+    assert a.leaderboard().shape[0] >= 1
+
+
+def test_entirely_missing_feature_dropped_with_warning(binary_df):
+    df = binary_df.assign(blank=np.nan)
+    with pytest.warns(UserWarning, match="entirely missing: 'blank'"):
+        a = mlwright.AutoML(time_budget=5, families=["linear"], max_trials=1).fit(df, target="label")
+    assert "blank" not in a.schema_.features
+    a.predict(binary_df.drop(columns=["label"]).assign(blank=np.nan))  # still accepted at predict time
+
+
+def test_bad_targets(binary_df):
+    def fit(df, target="label", **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            params = {"time_budget": 5, "families": ["linear"], "max_trials": 1, **kw}
+            return mlwright.AutoML(**params).fit(df, target=target)
+
+    with pytest.raises(TargetNotFoundError, match="'Label' is not in the data.*did you mean 'label'"):
+        fit(binary_df, "Label")
+    with pytest.raises(TargetError, match="single class"):
+        fit(binary_df.assign(label="yes"))
+    with pytest.raises(TargetError, match="no values"):
+        fit(binary_df.assign(label=np.nan))
+    with pytest.raises(TargetError, match="task='binary' but .* 3 classes"):
+        fit(make_table(100, "multiclass"), task="binary")
+    with pytest.raises(TargetError, match="non-numeric"):
+        fit(binary_df, task="regression")
+    with pytest.raises(EmptyDataError, match="no rows"):
+        fit(binary_df.iloc[:0])
+    with pytest.raises(EmptyDataError, match="no usable feature"):
+        fit(binary_df[["row_id", "const", "label"]])
+    with pytest.raises(ConfigError, match="time_budget must be a positive"):
+        fit(binary_df, time_budget=0)
+
+
+def test_predict_input_problems(binary_model, binary_df):
+    X = binary_df.drop(columns=["label"])
+    with pytest.raises(ColumnsMismatchError, match="'x2'"):
+        binary_model.predict(X.drop(columns=["x2"]))
+    with pytest.warns(UserWarning, match="ignoring 1 column"):
+        binary_model.predict(X.assign(surprise=1))
+    bad = X.head(5).astype({"x1": object})
+    bad.loc[bad.index[2], "x1"] = "abc"
+    with pytest.raises(ColumnTypeError, match="'x1'"):
+        binary_model.predict(bad)
+    odd = X.head(3).copy()
+    odd["color"] = ["never-seen", None, "blue"]
+    odd["x1"] = np.nan
+    assert binary_model.predict_proba(odd).notna().all().all()
+    with pytest.raises(NotFittedError, match="not fitted"):
+        mlwright.AutoML().predict(X)
+
+
+def test_groups_and_time_column(binary_df):
+    df = binary_df.assign(store=np.repeat(np.arange(20), 20))
+    a = quick_fit(df, groups="store", max_trials=1, families=["lightgbm"])
+    assert a.split_kind_ == "group_kfold" and "store" not in a.schema_.features
+    b = quick_fit(binary_df, time_column="when", max_trials=1, families=["lightgbm"])
+    assert b.split_kind_ == "time"
+    with pytest.raises(TargetNotFoundError, match="groups column 'shop'"):
+        quick_fit(binary_df, groups="shop")
+
+
+def test_same_seed_and_trial_count_gives_same_model(binary_df):
+    a = quick_fit(binary_df, max_trials=3, time_budget=60)
+    b = quick_fit(binary_df, max_trials=3, time_budget=60)
+    X = binary_df.drop(columns=["label"])
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X))
+    assert a.leaderboard()["model"].tolist() == b.leaderboard()["model"].tolist()
+
+
+def test_progress_callback_and_trial_log(binary_df, tmp_path):
+    snaps = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = mlwright.AutoML(time_budget=8, families=FAST, max_trials=3, workdir=str(tmp_path)).fit(
+            binary_df, target="label", callbacks=[snaps.append]
+        )
+    assert [s.trials_done for s in snaps] == [1, 2, 3]
+    assert snaps[-1].best_score == pytest.approx(max(s.last_score for s in snaps))
+    assert all(s.time_left <= 8 for s in snaps)
+    assert len((tmp_path / "trials.jsonl").read_text().splitlines()) == 3
+    assert a.leaderboard().shape[0] >= 3
+
+
+def test_fit_respects_the_budget(binary_df):
+    import time
+
+    t0 = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = mlwright.AutoML(time_budget=6, seed=1).fit(binary_df, target="label")
+    took = time.monotonic() - t0
+    assert took <= 6 * 1.05 + 3
+    assert len(a.trials_) >= 3  # several families got a turn
+
+
+def test_unknown_family():
+    with pytest.raises(ConfigError, match="unknown model family"):
+        quick_fit(make_table(100), families=["gbm"])

@@ -1,0 +1,80 @@
+"""Contract tests run over every registered model family."""
+
+import time
+
+import numpy as np
+import pytest
+
+from mlwright.budget import Deadline
+from mlwright.data.schema import coerce, infer_schema
+from mlwright.errors import ConfigError
+from mlwright.features import build_preprocessor
+from mlwright.models import REGISTRY, families_for, get
+
+FAMILIES = ["lightgbm", "xgboost", "catboost", "linear", "rf", "et", "knn", "naive_bayes", "svm"]
+
+
+def test_registry_holds_every_builtin_family():
+    assert [f.key for f in families_for("binary")] and set(FAMILIES) <= set(REGISTRY)
+    assert "naive_bayes" not in {f.key for f in families_for("regression")}
+
+
+def test_unknown_family_lists_valid_ones():
+    with pytest.raises(ConfigError, match="did you mean 'lightgbm'.*valid:.*catboost"):
+        get("lightgbn")
+
+
+def _data(df, task):
+    schema = infer_schema(df, "label", task=task)
+    X = coerce(df, schema)
+    if task == "regression":
+        y = df["label"].to_numpy(float)
+    else:
+        y = np.searchsorted(np.array(schema.classes), df["label"].to_numpy())
+    return schema, X, y
+
+
+CASES = [(k, t) for k in FAMILIES for t in ("binary", "multiclass", "regression") if t in get(k).tasks]
+
+
+@pytest.mark.parametrize("key,task", CASES)
+def test_family_contract(key, task, binary_df, multiclass_df, regression_df, tmp_path):
+    fam = get(key)
+    df = {"binary": binary_df, "multiclass": multiclass_df, "regression": regression_df}[task]
+    schema, X, y = _data(df, task)
+    k = len(schema.classes)
+    pre = build_preprocessor(schema, fam.style)
+    Xtr, Xva = pre.fit_transform(X.iloc[:300], y[:300]), pre.transform(X.iloc[300:])
+    params = {**fam.start, **fam.portfolio[0]}
+    if key in ("rf", "et"):
+        params["n_estimators"] = 40
+    model = fam.make(task, params, k, 0, 2, schema.metric)
+    model.fit(Xtr, y[:300], Xva, y[300:], deadline=Deadline(time.monotonic() + 30))
+    p = model.predict_raw(Xva)
+    if task == "regression":
+        assert p.shape == (Xva.shape[0],)
+        assert np.corrcoef(p, y[300:])[0, 1] > 0.5  # it learned something
+    else:
+        assert p.shape == (Xva.shape[0], k)
+        np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
+        assert (p.argmax(1) == y[300:]).mean() > 1.0 / k + 0.1
+    files = model.save(tmp_path, "m")
+    assert all((tmp_path / f).exists() for f in files)
+    loaded = fam.load(tmp_path, "m", model.meta(), task, k)
+    np.testing.assert_allclose(loaded.predict_raw(Xva), p, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("key", ["lightgbm", "xgboost", "catboost", "rf"])
+def test_truncatable_families_stop_at_the_deadline(key, regression_df):
+    fam = get(key)
+    schema, X, y = _data(regression_df, "regression")
+    big = X.sample(4000, replace=True, random_state=0).reset_index(drop=True)
+    yb = np.resize(y, 4000)
+    pre = build_preprocessor(schema, fam.style)
+    Xtr = pre.fit_transform(big, yb)
+    params = {"learning_rate": 0.001, "n_estimators": 100_000} if key != "rf" else {"n_estimators": 5000}
+    model = fam.make("regression", params, 0, 0, 1, "rmse")
+    t0 = time.monotonic()
+    model.fit(Xtr, yb, Xtr, yb, deadline=Deadline(time.monotonic() + 1.0))
+    assert time.monotonic() - t0 < 4.0
+    assert model.predict_raw(Xtr[:5] if key == "rf" else Xtr.iloc[:5]).shape == (5,)

@@ -1,0 +1,9 @@
+import mlwright
+
+
+def test_all_is_the_contract():
+    assert sorted(mlwright.__all__) == sorted(
+        ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load"]
+    )
+    for name in mlwright.__all__:
+        assert hasattr(mlwright, name)
