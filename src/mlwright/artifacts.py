@@ -72,7 +72,11 @@ def data_fingerprint(df: pd.DataFrame) -> dict[str, Any]:
     """Rows, columns and a content hash of the training data."""
     h = hashlib.sha256()
     h.update(json.dumps([str(c) for c in df.columns]).encode())
-    h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+    try:
+        hashed = pd.util.hash_pandas_object(df, index=False)
+    except TypeError:  # unhashable cells (lists, dicts): hash their text
+        hashed = pd.util.hash_pandas_object(df.astype(str), index=False)
+    h.update(hashed.to_numpy().tobytes())
     return {"rows": len(df), "columns": int(df.shape[1]), "sha256": h.hexdigest()}
 
 

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -17,15 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 
 from . import artifacts
-from .budget import Budget, Snapshot
+from .budget import Budget, Deadline, Snapshot
 from .data.schema import Schema, coerce, infer_schema
 from .data.sources import read_table
 from .ensemble import caruana
 from .errors import (
     BudgetExhaustedError,
     ColumnsMismatchError,
+    ColumnTypeError,
     ConfigError,
     EmptyDataError,
     NotFittedError,
@@ -43,7 +46,11 @@ __all__ = ["AutoML", "load"]
 
 log = logging.getLogger("mlwright")
 ENSEMBLE_NAME = "ensemble"
-MAX_ENSEMBLE_CANDIDATES = 25
+MAX_ENSEMBLE_CANDIDATES = 15
+
+
+def _can_predict_proba(self) -> bool:
+    return getattr(self, "task_", None) != "regression"
 
 
 class AutoML(BaseEstimator):
@@ -220,10 +227,8 @@ class AutoML(BaseEstimator):
             if target is not None:
                 raise ConfigError("give either y or target=, not both")
             if not isinstance(X, pd.DataFrame):
-                arr = np.asarray(X)
-                if arr.ndim != 2:
-                    raise EmptyDataError(f"X must be 2-D (rows × columns), got an array of shape {arr.shape}")
-                X = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+                X = pd.DataFrame(_check_array(X), columns=None)
+                X.columns = [f"x{i}" for i in range(X.shape[1])]
             else:
                 self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
             y_s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy(), index=X.index)
@@ -251,6 +256,8 @@ class AutoML(BaseEstimator):
                 del self.feature_names_in_
         if len(df) == 0:
             raise EmptyDataError("the data has no rows")
+        if len(df) == 1:
+            raise EmptyDataError("got 1 sample (n_samples=1): mlwright needs at least 2 rows to learn from")
         if df.shape[1] < 2:
             raise EmptyDataError(f"the data has only the target column {target!r}: no features to learn from")
         self.n_features_in_ = df.shape[1] - 1
@@ -300,7 +307,8 @@ class AutoML(BaseEstimator):
         mask = splits.oof_mask
         better = sorted(ok, key=lambda t: -t.score if metric.greater_is_better else t.score)
         cands = better[:MAX_ENSEMBLE_CANDIDATES]
-        weights, ens_score = caruana([t.oof[mask] for t in cands], y_enc[mask], metric, n_classes)
+        deadline = Deadline(time.monotonic() + max(search.budget.left(), 0.5))
+        weights, ens_score = caruana([t.oof[mask] for t in cands], y_enc[mask], metric, n_classes, deadline=deadline)
         members = [(t, w) for t, w in zip(cands, weights) if w > 0]
         if len(members) == 1 or not metric.better(ens_score, better[0].score):
             members, ens_score = [(better[0], 1.0)], better[0].score
@@ -378,10 +386,8 @@ class AutoML(BaseEstimator):
         if isinstance(X, (str, Path)):
             X = read_table(X)
         if not isinstance(X, pd.DataFrame):
-            arr = np.asarray(X)
-            if arr.ndim == 1:
-                arr = arr.reshape(1, -1)
-            if arr.ndim != 2 or arr.shape[1] != self.n_features_in_:
+            arr = _check_array(X)
+            if arr.shape[1] != self.n_features_in_:
                 raise ColumnsMismatchError(
                     f"X has {arr.shape[1] if arr.ndim == 2 else arr.shape} features, but AutoML is expecting "
                     f"{self.n_features_in_} features as input"
@@ -409,11 +415,13 @@ class AutoML(BaseEstimator):
                 total = p if total is None else total + p
         return total
 
+    @available_if(_can_predict_proba)
     def predict_proba(self, X: Any) -> pd.DataFrame:
-        """Class probabilities: one column per class label (labels as in training), rows as in X."""
+        """Class probabilities: one column per class label (labels as in training), rows as in X.
+
+        Not available on a model fitted for regression (``hasattr(model, "predict_proba")`` is False).
+        """
         self._check_fitted()
-        if self.task_ == "regression":
-            raise ConfigError("predict_proba is for classification; this model does regression — use predict")
         p = self._raw(X)
         p = np.clip(p, 0.0, 1.0)
         p = p / p.sum(axis=1, keepdims=True)
@@ -481,6 +489,8 @@ class AutoML(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
         tags.non_deterministic = False
         return tags
 
@@ -496,6 +506,30 @@ def load(path: str | Path) -> AutoML:
     from ._persist import load_automl
 
     return load_automl(Path(path))
+
+
+def _check_array(X: Any) -> np.ndarray:
+    """A plain 2-D array of numbers or strings, or a clear error."""
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        raise ColumnTypeError("sparse input is not supported: pass a dense array or a DataFrame")
+    arr = np.asarray(X)
+    if np.iscomplexobj(arr):
+        raise ColumnTypeError("Complex data not supported: pass real-valued features")
+    if arr.ndim != 2:
+        raise ColumnsMismatchError(
+            f"X must be 2-D (rows × columns), got shape {arr.shape}. Reshape your data: X.reshape(1, -1) for one row"
+        )
+    if arr.shape[1] == 0:
+        raise EmptyDataError(f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required. Add feature columns")
+    if arr.dtype == object:
+        for (i, j), v in np.ndenumerate(arr):
+            if not (v is None or isinstance(v, (str, int, float, bool, np.generic))):
+                raise ColumnTypeError(
+                    f"column x{j}, row {i} holds a {type(v).__name__}; each argument must be a string or a number"
+                )
+    return arr
 
 
 def _key(v: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -31,7 +32,7 @@ def demo_data_path() -> Path:
 
 def _warn(message, category, filename, lineno, file=None, line=None) -> None:
     if issubclass(category, UserWarning) and not issubclass(category, (DeprecationWarning, FutureWarning)):
-        err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] {escape(str(message))}", highlight=False)
 
 
 def _run(fn):
@@ -42,7 +43,7 @@ def _run(fn):
     try:
         return fn()
     except MlwrightError as exc:
-        err.print(f"[red]error[/red] [{exc.code}]: {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error[/red] {escape(f'[{exc.code}]: {exc}')}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -74,7 +75,7 @@ def _fit(
 
     df = read_table(data)
     automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed)
-    if quiet:
+    if quiet or not err.is_terminal:  # no live bar in logs and pipes: one summary line at the end
         automl.fit(df, target=target)
     else:
         with Progress(
@@ -96,7 +97,11 @@ def _fit(
                 )
 
             automl.fit(df, target=target, callbacks=[progress])
-            bar.update(job, completed=time_budget, info=f"done in {automl.fit_seconds_:.1f}s")
+    n_trials = sum(t["status"] != "skipped" for t in automl.trials_)
+    err.print(
+        f"fitted in {automl.fit_seconds_:.1f}s: {n_trials} trials, best {automl.metric_} {automl.score_val_:.5g}",
+        highlight=False,
+    )
     out.print(_leaderboard_table(automl.leaderboard(), automl.metric_))
     out.print(
         f"task: [bold]{automl.task_}[/bold]   estimated {automl.metric_} (cross-validated): "

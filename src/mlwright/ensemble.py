@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .budget import Deadline
 from .metrics import Metric
 
 __all__ = ["caruana"]
@@ -15,6 +16,8 @@ def caruana(
     metric: Metric,
     n_classes: int = 0,
     rounds: int = 40,
+    tolerance: float = 0.001,
+    deadline: Deadline | None = None,
 ) -> tuple[np.ndarray, float]:
     """Select models greedily with replacement to minimise the metric's loss.
 
@@ -27,6 +30,10 @@ def caruana(
     n_classes : int
     rounds : int
         Number of greedy additions.
+    tolerance : float
+        Members are pruned (lightest first) while the loss stays within this relative margin.
+    deadline : Deadline, optional
+        Stop adding rounds (and skip pruning) once it has passed; at least one round always runs.
 
     Returns
     -------
@@ -48,6 +55,29 @@ def caruana(
         current = (current * (r - 1) + preds[j]) / r
         if losses[j] < best_loss - 1e-12:
             best_loss, best_counts = losses[j], counts.copy()
+        if deadline is not None and deadline.expired():
+            break
     w = best_counts / best_counts.sum()
+    if deadline is None or not deadline.expired():
+        w, best_loss = _prune(preds, y, metric, n_classes, w, best_loss, tolerance, deadline)
     score = -best_loss if metric.greater_is_better else best_loss
     return w, float(score)
+
+
+def _prune(preds, y, metric, n_classes, w, loss, tolerance, deadline):
+    """Drop the lightest members while the loss stays within ``tolerance`` (relative) of the best.
+
+    Fewer members predict faster; tiny weights rarely carry real signal.
+    """
+    limit = loss + abs(loss) * tolerance
+    while (w > 0).sum() > 1 and (deadline is None or not deadline.expired()):
+        j = int(np.argmin(np.where(w > 0, w, np.inf)))
+        w2 = w.copy()
+        w2[j] = 0.0
+        w2 /= w2.sum()
+        blend = sum(wi * p for wi, p in zip(w2, preds) if wi > 0)
+        l2 = metric.loss(y, blend, n_classes)
+        if l2 > limit:
+            break
+        w, loss = w2, l2
+    return w, loss

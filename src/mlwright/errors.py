@@ -15,9 +15,9 @@ Tree::
     │   ├── EmptyDataError                       no rows or no usable columns
     │   ├── TargetError                          target unusable (one class, all missing, ...)
     │   ├── ColumnsMismatchError                 predict data lacks columns the model needs
-    │   └── ColumnTypeError                      a column has values of the wrong type
+    │   └── ColumnTypeError (also TypeError)     a column has values of the wrong type
     ├── TargetNotFoundError (KeyError)           the target column is not in the data
-    ├── NotFittedError (AttributeError)          predict/save before fit
+    ├── NotFittedError (sklearn's: ValueError, AttributeError)  predict/save before fit
     ├── BudgetExhaustedError (TimeoutError)      no model could be trained within the budget
     └── ArtifactError (ValueError)
         └── ArtifactIntegrityError               tampered/missing file, hash mismatch
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+
+from sklearn.exceptions import NotFittedError as _SkNotFittedError
 
 __all__ = [
     "ArtifactError",
@@ -100,7 +102,7 @@ class ColumnsMismatchError(DataError):
     code = "columns_mismatch"
 
 
-class ColumnTypeError(DataError):
+class ColumnTypeError(DataError, TypeError):
     """A column holds values of a type the model cannot use."""
 
     code = "column_type"
@@ -113,7 +115,7 @@ class TargetNotFoundError(MlwrightError, KeyError):
     http_status = 422
 
 
-class NotFittedError(MlwrightError, AttributeError):
+class NotFittedError(MlwrightError, _SkNotFittedError):
     """The estimator has not been fitted yet."""
 
     code = "not_fitted"

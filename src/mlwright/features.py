@@ -314,7 +314,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     def _numeric_block(self, df: pd.DataFrame) -> pd.DataFrame:
         parts = []
         if self.num_:
-            parts.append(df[self.num_].apply(pd.to_numeric, errors="coerce").astype(float))
+            parts.append(df[self.num_].astype(float))
         if self.dt_:
             parts.append(self.dt_enc_.transform(df[self.dt_]))
         if not parts:
@@ -382,7 +382,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.text_ = None
         if self.txt_:
             dense_text = self.style != "onehot"
-            self.text_ = TextFeatures(n_components=24 if dense_text else None, seed=self.seed).fit(df[self.txt_])
+            self.text_ = TextFeatures(
+                n_components=24 if dense_text else None, max_features=20000 if dense_text else 10000, seed=self.seed
+            ).fit(df[self.txt_])
         return self._transform_flat(df, num, te_train)
 
     def transform(self, X):

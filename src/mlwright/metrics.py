@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 from .errors import ConfigError, did_you_mean
@@ -63,9 +64,20 @@ def _clip_proba(pred: np.ndarray) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
+def _binary_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """Mann-Whitney form of ROC AUC (ties get average ranks): same value as sklearn, several times faster."""
+    pos = y == 1
+    n_pos = int(pos.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("Only one class present in y_true. ROC AUC score is not defined in that case.")
+    ranks = rankdata(score)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
 def _roc_auc(y, pred, k):
     if pred.ndim == 2 and pred.shape[1] == 2:
-        return skm.roc_auc_score(y, pred[:, 1])
+        return _binary_auc(y, pred[:, 1])
     present = np.unique(y)
     if len(present) < pred.shape[1]:  # some class absent from this fold: score the present ones
         p = _clip_proba(pred[:, present])

@@ -86,6 +86,10 @@ class Trial:
         }
 
 
+class _OutOfTime(Exception):
+    """A trial that cannot finish its folds in the time it was given."""
+
+
 class Search:
     """Run trials until the budget or the trial cap is spent.
 
@@ -166,7 +170,7 @@ class Search:
         if done:
             return float(np.median([t.fit_seconds for t in done]))
         n = len(self.splits.folds[0][0])
-        d = len(self.schema.features) * 2
+        d = self._n_features(fam.style)
         return fam.cost(n, d) * len(self.splits.folds)
 
     def run_trial(self, fam: ModelFamily, params: dict[str, Any], source: str) -> Trial:
@@ -200,6 +204,13 @@ class Search:
                 trial.models.append(model)
                 if fold_deadline.expired():
                     trial.truncated = True
+                if fam.key not in TRUNCATABLE and k + 1 < n_folds:
+                    per_fold = (time.monotonic() - t0) / (k + 1)
+                    if per_fold * (n_folds - k - 1) > trial_deadline.left():
+                        raise _OutOfTime(
+                            f"stopped after fold {k + 1}/{n_folds}: {per_fold:.1f}s per fold does not fit the "
+                            f"{trial_deadline.left():.1f}s left"
+                        )
             trial.oof = oof
             mask = self.splits.oof_mask
             trial.score = self.metric(self.y[mask], oof[mask], self.n_classes)
@@ -208,7 +219,7 @@ class Search:
             trial.status = "ok"
         except Exception as exc:  # a failing configuration must not end the run
             trial.status, trial.error, trial.models, trial.oof = "failed", f"{type(exc).__name__}: {exc}", [], None
-            self._failures[fam.key] = self._failures.get(fam.key, 0) + 1
+            self._failures[fam.key] = self._failures.get(fam.key, 0) + (2 if isinstance(exc, _OutOfTime) else 1)
             log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
         trial.fit_seconds = time.monotonic() - t0 - trial.predict_seconds
         self._notify(trial)
