@@ -79,7 +79,7 @@ def test_not_a_model_and_damaged_manifest(tmp_path, saved):
     with pytest.raises(ArtifactError, match="does not exist"):
         mlwright.load(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ArtifactError, match="no manifest.json"):
+    with pytest.raises(ArtifactError, match=r"no manifest.json"):
         mlwright.load(tmp_path / "empty")
     (saved / "manifest.json").write_text("{not json")
     with pytest.raises(ArtifactIntegrityError, match="not valid JSON"):

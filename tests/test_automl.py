@@ -99,13 +99,13 @@ def test_bad_targets(binary_df):
             params = {"time_budget": 5, "families": ["linear"], "max_trials": 1, **kw}
             return mlwright.AutoML(**params).fit(df, target=target)
 
-    with pytest.raises(TargetNotFoundError, match="'Label' is not in the data.*did you mean 'label'"):
+    with pytest.raises(TargetNotFoundError, match=r"'Label' is not in the data.*did you mean 'label'"):
         fit(binary_df, "Label")
     with pytest.raises(TargetError, match="single class"):
         fit(binary_df.assign(label="yes"))
     with pytest.raises(TargetError, match="no values"):
         fit(binary_df.assign(label=np.nan))
-    with pytest.raises(TargetError, match="task='binary' but .* 3 classes"):
+    with pytest.raises(TargetError, match=r"task='binary' but .* 3 classes"):
         fit(make_table(100, "multiclass"), task="binary")
     with pytest.raises(TargetError, match="non-numeric"):
         fit(binary_df, task="regression")

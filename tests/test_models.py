@@ -20,7 +20,7 @@ def test_registry_holds_every_builtin_family():
 
 
 def test_unknown_family_lists_valid_ones():
-    with pytest.raises(ConfigError, match="did you mean 'lightgbm'.*valid:.*catboost"):
+    with pytest.raises(ConfigError, match=r"did you mean 'lightgbm'.*valid:.*catboost"):
         get("lightgbn")
 
 

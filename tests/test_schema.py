@@ -64,7 +64,7 @@ def test_json_round_trip(binary_df):
 
 def test_unknown_task_and_metric():
     df = pd.DataFrame({"a": range(10), "y": [0, 1] * 5})
-    with pytest.raises(ConfigError, match="unknown task 'binery'.*did you mean 'binary'"):
+    with pytest.raises(ConfigError, match=r"unknown task 'binery'.*did you mean 'binary'"):
         infer_schema(df, "y", task="binery")
     with pytest.raises(ConfigError, match="unknown metric"):
         infer_schema(df, "y", metric="nope")
@@ -76,7 +76,7 @@ def test_validate_missing_extra_and_wrong_types(binary_df):
     with pytest.raises(ColumnsMismatchError, match=r"'x1'.*did you mean 'X1'") as exc:
         s.validate(X.rename(columns={"x1": "X1"}))
     assert "trained on" in str(exc.value)
-    with pytest.warns(UserWarning, match="ignoring 1 column.*'extra'"):
+    with pytest.warns(UserWarning, match=r"ignoring 1 column.*'extra'"):
         out = s.validate(X.assign(extra=1))
     assert list(out.columns) == s.features
     bad = X.copy()

@@ -15,7 +15,7 @@ def test_csv_and_parquet(tmp_path, binary_df):
 
 def test_non_utf8(tmp_path):
     (tmp_path / "l.csv").write_bytes("name,y\nJosé,1\n".encode("latin-1"))
-    with pytest.raises(DataReadError, match="not valid UTF-8.*re-save"):
+    with pytest.raises(DataReadError, match=r"not valid UTF-8.*re-save"):
         read_table(tmp_path / "l.csv")
 
 
