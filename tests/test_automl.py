@@ -182,3 +182,14 @@ def test_fit_respects_the_budget(binary_df):
 def test_unknown_family():
     with pytest.raises(ConfigError, match="unknown model family"):
         quick_fit(make_table(100), families=["gbm"])
+
+
+def test_runs_are_recorded_under_mlwright_home(binary_df, tmp_path):
+    import json
+    import os
+
+    a = quick_fit(binary_df, max_trials=1, families=["linear"])
+    home = tmp_path / "home"
+    assert os.environ["MLWRIGHT_HOME"] == str(home)
+    run = json.loads((home / "runs" / os.path.basename(a.run_dir_) / "run.json").read_text())
+    assert run["task"] == "binary" and run["score_val"] == a.score_val_ and run["leaderboard"]

@@ -22,6 +22,7 @@ from sklearn.utils.metaestimators import available_if
 
 from . import artifacts
 from .budget import Budget, Deadline, Snapshot
+from .config import home
 from .data.schema import Schema, coerce, infer_schema
 from .data.sources import read_table
 from .ensemble import caruana
@@ -306,7 +307,7 @@ class AutoML(BaseEstimator):
         n_classes = len(schema.classes) if schema.task != "regression" else 0
         mask = splits.oof_mask
         better = sorted(ok, key=lambda t: -t.score if metric.greater_is_better else t.score)
-        cands = better[:MAX_ENSEMBLE_CANDIDATES]
+        cands = [t for t in better if t.models][:MAX_ENSEMBLE_CANDIDATES]
         deadline = Deadline(time.monotonic() + max(search.budget.left(), 0.5))
         weights, ens_score = caruana([t.oof[mask] for t in cands], y_enc[mask], metric, n_classes, deadline=deadline)
         members = [(t, w) for t, w in zip(cands, weights) if w > 0]
@@ -368,13 +369,27 @@ class AutoML(BaseEstimator):
             search.prep[key] = (search.prep[key][0], None, None)
 
     def _write_log(self) -> None:
-        if not self.workdir:
-            return
-        wd = Path(self.workdir)
+        """Record the run: ``workdir`` when given, else ``$MLWRIGHT_HOME/runs/<run id>``."""
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}-{id(self) % 10_000:04d}"
+        wd = Path(self.workdir) if self.workdir else home() / "runs" / run_id
         wd.mkdir(parents=True, exist_ok=True)
         with open(wd / "trials.jsonl", "a", encoding="utf-8") as f:
             for rec in self.trials_:
                 f.write(json.dumps(rec, default=str) + "\n")
+        summary = {
+            "run_id": run_id,
+            "params": {k: v for k, v in self.get_params().items()},
+            "task": self.task_,
+            "metric": self.metric_,
+            "score_val": self.score_val_,
+            "best_model": self.best_model_,
+            "validation": {"kind": self.split_kind_, "folds": self.n_folds_},
+            "fit_seconds": self.fit_seconds_,
+            "training_data": self.training_fingerprint_,
+            "leaderboard": self.leaderboard_.replace({np.nan: None}).to_dict(orient="records"),
+        }
+        (wd / "run.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        self.run_dir_ = str(wd)
 
     # ================================================================== predict
     def _check_fitted(self) -> None:

@@ -9,6 +9,7 @@ rows) and cached per (style, fold), so trials of one style share it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -45,6 +46,7 @@ class SearchConfig:
     trial_share: float = 0.3  # of the time left, at most, for later trials
     n_startup_trials: int = 4  # Optuna random trials before TPE takes over
     tune_top_families: int = 3
+    keep_models: int = 15  # best trials whose fold models stay in memory (ensemble candidates)
 
 
 @dataclass
@@ -222,8 +224,18 @@ class Search:
             self._failures[fam.key] = self._failures.get(fam.key, 0) + (2 if isinstance(exc, _OutOfTime) else 1)
             log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
         trial.fit_seconds = time.monotonic() - t0 - trial.predict_seconds
+        self._trim()
         self._notify(trial)
         return trial
+
+    def _trim(self) -> None:
+        """Free the models and predictions of trials that can no longer enter the ensemble."""
+        kept = [t for t in self.trials if t.status == "ok" and t.models]
+        if len(kept) <= self.config.keep_models:
+            return
+        kept.sort(key=lambda t: -t.score if self.metric.greater_is_better else t.score)
+        for t in kept[self.config.keep_models :]:
+            t.models, t.oof = [], None
 
     def _any_ok(self) -> bool:
         return any(t.status == "ok" for t in self.trials)
@@ -313,14 +325,10 @@ class Search:
             )
             study = optuna.create_study(direction="minimize", sampler=sampler)
             for t in self.trials:  # seed the model with what the portfolio learned
-                if t.family == fam.key and t.status == "ok":
-                    params = {
-                        k: v
-                        for k, v in t.params.items()
-                        if k in fam.space and fam.space[k]._contains(fam.space[k].to_internal_repr(v))
-                    }
-                    if len(params) == len(fam.space):
-                        loss = -t.score if self.metric.greater_is_better else t.score
+                if t.family == fam.key and t.status == "ok" and set(fam.space) <= set(t.params):
+                    loss = -t.score if self.metric.greater_is_better else t.score
+                    params = {k: t.params[k] for k in fam.space}
+                    with contextlib.suppress(ValueError):  # a value outside the space teaches nothing
                         study.add_trial(optuna.trial.create_trial(params=params, distributions=fam.space, value=loss))
             self._studies[fam.key] = study
         return self._studies[fam.key]

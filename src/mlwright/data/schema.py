@@ -330,10 +330,26 @@ def coerce(df: pd.DataFrame, schema: Schema, strict: bool = False) -> pd.DataFra
             out[c.name] = _to_bool(s, c.name, strict)
         elif c.kind == "datetime":
             out[c.name] = _to_datetime(s, c.name, strict)
+        elif c.kind == "text":
+            out[c.name] = s.astype(object).map(lambda v: np.nan if _is_na(v) else str(v))
         else:
-            s = _blank_to_na(s) if c.kind != "text" else s.astype(object)
-            out[c.name] = s.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            out[c.name] = _blank_to_na(s).map(_level)
     return pd.DataFrame(out, index=df.index)
+
+
+def _is_na(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, (float, np.floating)) and np.isnan(v))
+
+
+def _level(v: Any) -> Any:
+    """A category level as text; 3, 3.0 and '3' are one level, missing stays NaN."""
+    if _is_na(v):
+        return np.nan
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _bad(name: str, s: pd.Series, bad: pd.Series, expected: str) -> ColumnTypeError:

@@ -47,6 +47,9 @@ class SklearnModel:
             est.set_params(warm_start=False)
         else:
             est.fit(X, y)
+        if "n_jobs" in est.get_params():
+            # scoring is mostly small batches: thread start-up would cost more than it saves
+            est.set_params(n_jobs=1)
         return self
 
     def predict_raw(self, X) -> np.ndarray:
