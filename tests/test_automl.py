@@ -193,3 +193,16 @@ def test_runs_are_recorded_under_mlwright_home(binary_df, tmp_path):
     assert os.environ["MLWRIGHT_HOME"] == str(home)
     run = json.loads((home / "runs" / os.path.basename(a.run_dir_) / "run.json").read_text())
     assert run["task"] == "binary" and run["score_val"] == a.score_val_ and run["leaderboard"]
+
+
+def test_members_are_refit_on_all_rows_unless_disabled(binary_df, tmp_path):
+    a = quick_fit(binary_df, max_trials=2, time_budget=30, n_folds=3)
+    assert all(m["refit"] and len(m["models"]) == 1 and m["preps"][0].endswith("/full") for m in a.members_)
+    b = quick_fit(binary_df, max_trials=2, time_budget=30, n_folds=3, refit=False)
+    assert all(not m["refit"] and len(m["models"]) == 3 for m in b.members_)
+    X = binary_df.drop(columns=["label"])
+    for model, name in ((a, "refit"), (b, "bagged")):
+        loaded = mlwright.load(model.save(tmp_path / name))
+        np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
+    # both serve a model as good as its estimate says, on rows it has seen
+    assert a.evaluate(binary_df)["roc_auc"] > 0.85 and b.evaluate(binary_df)["roc_auc"] > 0.85

@@ -21,22 +21,19 @@ def save_automl(automl, path: Path) -> Path:
         (tmp / "models").mkdir()
         skops_types: dict[str, list[str]] = {}
         preps = {}
-        for style, fold_preps in automl.preprocessors_.items():
-            names = []
-            for k, pre in enumerate(fold_preps):
-                rel = f"prep/{style}_{k}.skops"
-                skops_types[rel] = artifacts.skops_dump(pre, tmp / rel)
-                names.append(rel)
-            preps[style] = names
+        for key, pre in automl.preprocessors_.items():
+            rel = f"prep/{key.replace('/', '_')}.skops"
+            skops_types[rel] = artifacts.skops_dump(pre, tmp / rel)
+            preps[key] = rel
         members = []
         for m in automl.members_:
             folds = []
-            for k, model in enumerate(m["models"]):
+            for k, (model, key) in enumerate(zip(m["models"], m["preps"])):
                 stem = f"{m['name']}_{k}"
                 files = model.save(tmp / "models", stem)
-                folds.append({"stem": stem, "files": [f"models/{f}" for f in files], "meta": model.meta()})
+                folds.append({"stem": stem, "prep": key, "files": [f"models/{f}" for f in files], "meta": model.meta()})
             members.append(
-                {"name": m["name"], "family": m["family"], "style": m["style"], "weight": m["weight"], "folds": folds}
+                {"name": m["name"], "family": m["family"], "weight": m["weight"], "refit": m["refit"], "folds": folds}
             )
         lb = automl.leaderboard_.replace({np.nan: None})
         return {
@@ -95,8 +92,7 @@ def load_automl(path: Path):
         automl.training_fingerprint_ = manifest.get("training_data")
         automl.fit_seconds_ = manifest.get("fit_seconds")
         automl.preprocessors_ = {
-            style: [artifacts.skops_load(path / rel) for rel in rels]
-            for style, rels in manifest["preprocessors"].items()
+            key: artifacts.skops_load(path / rel) for key, rel in manifest["preprocessors"].items()
         }
         n_classes = len(schema.classes) if automl.task_ != "regression" else 0
         members = []
@@ -107,9 +103,10 @@ def load_automl(path: Path):
                 {
                     "name": m["name"],
                     "family": m["family"],
-                    "style": m["style"],
                     "weight": m["weight"],
+                    "refit": m.get("refit", False),
                     "models": models,
+                    "preps": [f["prep"] for f in m["folds"]],
                     "meta": [f["meta"] for f in m["folds"]],
                 }
             )

@@ -76,6 +76,10 @@ class AutoML(BaseEstimator):
         Cross-validation folds (default 5, or 3 above 20 000 rows).
     max_trials : int or None
         Stop after this many trials (for exact reproducibility, with a generous budget).
+    refit : bool, default True
+        Refit the ensemble members on all rows once the search ends (one model each: faster and
+        smaller to serve).  Time for it is reserved from the budget; a member that would not finish
+        keeps its cross-validation fold models.
     verbose : int, default 0
         1 logs each trial.
     """
@@ -91,6 +95,7 @@ class AutoML(BaseEstimator):
         families: list[str] | None = None,
         n_folds: int | None = None,
         max_trials: int | None = None,
+        refit: bool = True,
         verbose: int = 0,
     ):
         self.task = task
@@ -102,6 +107,7 @@ class AutoML(BaseEstimator):
         self.families = families
         self.n_folds = n_folds
         self.max_trials = max_trials
+        self.refit = refit
         self.verbose = verbose
 
     # ================================================================== fit
@@ -196,7 +202,7 @@ class AutoML(BaseEstimator):
             seed=self.seed,
             n_jobs=n_jobs,
             callbacks=cbs,
-            config=SearchConfig(max_trials=self.max_trials),
+            config=SearchConfig(max_trials=self.max_trials, refit=bool(self.refit)),
         )
         trials = search.run()
         ok = [t for t in trials if t.status == "ok"]
@@ -320,19 +326,7 @@ class AutoML(BaseEstimator):
             self.classes_ = np.asarray(schema.classes)
         self.split_kind_ = splits.kind
         self.n_folds_ = len(splits.folds)
-        styles = {get_family(t.family).style for t, _ in members}
-        self.preprocessors_ = {s: [search.prep[(s, k)][0] for k in range(self.n_folds_)] for s in styles}
-        self.members_ = [
-            {
-                "name": t.name,
-                "family": t.family,
-                "style": get_family(t.family).style,
-                "weight": float(w),
-                "models": t.models,
-                "meta": [m.meta() for m in t.models],
-            }
-            for t, w in members
-        ]
+        self.members_, self.preprocessors_ = self._build_members(search, members)
         self.score_val_ = float(ens_score)
         rows = [
             {
@@ -367,6 +361,39 @@ class AutoML(BaseEstimator):
         self.trials_ = [t.record() for t in search.trials]
         for key in list(search.prep):  # free the cached fold matrices
             search.prep[key] = (search.prep[key][0], None, None)
+
+    def _build_members(self, search: Search, members) -> tuple[list[dict], dict[str, Any]]:
+        """Refit each member on all rows while the budget allows (heaviest weight first); a member
+        that cannot be refitted in time keeps its fold models (their average predicts)."""
+        preps: dict[str, Any] = {}
+        out = []
+        deadline = Deadline(search.budget.deadline) if not math.isinf(search.budget.seconds) else None
+        for t, w in sorted(members, key=lambda tw: -tw[1]):
+            fam = get_family(t.family)
+            model = None
+            if self.refit:
+                model = search.refit(t, fam, deadline or Deadline(math.inf))
+            if model is not None:
+                key = f"{fam.style}/full"
+                preps[key] = search.full_data(fam.style)[0]
+                models, keys = [model], [key]
+            else:
+                keys = [f"{fam.style}/{k}" for k in range(len(t.models))]
+                for k, key in enumerate(keys):
+                    preps[key] = search.prep[(fam.style, k)][0]
+                models = t.models
+            out.append(
+                {
+                    "name": t.name,
+                    "family": t.family,
+                    "weight": float(w),
+                    "models": models,
+                    "preps": keys,
+                    "refit": model is not None,
+                    "meta": [m.meta() for m in models],
+                }
+            )
+        return out, preps
 
     def _write_log(self) -> None:
         """Record the run: ``workdir`` when given, else ``$MLWRIGHT_HOME/runs/<run id>``."""
@@ -421,10 +448,9 @@ class AutoML(BaseEstimator):
             warnings.simplefilter("ignore")
             for m in self.members_:
                 preds = []
-                for k, model in enumerate(m["models"]):
-                    key = (m["style"], k)
+                for key, model in zip(m["preps"], m["models"]):
                     if key not in cache:
-                        cache[key] = self.preprocessors_[m["style"]][k].transform(Xc)
+                        cache[key] = self.preprocessors_[key].transform(Xc)
                     preds.append(model.predict_raw(cache[key]))
                 p = np.mean(preds, axis=0) * m["weight"]
                 total = p if total is None else total + p

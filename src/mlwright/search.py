@@ -47,6 +47,7 @@ class SearchConfig:
     n_startup_trials: int = 4  # Optuna random trials before TPE takes over
     tune_top_families: int = 3
     keep_models: int = 15  # best trials whose fold models stay in memory (ensemble candidates)
+    refit: bool = True  # refit ensemble members on all rows (one model each) when time allows
 
 
 @dataclass
@@ -141,8 +142,19 @@ class Search:
 
     # ------------------------------------------------------------------ time
     def time_left(self) -> float:
-        """Seconds left for trials (the ensembling reserve excluded)."""
-        return self.budget.left() - self.reserve
+        """Seconds left for trials (the ensembling and refit reserve excluded)."""
+        return self.budget.left() - self.reserve - self.refit_reserve()
+
+    def refit_reserve(self) -> float:
+        """Time to keep for refitting the likely ensemble members on all rows."""
+        if not self.config.refit or math.isinf(self.budget.seconds):
+            return 0.0
+        ok = sorted((t for t in self.trials if t.status == "ok"), key=lambda t: self._loss(t))
+        per_fold = [t.fit_seconds / max(1, len(t.models) or len(self.splits.folds)) for t in ok[:3]]
+        return min(1.3 * sum(per_fold), 0.35 * self.budget.seconds)
+
+    def _loss(self, t: Trial) -> float:
+        return -t.score if self.metric.greater_is_better else t.score
 
     def _done(self) -> bool:
         cap = self.config.max_trials
@@ -306,6 +318,39 @@ class Search:
                 continue
             self._tune_one(fam)
         return self.trials
+
+    # ------------------------------------------------------------------ refit on all rows
+    def full_data(self, style: str):
+        """The preprocessor of ``style`` fitted on every training row, and the transformed rows."""
+        key = (style, "full")
+        if key not in self.prep:
+            pre = build_preprocessor(self.schema, style, seed=self.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                Xt = pre.fit_transform(self.X, self.y)
+            self.prep[key] = (pre, Xt, None)
+        return self.prep[key]
+
+    def refit(self, trial: Trial, fam: ModelFamily, deadline: Deadline):
+        """Train ``trial``'s configuration once on all rows; returns the model or None if it cannot finish.
+
+        Boosters train for the mean early-stopped length of their folds, scaled up for the extra rows.
+        """
+        per_fold = trial.fit_seconds / max(1, len(trial.models))
+        if per_fold * 1.3 > deadline.left():
+            return None
+        params = dict(trial.params)
+        iters = [m.meta().get("best_iteration") for m in trial.models]
+        iters = [i for i in iters if i]
+        if iters:
+            n_train = len(self.splits.folds[0][0])
+            params["n_estimators"] = max(1, round(np.mean(iters) * (len(self.y) / max(1, n_train)) ** 0.5))
+        _, Xt, _ = self.full_data(fam.style)
+        model = fam.make(self.schema.task, params, self.n_classes, self.seed, self.n_jobs, self.metric.name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(Xt, self.y, None, None, deadline=deadline)
+        return model
 
     def _ranked_families(self, fams: list[ModelFamily]) -> list[ModelFamily]:
         best: dict[str, float] = {}
