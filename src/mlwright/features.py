@@ -18,6 +18,8 @@ Everything is fitted inside each training fold by the search, so nothing leaks f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -34,6 +36,7 @@ from .data.schema import Schema
 __all__ = [
     "CategoryEncoder",
     "DatetimeFeatures",
+    "FastFrame",
     "FrequencyEncoder",
     "TabularPreprocessor",
     "TextFeatures",
@@ -52,6 +55,19 @@ def _frame(X) -> pd.DataFrame:
     if X.ndim == 1:
         X = X.reshape(-1, 1)
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+
+def _str_values(s: pd.Series) -> list[str]:
+    """Like :func:`_as_str` but a plain list (cheap for a handful of rows)."""
+    out = []
+    for v in s.to_numpy(dtype=object):
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            out.append(MISSING)
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v))
+    return out
 
 
 def _as_str(s: pd.Series) -> pd.Series:
@@ -101,7 +117,9 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         df = _frame(X)
         if df.shape[1] != len(self.maps_):
             raise ValueError(f"X has {df.shape[1]} features, but FrequencyEncoder expects {len(self.maps_)}")
-        cols = [_as_str(df[c]).map(m).fillna(0.0).to_numpy(float) for c, m in zip(df.columns, self.maps_)]
+        cols = [
+            np.array([m.get(v, 0.0) for v in _str_values(df[c])], dtype=float) for c, m in zip(df.columns, self.maps_)
+        ]
         return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
     def __sklearn_tags__(self):
@@ -142,6 +160,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             vc = _as_str(df[c]).value_counts()
             keep = [v for v, n in vc.items() if n >= self.min_count and v != MISSING][: self.max_levels]
             self.categories_.append([*keep, OTHER, MISSING])
+        self.lookups_ = [{v: i for i, v in enumerate(cats)} for cats in self.categories_]
         return self
 
     def transform(self, X) -> pd.DataFrame:
@@ -152,13 +171,18 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         df = _frame(X)
         if df.shape[1] != len(self.categories_):
             raise ValueError(f"X has {df.shape[1]} features, but CategoryEncoder expects {len(self.categories_)}")
+        return pd.DataFrame(self.encode_columns(df), index=df.index)
+
+    def encode_columns(self, df: pd.DataFrame) -> dict[str, pd.Categorical]:
+        """Column name → categorical, without building a DataFrame (the fast path uses this)."""
+        lookups = self.lookups_
         out = {}
-        for name, c, cats in zip(self.columns_, df.columns, self.categories_):
-            s = _as_str(df[c])
-            known = set(cats)
-            s = s.where(s.isin(known), OTHER)
-            out[name] = pd.Categorical(s, categories=cats)
-        return pd.DataFrame(out, index=df.index)
+        n = len(df)
+        for name, c, cats, lookup in zip(self.columns_, df.columns, self.categories_, lookups):
+            other = lookup[OTHER]
+            codes = np.fromiter((lookup.get(v, other) for v in _str_values(df[c])), dtype=np.int32, count=n)
+            out[name] = pd.Categorical.from_codes(codes, categories=cats, validate=False)
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -203,6 +227,20 @@ class DatetimeFeatures(TransformerMixin, BaseEstimator):
             epoch = (s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
             out[f"{name}__days"] = epoch.astype(float)
         return pd.DataFrame(out, index=df.index)
+
+
+def _date_parts(values: np.ndarray, has_time: bool) -> list[np.ndarray]:
+    """The columns :class:`DatetimeFeatures` makes for one datetime array, in the same order."""
+    idx = pd.DatetimeIndex(values)
+    parts = [idx.year, idx.month, idx.day, idx.day_of_week, idx.day_of_year]
+    out = [np.asarray(p, dtype=float) for p in parts]
+    if has_time:
+        out.append(np.asarray(idx.hour + idx.minute / 60.0, dtype=float))
+    out.append(np.asarray((idx - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1), dtype=float))
+    nat = np.isnat(values.astype("datetime64[ns]"))
+    for o in out:
+        o[nat] = np.nan
+    return out
 
 
 class TextFeatures(TransformerMixin, BaseEstimator):
@@ -250,6 +288,15 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             self.svds_.append(svd)
         return self
 
+    def transform_arrays(self, columns: list[np.ndarray]) -> np.ndarray:
+        """Dense (SVD) output for a few rows given as arrays of text (NaN for missing)."""
+        blocks = []
+        for vals, vec, svd in zip(columns, self.vectorizers_, self.svds_):
+            txt = ["" if not isinstance(v, str) else v for v in vals]
+            stats = np.log1p(np.array([[len(t), len(t.split())] for t in txt], dtype=float))
+            blocks.append(np.hstack([svd.transform(vec.transform(txt)), stats]))
+        return np.hstack(blocks)
+
     def transform(self, X):
         """TF-IDF/SVD blocks and [chars, words] per column."""
         check_is_fitted(self, "vectorizers_")
@@ -268,6 +315,33 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         if self.n_components is None:
             return sp.hstack(blocks).tocsr() if blocks else sp.csr_matrix((len(df), 0))
         return np.hstack(blocks) if blocks else np.empty((len(df), 0))
+
+
+class FastFrame:
+    """Output of :meth:`TabularPreprocessor.transform_fast`: floats, categories as codes."""
+
+    __slots__ = ("cat_idx", "cat_levels", "values")
+
+    def __init__(self, values: np.ndarray, cat_idx: list[int], cat_levels: list[list[str]]):
+        self.values = values
+        self.cat_idx = cat_idx
+        self.cat_levels = cat_levels
+
+    def rows_with_labels(self) -> list[list[Any]]:
+        """Rows with category codes replaced by their level text (what CatBoost reads)."""
+        rows = self.values.tolist()
+        for j, levels in zip(self.cat_idx, self.cat_levels):
+            for r in rows:
+                r[j] = levels[int(r[j])]
+        return rows
+
+
+def _level_str(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return MISSING
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
@@ -404,21 +478,53 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return self._transform_flat(df, num, None)
 
     def _transform_native(self, df: pd.DataFrame, num: pd.DataFrame) -> pd.DataFrame:
-        parts = [num.reset_index(drop=True)]
+        cols: dict[str, Any] = {c: num[c].to_numpy(dtype=float) for c in num.columns}
         if self.cat_enc_ is not None:
-            parts.append(self.cat_enc_.transform(df[self.cat_]).reset_index(drop=True))
+            cols.update(self.cat_enc_.encode_columns(df[self.cat_]))
         if self.hc_enc_ is not None:
-            parts.append(self.hc_enc_.transform(df[self.hc_]).reset_index(drop=True).add_suffix("__cat"))
+            for c, v in self.hc_enc_.encode_columns(df[self.hc_]).items():
+                cols[f"{c}__cat"] = v
             f = self.freq_.transform(df[self.hc_])
-            parts.append(pd.DataFrame(f, columns=[f"{c}__freq" for c in self.hc_]))
+            for i, c in enumerate(self.hc_):
+                cols[f"{c}__freq"] = f[:, i]
         if self.text_ is not None:
             t = self.text_.transform(df[self.txt_])
-            parts.append(pd.DataFrame(t, columns=[f"text{i}" for i in range(t.shape[1])]))
-        out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(len(df)))
+            for i in range(t.shape[1]):
+                cols[f"text{i}"] = t[:, i]
         # safe, unique names for every booster
-        self.feature_names_out_ = [str(c) for c in out.columns]
-        out.columns = [f"f{i}" for i in range(out.shape[1])]
-        return out
+        self.feature_names_out_ = list(cols)
+        return pd.DataFrame({f"f{i}": v for i, v in enumerate(cols.values())}, index=range(len(df)))
+
+    def transform_fast(self, cols: dict[str, np.ndarray]) -> FastFrame:
+        """Native-style transform of a few rows given as arrays (see :meth:`Schema.validate_arrays`).
+
+        Same values as :meth:`transform`, with categories as integer codes, and no pandas on the way.
+        """
+        check_is_fitted(self, "num_")
+        parts: list[np.ndarray] = [np.asarray(cols[c], dtype=float) for c in self.num_]
+        for c, has_time in zip(self.dt_, self.dt_enc_.has_time_ if self.dt_ else []):
+            parts.extend(_date_parts(cols[c], has_time))
+        cat_levels: list[list[str]] = []
+
+        def codes(enc, names):
+            for c, cats, lookup in zip(names, enc.categories_, enc.lookups_):
+                other = lookup[OTHER]
+                parts.append(np.array([lookup.get(_level_str(v), other) for v in cols[c]], dtype=float))
+                cat_levels.append(cats)
+
+        first_cat = len(parts)
+        if self.cat_enc_ is not None:
+            codes(self.cat_enc_, self.cat_)
+        if self.hc_enc_ is not None:
+            codes(self.hc_enc_, self.hc_)
+        n_cat = len(parts) - first_cat
+        if self.hc_enc_ is not None:
+            for c, m in zip(self.hc_, self.freq_.maps_):
+                parts.append(np.array([m.get(_level_str(v), 0.0) for v in cols[c]], dtype=float))
+        matrix = np.column_stack(parts) if parts else np.empty((0, 0))
+        if self.text_ is not None:
+            matrix = np.hstack([matrix, self.text_.transform_arrays([cols[c] for c in self.txt_])])
+        return FastFrame(matrix, list(range(first_cat, first_cat + n_cat)), cat_levels)
 
     def _transform_flat(self, df: pd.DataFrame, num: pd.DataFrame, te_train):
         blocks = []

@@ -125,6 +125,16 @@ class Schema:
         Missing columns raise :class:`ColumnsMismatchError`; extra columns are ignored with a
         warning; values of the wrong type raise :class:`ColumnTypeError`.
         """
+        self.check_columns(df)
+        return coerce(df, self, strict=True)
+
+    def validate_arrays(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """:meth:`validate` for small batches: column name → numpy array, no DataFrame built."""
+        self.check_columns(df)
+        return coerce_arrays(df, self)
+
+    def check_columns(self, df: pd.DataFrame) -> None:
+        """Raise on missing columns, warn on extra ones."""
         if not isinstance(df, pd.DataFrame):
             raise ColumnTypeError(f"expected a pandas DataFrame to score, got {type(df).__name__}")
         needed = self.features
@@ -145,9 +155,8 @@ class Schema:
                 f"ignoring {len(extra)} column(s) the model was not trained on: "
                 + ", ".join(repr(e) for e in extra[:10]),
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        return coerce(df, self, strict=True)
 
 
 def _jsonable(v: Any) -> Any:
@@ -350,6 +359,30 @@ def _level(v: Any) -> Any:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v)
+
+
+def coerce_arrays(df: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
+    """Small-batch :func:`coerce` (strict): column → numpy array, same values, much less overhead."""
+    out: dict[str, np.ndarray] = {}
+    for c in schema.columns:
+        if not c.used:
+            continue
+        vals = df[c.name].to_numpy()
+        kind = vals.dtype.kind
+        if (c.kind == "numeric" and kind in "fiub") or (c.kind == "boolean" and kind in "fiub"):
+            out[c.name] = vals.astype(float)
+        elif c.kind == "datetime" and kind == "M":
+            out[c.name] = vals.astype("datetime64[ns]")
+        elif c.kind == "text":
+            out[c.name] = np.array([np.nan if _is_na(v) else str(v) for v in vals], dtype=object)
+        elif c.kind in ("categorical", "high_cardinality"):
+            out[c.name] = np.array(
+                [np.nan if isinstance(v, str) and not v.strip() else _level(v) for v in vals], dtype=object
+            )
+        else:  # text-encoded numbers, booleans or dates: the general path
+            col = coerce(df[[c.name]], Schema([c], schema.target, schema.task, schema.metric), strict=True)
+            out[c.name] = col[c.name].to_numpy()
+    return out
 
 
 def _bad(name: str, s: pd.Series, bad: pd.Series, expected: str) -> ColumnTypeError:

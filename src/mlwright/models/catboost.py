@@ -92,6 +92,18 @@ class CatBoostModel:
             return out
         return p
 
+    def predict_fast(self, ff) -> np.ndarray:
+        """Predict from a :class:`~mlwright.features.FastFrame` (categories given back as text)."""
+        rows = ff.rows_with_labels()
+        if self.task == "regression":
+            return np.asarray(self.model.predict(rows), dtype=float)
+        p = np.asarray(self.model.predict_proba(rows), dtype=float)
+        if p.shape[1] != self.n_classes:
+            out = np.zeros((p.shape[0], self.n_classes))
+            out[:, np.asarray(self.model.classes_, dtype=int)] = p
+            return out
+        return p
+
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": int(self.model.get_best_iteration() or 0)}
 

@@ -74,6 +74,13 @@ class LGBMModel:
             return np.column_stack([1.0 - p, p])
         return np.asarray(p, dtype=float)
 
+    def predict_fast(self, ff) -> np.ndarray:
+        """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training)."""
+        p = self.booster.predict(ff.values, num_iteration=self.best_iteration)
+        if self.task == "binary":
+            return np.column_stack([1.0 - p, p])
+        return np.asarray(p, dtype=float)
+
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": self.best_iteration}
 

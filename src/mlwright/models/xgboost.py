@@ -72,6 +72,19 @@ class XGBModel:
             return np.column_stack([1.0 - p, p])
         return np.asarray(p, dtype=float)
 
+    def predict_fast(self, ff) -> np.ndarray:
+        """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training)."""
+        import xgboost as xgb
+
+        b = self.booster
+        d = xgb.DMatrix(
+            ff.values, feature_names=b.feature_names, feature_types=b.feature_types, enable_categorical=True, nthread=1
+        )
+        p = b.predict(d, iteration_range=(0, self.best_iteration))
+        if self.task == "binary":
+            return np.column_stack([1.0 - p, p])
+        return np.asarray(p, dtype=float)
+
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": self.best_iteration}
 

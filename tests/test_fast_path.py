@@ -1,0 +1,45 @@
+"""The small-batch path (arrays end to end) must give exactly what the DataFrame path gives."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from .conftest import quick_fit
+
+BOOSTERS = ["lightgbm", "xgboost", "catboost"]
+
+
+def _odd_rows(X: pd.DataFrame) -> pd.DataFrame:
+    rows = X.head(12).copy()
+    rows.loc[rows.index[0], "color"] = "never-seen"
+    rows.loc[rows.index[1], ["x1", "x2", "color", "city", "when", "review"]] = np.nan
+    rows.loc[rows.index[2], "city"] = "  "
+    rows.loc[rows.index[3], "review"] = "great great great"
+    return rows
+
+
+@pytest.mark.parametrize("task_df", ["binary_df", "multiclass_df", "regression_df"])
+def test_fast_path_matches_dataframe_path(task_df, request):
+    df = request.getfixturevalue(task_df)
+    a = quick_fit(df, families=BOOSTERS, max_trials=3, time_budget=40, n_folds=3)
+    X = df.drop(columns=["label"])
+    rows = _odd_rows(X)
+    assert a._fast_ok(rows) and not a._fast_ok(X)
+    fast = a._raw_fast(rows)
+    slow = a._raw(pd.concat([rows, X.iloc[12:40]]))[: len(rows)]  # > 16 rows: the DataFrame path
+    np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9)
+
+
+def test_fast_path_checks_like_the_slow_one(binary_df):
+    a = quick_fit(binary_df, families=["lightgbm"], max_trials=1)
+    X = binary_df.drop(columns=["label"]).head(2)
+    from mlwright.errors import ColumnsMismatchError, ColumnTypeError
+
+    with pytest.raises(ColumnsMismatchError):
+        a.predict(X.drop(columns=["x1"]))
+    bad = X.astype({"x1": object})
+    bad.loc[bad.index[0], "x1"] = "oops"
+    with pytest.raises(ColumnTypeError, match="'x1'"):
+        a.predict(bad)
+    with pytest.warns(UserWarning, match="ignoring 1 column"):
+        a.predict(X.assign(extra=1))
