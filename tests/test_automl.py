@@ -206,3 +206,33 @@ def test_members_are_refit_on_all_rows_unless_disabled(binary_df, tmp_path):
         np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
     # both serve a model as good as its estimate says, on rows it has seen
     assert a.evaluate(binary_df)["roc_auc"] > 0.85 and b.evaluate(binary_df)["roc_auc"] > 0.85
+
+
+def _interactions(n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(n, 5)), columns=list("abcde"))
+    df["y"] = np.sin(2 * df.a) * 3 + df.b * df.c + df.d * 2 + rng.normal(scale=0.5, size=n)
+    return df
+
+
+def test_max_predict_ms_drops_slow_members():
+    df = _interactions()
+    kw = {"families": ["lightgbm", "rf", "knn", "linear"], "max_trials": 4, "time_budget": 40}
+    free = quick_fit(df, "y", **kw)
+    assert len(free.members_) >= 2 and any(m["family"] == "rf" for m in free.members_)  # rf: ~300 trees, slow
+    limit = free.predict_ms_ / 2
+    fast = quick_fit(df, "y", max_predict_ms=limit, **kw)
+    assert fast.predict_ms_ <= limit * 1.5  # measured again after pruning (timing noise allowed)
+    assert not any(m["family"] == "rf" for m in fast.members_)
+    assert abs(sum(m["weight"] for m in fast.members_) - 1) < 1e-9
+    assert fast.leaderboard()["score_val"].iloc[0] == pytest.approx(fast.score_val_)
+    assert fast.score_val_ >= free.score_val_ - 1e-9  # rmse: dropping members cannot look better than it is
+    assert np.isfinite(fast.predict(df.drop(columns=["y"]))).all()
+
+
+def test_unreachable_latency_warns_and_keeps_one_model(binary_df):
+    with pytest.warns(UserWarning, match="cannot be met"):
+        a = mlwright.AutoML(time_budget=20, families=["rf", "linear"], max_trials=2, max_predict_ms=1e-6).fit(
+            binary_df, target="label"
+        )
+    assert len(a.members_) == 1

@@ -49,6 +49,7 @@ def save_automl(automl, path: Path) -> Path:
                 "score_val": automl.score_val_,
                 "validation": automl.split_kind_,
                 "n_folds": automl.n_folds_,
+                "predict_ms": getattr(automl, "predict_ms_", None),
             },
             "best_model": automl.best_model_,
             "leaderboard": lb.to_dict(orient="records"),
@@ -86,6 +87,7 @@ def load_automl(path: Path):
         automl.score_val_ = est["score_val"]
         automl.split_kind_ = est["validation"]
         automl.n_folds_ = est["n_folds"]
+        automl.predict_ms_ = est.get("predict_ms")
         automl.best_model_ = manifest["best_model"]
         automl.leaderboard_ = pd.DataFrame(manifest["leaderboard"])
         automl.trials_ = manifest.get("trials", [])

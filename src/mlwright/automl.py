@@ -81,6 +81,10 @@ class AutoML(BaseEstimator):
         Refit the ensemble members on all rows once the search ends (one model each: faster and
         smaller to serve).  Time for it is reserved from the budget; a member that would not finish
         keeps its cross-validation fold models.
+    max_predict_ms : float or None
+        Latency limit for a one-row prediction.  After fitting, the served ensemble is measured and
+        its slowest members are dropped until it fits (the estimate is recomputed); ``predict_ms_``
+        holds the measured figure.
     verbose : int, default 0
         1 logs each trial.
     """
@@ -97,6 +101,7 @@ class AutoML(BaseEstimator):
         n_folds: int | None = None,
         max_trials: int | None = None,
         refit: bool = True,
+        max_predict_ms: float | None = None,
         verbose: int = 0,
     ):
         self.task = task
@@ -109,6 +114,7 @@ class AutoML(BaseEstimator):
         self.n_folds = n_folds
         self.max_trials = max_trials
         self.refit = refit
+        self.max_predict_ms = max_predict_ms
         self.verbose = verbose
 
     # ================================================================== fit
@@ -215,6 +221,7 @@ class AutoML(BaseEstimator):
                 + "; raise time_budget"
             )
         self._finish(schema, search, ok, metric, splits, y_enc)
+        self._meet_latency(df.drop(columns=[target]).head(1), metric, splits.oof_mask, y_enc)
         self.fit_seconds_ = budget.elapsed()
         self.training_fingerprint_ = artifacts.data_fingerprint(df)
         self._write_log()
@@ -328,6 +335,7 @@ class AutoML(BaseEstimator):
         self.split_kind_ = splits.kind
         self.n_folds_ = len(splits.folds)
         self.members_, self.preprocessors_ = self._build_members(search, members)
+        self._oof = {t.name: t.oof for t, _ in members}  # for re-weighting under constraints; not saved
         self.score_val_ = float(ens_score)
         rows = [
             {
@@ -395,6 +403,70 @@ class AutoML(BaseEstimator):
                 }
             )
         return out, preps
+
+    def _latency_ms(self, row: pd.DataFrame, reps: int = 7) -> float:
+        """Median wall time of one single-row prediction, in milliseconds."""
+        self._raw(row)  # warm caches
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            self._raw(row)
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times) * 1000)
+
+    def _meet_latency(self, row: pd.DataFrame, metric, mask: np.ndarray, y_enc: np.ndarray) -> None:
+        """Measure single-row latency; under ``max_predict_ms`` drop the slowest members until it fits."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.predict_ms_ = self._latency_ms(row)
+            limit = self.max_predict_ms
+            if limit is None or self.predict_ms_ <= limit:
+                return
+            everyone = self.members_
+            alone = {}
+            for m in everyone:
+                self.members_ = [m]
+                alone[m["name"]] = self._latency_ms(row, 3)
+            kept = sorted(everyone, key=lambda m: alone[m["name"]])
+            while len(kept) > 1 and sum(alone[m["name"]] for m in kept) > limit:
+                kept = kept[:-1]
+            total = sum(m["weight"] for m in kept)
+            for m in kept:
+                m["weight"] = m["weight"] / total
+            self.members_ = kept
+            self.preprocessors_ = {k: v for k, v in self.preprocessors_.items() if any(k in m["preps"] for m in kept)}
+            self.predict_ms_ = self._latency_ms(row)
+        n_classes = len(self.schema_.classes) if self.task_ != "regression" else 0
+        blend = sum(m["weight"] * self._oof[m["name"]][mask] for m in kept)
+        self.score_val_ = float(metric(y_enc[mask], blend, n_classes))
+        self.best_model_ = ENSEMBLE_NAME if len(kept) > 1 else kept[0]["name"]
+        self._relabel_ensemble_row()
+        if self.predict_ms_ > limit:
+            warnings.warn(
+                f"max_predict_ms={limit} cannot be met: the fastest model alone takes {self.predict_ms_:.1f} ms "
+                "per row; keeping it",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _relabel_ensemble_row(self) -> None:
+        lb = self.leaderboard_[self.leaderboard_["model"] != ENSEMBLE_NAME]
+        if len(self.members_) > 1:
+            names = [m["name"] for m in self.members_]
+            parts = lb[lb["model"].isin(names)]
+            row = {
+                "model": ENSEMBLE_NAME,
+                "family": ENSEMBLE_NAME,
+                "score_val": self.score_val_,
+                "fit_seconds": float(parts["fit_seconds"].sum()),
+                "predict_seconds": float(parts["predict_seconds"].sum()),
+                "source": "caruana",
+                "truncated": False,
+                "params": json.dumps({m["name"]: round(m["weight"], 4) for m in self.members_}),
+            }
+            lb = pd.concat([lb, pd.DataFrame([row])], ignore_index=True)
+        asc = not get_metric(self.metric_).greater_is_better
+        self.leaderboard_ = lb.sort_values("score_val", ascending=asc, kind="stable").reset_index(drop=True)
 
     def _write_log(self) -> None:
         """Record the run: ``workdir`` when given, else ``$MLWRIGHT_HOME/runs/<run id>``."""
