@@ -47,6 +47,7 @@ class SearchConfig:
     n_startup_trials: int = 4  # Optuna random trials before TPE takes over
     tune_top_families: int = 3
     keep_models: int = 15  # best trials whose fold models stay in memory (ensemble candidates)
+    models_max_bytes: int = 300_000_000  # and at most this much of them (forests are the heavy ones)
     refit: bool = True  # refit ensemble members on all rows (one model each) when time allows
 
 
@@ -242,12 +243,14 @@ class Search:
 
     def _trim(self) -> None:
         """Free the models and predictions of trials that can no longer enter the ensemble."""
-        kept = [t for t in self.trials if t.status == "ok" and t.models]
-        if len(kept) <= self.config.keep_models:
-            return
-        kept.sort(key=lambda t: -t.score if self.metric.greater_is_better else t.score)
-        for t in kept[self.config.keep_models :]:
-            t.models, t.oof = [], None
+        kept = sorted((t for t in self.trials if t.status == "ok" and t.models), key=self._loss)
+        used = 0
+        for i, t in enumerate(kept):
+            size = sum(getattr(m, "nbytes", lambda: 0)() for m in t.models)
+            if i > 0 and (i >= self.config.keep_models or used + size > self.config.models_max_bytes):
+                t.models, t.oof = [], None
+            else:
+                used += size
 
     def _any_ok(self) -> bool:
         return any(t.status == "ok" for t in self.trials)

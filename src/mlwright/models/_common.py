@@ -11,6 +11,9 @@ import numpy as np
 from ..budget import Deadline
 
 CLS = frozenset({"binary", "multiclass"})
+# A forest stops growing trees at this size (bytes): deep regression trees on many rows would
+# otherwise hold gigabytes across folds.
+FOREST_MAX_BYTES = 60_000_000
 ALL = frozenset({"binary", "multiclass", "regression"})
 
 
@@ -30,8 +33,11 @@ class SklearnModel:
 
     def fit(self, X, y, X_val=None, y_val=None, deadline: Deadline | None = None):
         est = self.estimator
-        if hasattr(est, "warm_start") and hasattr(est, "n_estimators") and deadline is not None:
-            # grow forests in chunks so the deadline can stop them with a usable model
+        if "min_samples_leaf" not in self.params and hasattr(est, "min_samples_leaf") and X.shape[0] > 10_000:
+            # on many rows, leaves of one sample make huge trees for little gain
+            est.set_params(min_samples_leaf=max(1, X.shape[0] // 5_000))
+        if hasattr(est, "warm_start") and hasattr(est, "n_estimators"):
+            # grow forests in chunks so the deadline (and the memory cap) can stop them with a usable model
             target = int(self.params.get("n_estimators", est.n_estimators))
             est.set_params(warm_start=True, n_estimators=0)
             t0 = time.monotonic()
@@ -40,10 +46,12 @@ class SklearnModel:
                 est.set_params(n_estimators=min(target, est.n_estimators + step))
                 est.fit(X, y)
                 per_tree = max((time.monotonic() - t0) / est.n_estimators, 1e-6)
-                left = deadline.left()
-                if left < per_tree * 8 * 1.2:
+                per_tree_bytes = self.nbytes() / est.n_estimators
+                room = int((FOREST_MAX_BYTES - self.nbytes()) / max(per_tree_bytes, 1.0))
+                left = deadline.left() if deadline is not None else float("inf")
+                if left < per_tree * 8 * 1.2 or room < 1:
                     break
-                step = max(8, int(min(left * 0.3, 10.0) / per_tree))  # chunks small enough to stop in time
+                step = max(1, min(room, max(8, int(min(left * 0.3, 10.0) / per_tree))))
             est.set_params(warm_start=False)
         else:
             est.fit(X, y)
@@ -51,6 +59,13 @@ class SklearnModel:
             # scoring is mostly small batches: thread start-up would cost more than it saves
             est.set_params(n_jobs=1)
         return self
+
+    def nbytes(self) -> int:
+        """Approximate memory held by the fitted estimator (trees' node arrays for forests)."""
+        trees = getattr(self.estimator, "estimators_", None)
+        if not trees:
+            return 0
+        return int(sum(t.tree_.node_count * (64 + 8 * t.tree_.value.shape[-1]) for t in trees))
 
     def predict_raw(self, X) -> np.ndarray:
         if self.task == "regression":
