@@ -418,8 +418,8 @@ class AutoML(BaseEstimator):
         """Measure single-row latency; under ``max_predict_ms`` drop the slowest members until it fits."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.predict_ms_ = self._latency_ms(row)
             limit = self.max_predict_ms
+            self.predict_ms_ = self._latency_ms(row, 3 if limit is None else 7)
             if limit is None or self.predict_ms_ <= limit:
                 return
             everyone = self.members_

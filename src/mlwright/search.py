@@ -10,6 +10,7 @@ rows) and cached per (style, fold), so trials of one style share it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import time
@@ -46,7 +47,7 @@ class SearchConfig:
     trial_share: float = 0.3  # of the time left, at most, for later trials
     n_startup_trials: int = 4  # Optuna random trials before TPE takes over
     tune_top_families: int = 3
-    keep_models: int = 15  # best trials whose fold models stay in memory (ensemble candidates)
+    keep_models: int = 6  # best trials whose fold models stay in memory (plus each family's best)
     models_max_bytes: int = 300_000_000  # and at most this much of them (forests are the heavy ones)
     refit: bool = True  # refit ensemble members on all rows (one model each) when time allows
 
@@ -88,6 +89,27 @@ class Trial:
             "truncated": self.truncated,
             "error": self.error,
         }
+
+
+def _release_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc keeps them otherwise, and RSS only grows)."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows)
+        return None
+
+
+_LIBC = _load_libc()
 
 
 class _OutOfTime(Exception):
@@ -194,6 +216,8 @@ class Search:
         self.trials.append(trial)
         left = self.time_left()
         share = self.config.first_trial_share if not self._any_ok() else self.config.trial_share
+        if not self._any_ok() and fam.key not in TRUNCATABLE:
+            share = 1.0  # nothing to fall back on yet: let the first model that cannot be cut short finish
         end = time.monotonic() + (left if math.isinf(left) else max(left * share, 0.0))
         if not math.isinf(self.budget.seconds):
             end = min(end, self.budget.deadline - self.reserve)
@@ -238,6 +262,7 @@ class Search:
             log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
         trial.fit_seconds = time.monotonic() - t0 - trial.predict_seconds
         self._trim()
+        _release_memory()
         self._notify(trial)
         return trial
 
@@ -245,9 +270,13 @@ class Search:
         """Free the models and predictions of trials that can no longer enter the ensemble."""
         kept = sorted((t for t in self.trials if t.status == "ok" and t.models), key=self._loss)
         used = 0
+        families_seen: set[str] = set()
         for i, t in enumerate(kept):
             size = sum(getattr(m, "nbytes", lambda: 0)() for m in t.models)
-            if i > 0 and (i >= self.config.keep_models or used + size > self.config.models_max_bytes):
+            best_of_family = t.family not in families_seen
+            families_seen.add(t.family)
+            wanted = i < self.config.keep_models or best_of_family  # the top few, and diversity
+            if i > 0 and (not wanted or used + size > self.config.models_max_bytes):
                 t.models, t.oof = [], None
             else:
                 used += size
