@@ -40,7 +40,7 @@ from .errors import (
 from .metrics import confusion_matrix, get_metric, score_all
 from .models import families_for
 from .models import get as get_family
-from .search import Search, SearchConfig
+from .search import Search, SearchConfig, Spilled
 from .splits import make_splits
 
 __all__ = ["AutoML", "load"]
@@ -220,7 +220,10 @@ class AutoML(BaseEstimator):
                 + (f" (failures: {errs})" if errs else "")
                 + "; raise time_budget"
             )
-        self._finish(schema, search, ok, metric, splits, y_enc)
+        try:
+            self._finish(schema, search, ok, metric, splits, y_enc)
+        finally:
+            search.close()
         self._meet_latency(df.drop(columns=[target]).head(1), metric, splits.oof_mask, y_enc)
         self.fit_seconds_ = budget.elapsed()
         self.training_fingerprint_ = artifacts.data_fingerprint(df)
@@ -390,7 +393,7 @@ class AutoML(BaseEstimator):
                 keys = [f"{fam.style}/{k}" for k in range(len(t.models))]
                 for k, key in enumerate(keys):
                     preps[key] = search.prep[(fam.style, k)][0]
-                models = t.models
+                models = [m.load() if isinstance(m, Spilled) else m for m in t.models]
             out.append(
                 {
                     "name": t.name,

@@ -13,10 +13,12 @@ import contextlib
 import gc
 import logging
 import math
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +52,7 @@ class SearchConfig:
     keep_models: int = 6  # best trials whose fold models stay in memory (plus each family's best)
     models_max_bytes: int = 300_000_000  # and at most this much of them (forests are the heavy ones)
     refit: bool = True  # refit ensemble members on all rows (one model each) when time allows
+    spill: bool = True  # keep candidate fold models on disk, not in memory
 
 
 @dataclass
@@ -112,6 +115,27 @@ def _load_libc():
 _LIBC = _load_libc()
 
 
+class Spilled:
+    """A fold model written to disk in its native format; loaded back only if it is served."""
+
+    def __init__(
+        self, fam: ModelFamily, directory: Path, stem: str, files: list[str], meta: dict, task: str, n_classes: int
+    ):
+        self.fam, self.directory, self.stem, self.files = fam, directory, stem, files
+        self._meta, self.task, self.n_classes = meta, task, n_classes
+
+    def meta(self) -> dict[str, Any]:
+        return self._meta
+
+    def load(self):
+        """The model, read back from disk."""
+        return self.fam.load(self.directory, self.stem, self._meta, self.task, self.n_classes)
+
+    def discard(self) -> None:
+        for f in self.files:
+            (self.directory / f).unlink(missing_ok=True)
+
+
 class _OutOfTime(Exception):
     """A trial that cannot finish its folds in the time it was given."""
 
@@ -159,6 +183,7 @@ class Search:
         self.trials: list[Trial] = []
         self._failures: dict[str, int] = {}
         self._studies: dict[str, Any] = {}
+        self._spill_dir: tempfile.TemporaryDirectory | None = None
         self.reserve = max(self.config.reserve_min, self.config.reserve_fraction * min(budget.seconds, 3600))
         if math.isinf(budget.seconds):
             self.reserve = 0.0
@@ -261,10 +286,29 @@ class Search:
             self._failures[fam.key] = self._failures.get(fam.key, 0) + (2 if isinstance(exc, _OutOfTime) else 1)
             log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
         trial.fit_seconds = time.monotonic() - t0 - trial.predict_seconds
+        if trial.status == "ok" and self.config.spill:
+            self._spill(trial, fam)
         self._trim()
         _release_memory()
         self._notify(trial)
         return trial
+
+    def _spill(self, trial: Trial, fam: ModelFamily) -> None:
+        """Move a finished trial's fold models to disk: candidates cost no memory while the search goes on."""
+        if self._spill_dir is None:
+            self._spill_dir = tempfile.TemporaryDirectory(prefix="mlwright-models-")
+        d = Path(self._spill_dir.name)
+        spilled = []
+        for k, m in enumerate(trial.models):
+            stem = f"{trial.name}_{k}"
+            spilled.append(Spilled(fam, d, stem, m.save(d, stem), m.meta(), self.schema.task, self.n_classes))
+        trial.models = spilled
+
+    def close(self) -> None:
+        """Remove spilled model files."""
+        if self._spill_dir is not None:
+            self._spill_dir.cleanup()
+            self._spill_dir = None
 
     def _trim(self) -> None:
         """Free the models and predictions of trials that can no longer enter the ensemble."""
@@ -277,6 +321,9 @@ class Search:
             families_seen.add(t.family)
             wanted = i < self.config.keep_models or best_of_family  # the top few, and diversity
             if i > 0 and (not wanted or used + size > self.config.models_max_bytes):
+                for m in t.models:
+                    if isinstance(m, Spilled):
+                        m.discard()
                 t.models, t.oof = [], None
             else:
                 used += size

@@ -68,9 +68,13 @@ class SklearnModel:
         return int(sum(t.tree_.node_count * (64 + 8 * t.tree_.value.shape[-1]) for t in trees))
 
     def predict_raw(self, X) -> np.ndarray:
-        if self.task == "regression":
-            return np.asarray(self.estimator.predict(X), dtype=float)
-        p = self.estimator.predict_proba(X)
+        from sklearn import config_context
+
+        # k-NN distance blocks are sized by working_memory (1 GB by default): keep them small
+        with config_context(working_memory=64):
+            if self.task == "regression":
+                return np.asarray(self.estimator.predict(X), dtype=float)
+            p = self.estimator.predict_proba(X)
         classes = np.asarray(self.estimator.classes_, dtype=int)
         if len(classes) == self.n_classes:
             return p
