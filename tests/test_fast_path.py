@@ -18,14 +18,20 @@ def _odd_rows(X: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+OTHERS = ["linear", "knn", "rf", "svm", "naive_bayes"]
+
+
+@pytest.mark.parametrize("families", [BOOSTERS, OTHERS], ids=["boosters", "sklearn"])
 @pytest.mark.parametrize("task_df", ["binary_df", "multiclass_df", "regression_df"])
-def test_fast_path_matches_dataframe_path(task_df, request):
+def test_fast_path_matches_dataframe_path(task_df, families, request):
     df = request.getfixturevalue(task_df)
-    a = quick_fit(df, families=BOOSTERS, max_trials=3, time_budget=40, n_folds=3)
+    fams = [f for f in families if not (f == "naive_bayes" and task_df == "regression_df")]
+    a = quick_fit(df, families=fams, max_trials=len(fams), time_budget=40, n_folds=3, refit=False)
+    assert {m["family"] for m in a.members_} <= set(fams)
     X = df.drop(columns=["label"])
     rows = _odd_rows(X)
     assert a._fast_ok(rows) and not a._fast_ok(X)
-    fast = a._raw_fast(rows)
+    fast = a._raw(rows)  # ≤ 16 rows: the array path
     slow = a._raw(pd.concat([rows, X.iloc[12:40]]))[: len(rows)]  # > 16 rows: the DataFrame path
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9)
 

@@ -58,11 +58,11 @@ def test_family_contract(key, task, binary_df, multiclass_df, regression_df, tmp
         assert p.shape == (Xva.shape[0], k)
         np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
         assert (p.argmax(1) == y[300:]).mean() > 1.0 / k + 0.1
-    if hasattr(model, "predict_fast"):  # the small-batch path gives the same numbers
-        from mlwright.data.schema import coerce_arrays
+    # the small-batch path (arrays, no DataFrame plumbing) gives the same numbers
+    from mlwright.data.schema import coerce_arrays
 
-        ff = pre.transform_fast(coerce_arrays(df.iloc[300:310], schema))
-        np.testing.assert_allclose(model.predict_fast(ff), p[:10], rtol=1e-6, atol=1e-9)
+    fast = pre.transform_fast(coerce_arrays(df.iloc[300:310], schema))
+    np.testing.assert_allclose(model.predict_fast(fast), p[:10], rtol=1e-6, atol=1e-9)
     files = model.save(tmp_path, "m")
     assert all((tmp_path / f).exists() for f in files)
     loaded = fam.load(tmp_path, "m", model.meta(), task, k)

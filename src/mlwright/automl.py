@@ -48,7 +48,7 @@ __all__ = ["AutoML", "load"]
 log = logging.getLogger("mlwright")
 ENSEMBLE_NAME = "ensemble"
 MAX_ENSEMBLE_CANDIDATES = 15
-FAST_PATH_ROWS = 16  # up to this many rows, booster ensembles predict through numpy arrays
+FAST_PATH_ROWS = 16  # up to this many rows, predictions go through arrays, not DataFrames
 
 
 def _can_predict_proba(self) -> bool:
@@ -520,48 +520,34 @@ class AutoML(BaseEstimator):
         return (
             isinstance(X, pd.DataFrame)
             and len(X) <= FAST_PATH_ROWS
-            and all(
-                k.startswith("native/") and hasattr(mod, "predict_fast")
-                for m in self.members_
-                for k, mod in zip(m["preps"], m["models"])
-            )
+            and all(hasattr(mod, "predict_fast") for m in self.members_ for mod in m["models"])
         )
 
-    def _raw_fast(self, X: pd.DataFrame) -> np.ndarray:
-        """Few rows, booster-only ensemble: arrays end to end, no DataFrame per stage."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            cols = self.schema_.validate_arrays(X)
+    def _blend(self, transform: str, predict: str, data: Any) -> np.ndarray:
+        """Weighted sum of the members' predictions; each preprocessor runs once per call."""
         cache: dict[str, Any] = {}
         total = None
         for m in self.members_:
             preds = []
             for key, model in zip(m["preps"], m["models"]):
                 if key not in cache:
-                    cache[key] = self.preprocessors_[key].transform_fast(cols)
-                preds.append(model.predict_fast(cache[key]))
+                    cache[key] = getattr(self.preprocessors_[key], transform)(data)
+                preds.append(getattr(model, predict)(cache[key]))
             p = np.mean(preds, axis=0) * m["weight"]
             total = p if total is None else total + p
         return total
 
     def _raw(self, X: Any) -> np.ndarray:
         self._check_fitted()
-        if self._fast_ok(X):
-            return self._raw_fast(X)
+        if self._fast_ok(X):  # few rows, booster-only ensemble: arrays end to end, no DataFrame per stage
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                cols = self.schema_.validate_arrays(X)
+            return self._blend("transform_fast", "predict_fast", cols)
         Xc = self._prepare(X)
-        cache: dict[tuple[str, int], Any] = {}
-        total = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for m in self.members_:
-                preds = []
-                for key, model in zip(m["preps"], m["models"]):
-                    if key not in cache:
-                        cache[key] = self.preprocessors_[key].transform(Xc)
-                    preds.append(model.predict_raw(cache[key]))
-                p = np.mean(preds, axis=0) * m["weight"]
-                total = p if total is None else total + p
-        return total
+            return self._blend("transform", "predict_raw", Xc)
 
     @available_if(_can_predict_proba)
     def predict_proba(self, X: Any) -> pd.DataFrame:

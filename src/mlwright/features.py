@@ -57,6 +57,21 @@ def _frame(X) -> pd.DataFrame:
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
 
 
+def _fit_frame(est, X) -> pd.DataFrame:
+    """Record ``n_features_in_`` (validating plain arrays the sklearn way) and return a DataFrame."""
+    if not isinstance(X, pd.DataFrame):
+        validate_data(est, X, dtype=None, ensure_all_finite="allow-nan")
+    else:
+        est.n_features_in_ = X.shape[1]
+    return _frame(X)
+
+
+def _transform_frame(est, X) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        validate_data(est, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+    return _frame(X)
+
+
 def _str_values(s: pd.Series) -> list[str]:
     """Like :func:`_as_str` but a plain list (cheap for a handful of rows)."""
     out = []
@@ -84,7 +99,18 @@ def _as_str(s: pd.Series) -> pd.Series:
     return pd.Series(out, index=s.index)
 
 
-class FrequencyEncoder(TransformerMixin, BaseEstimator):
+class _CategoricalInput:
+    """Mixin: the transformer takes text/categorical columns with missing values."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
+
+class FrequencyEncoder(_CategoricalInput, TransformerMixin, BaseEstimator):
     """Replace each value by its share of the training rows (unseen values → 0).
 
     Parameters
@@ -98,11 +124,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn value frequencies per column."""
-        if not isinstance(X, pd.DataFrame):
-            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan")
-        else:
-            self.n_features_in_ = X.shape[1]
-        df = _frame(X)
+        df = _fit_frame(self, X)
         self.maps_ = []
         for c in df.columns:
             vc = _as_str(df[c]).value_counts(normalize=self.normalize)
@@ -112,9 +134,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Map values to their training frequency."""
         check_is_fitted(self, "maps_")
-        if not isinstance(X, pd.DataFrame):
-            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
-        df = _frame(X)
+        df = _transform_frame(self, X)
         if df.shape[1] != len(self.maps_):
             raise ValueError(f"X has {df.shape[1]} features, but FrequencyEncoder expects {len(self.maps_)}")
         cols = [
@@ -122,15 +142,8 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         ]
         return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        return tags
 
-
-class CategoryEncoder(TransformerMixin, BaseEstimator):
+class CategoryEncoder(_CategoricalInput, TransformerMixin, BaseEstimator):
     """Turn columns into pandas ``category`` columns with categories fixed at fit time.
 
     Levels seen fewer than ``min_count`` times, levels beyond the ``max_levels`` most frequent,
@@ -149,11 +162,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn the categories of each column."""
-        if not isinstance(X, pd.DataFrame):
-            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan")
-        else:
-            self.n_features_in_ = X.shape[1]
-        df = _frame(X)
+        df = _fit_frame(self, X)
         self.columns_ = [str(c) for c in df.columns]
         self.categories_ = []
         for c in df.columns:
@@ -166,9 +175,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X) -> pd.DataFrame:
         """Encode as ``category`` columns."""
         check_is_fitted(self, "categories_")
-        if not isinstance(X, pd.DataFrame):
-            validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
-        df = _frame(X)
+        df = _transform_frame(self, X)
         if df.shape[1] != len(self.categories_):
             raise ValueError(f"X has {df.shape[1]} features, but CategoryEncoder expects {len(self.categories_)}")
         return pd.DataFrame(self.encode_columns(df), index=df.index)
@@ -183,13 +190,6 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             codes = np.fromiter((lookup.get(v, other) for v in _str_values(df[c])), dtype=np.int32, count=n)
             out[name] = pd.Categorical.from_codes(codes, categories=cats, validate=False)
         return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        return tags
 
 
 class DatetimeFeatures(TransformerMixin, BaseEstimator):
@@ -334,6 +334,15 @@ class FastFrame:
             for r in rows:
                 r[j] = levels[int(r[j])]
         return rows
+
+
+def _stack(blocks: list[Any], n: int):
+    """Side by side: sparse (float32) if any block is sparse, else a dense float array."""
+    if not blocks:
+        return np.zeros((n, 0))
+    if any(sp.issparse(b) for b in blocks):
+        return sp.hstack([sp.csr_matrix(b) if not sp.issparse(b) else b for b in blocks]).tocsr().astype(np.float32)
+    return np.hstack([np.asarray(b, dtype=float) for b in blocks])
 
 
 def _level_str(v: Any) -> str:
@@ -495,15 +504,18 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.feature_names_out_ = list(cols)
         return pd.DataFrame({f"f{i}": v for i, v in enumerate(cols.values())}, index=range(len(df)))
 
-    def transform_fast(self, cols: dict[str, np.ndarray]) -> FastFrame:
-        """Native-style transform of a few rows given as arrays (see :meth:`Schema.validate_arrays`).
+    def transform_fast(self, cols: dict[str, np.ndarray]):
+        """Transform a few rows given as arrays (see :meth:`Schema.validate_arrays`).
 
-        Same values as :meth:`transform`, with categories as integer codes, and no pandas on the way.
+        Same values as :meth:`transform`.  The native style returns a :class:`FastFrame` (categories as
+        integer codes, no pandas on the way); the other styles return what :meth:`transform` does.
         """
         check_is_fitted(self, "num_")
         parts: list[np.ndarray] = [np.asarray(cols[c], dtype=float) for c in self.num_]
         for c, has_time in zip(self.dt_, self.dt_enc_.has_time_ if self.dt_ else []):
             parts.extend(_date_parts(cols[c], has_time))
+        if self.style != "native":
+            return self._fast_flat(cols, parts)
         cat_levels: list[list[str]] = []
 
         def codes(enc, names):
@@ -526,6 +538,29 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             matrix = np.hstack([matrix, self.text_.transform_arrays([cols[c] for c in self.txt_])])
         return FastFrame(matrix, list(range(first_cat, first_cat + n_cat)), cat_levels)
 
+    def _fast_flat(self, cols: dict[str, np.ndarray], num_parts: list[np.ndarray]):
+        """Ordinal/one-hot styles for a few rows: the same fitted encoders, without the DataFrame plumbing."""
+        n = len(next(iter(cols.values()))) if cols else 0
+        blocks: list[Any] = []
+        if self.imputer_ is not None:
+            a = self.imputer_.transform(np.column_stack(num_parts))
+            blocks.append(self.scaler_.transform(a) if self.style == "onehot" else a)
+
+        def levels(names):
+            return pd.DataFrame({c: np.array([_level_str(v) for v in cols[c]], dtype=object) for c in names})
+
+        if self.cat_enc_ is not None:
+            blocks.append(self.cat_enc_.transform(levels(self.cat_)))
+        if self.hc_:
+            hc = levels(self.hc_)
+            if self.hc_enc_ is not None:
+                blocks.append(self.hc_enc_.transform(hc))
+            freq = np.column_stack([[m.get(v, 0.0) for v in hc[c]] for c, m in zip(self.hc_, self.freq_.maps_)])
+            blocks.append(np.log1p(freq * 1000.0))
+        if self.text_ is not None:
+            blocks.append(self.text_.transform(pd.DataFrame({c: cols[c] for c in self.txt_})))
+        return _stack(blocks, n)
+
     def _transform_flat(self, df: pd.DataFrame, num: pd.DataFrame, te_train):
         blocks = []
         if self.imputer_ is not None:
@@ -542,11 +577,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             blocks.append(np.log1p(self.freq_.transform(hc) * 1000.0))
         if self.text_ is not None:
             blocks.append(self.text_.transform(df[self.txt_]))
-        if not blocks:
-            return np.zeros((len(df), 0))
-        if any(sp.issparse(b) for b in blocks):
-            return sp.hstack([sp.csr_matrix(b) if not sp.issparse(b) else b for b in blocks]).tocsr().astype(np.float32)
-        return np.hstack([np.asarray(b, dtype=float) for b in blocks])
+        return _stack(blocks, len(df))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

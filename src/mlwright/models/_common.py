@@ -17,6 +17,18 @@ FOREST_MAX_BYTES = 60_000_000
 ALL = frozenset({"binary", "multiclass", "regression"})
 
 
+def as_proba(task: str, p: np.ndarray) -> np.ndarray:
+    """Booster output → (n, k) probabilities (binary boosters give P(class 1) only)."""
+    if task == "binary":
+        return np.column_stack([1.0 - p, p])
+    return np.asarray(p, dtype=float)
+
+
+def load_sklearn(directory, stem, meta, task, n_classes):
+    """``ModelFamily.load`` for every scikit-learn family."""
+    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
+
+
 def patience(learning_rate: float) -> int:
     """Early-stopping rounds: more patience for slower learning rates."""
     return int(min(200, max(20, 4.0 / max(learning_rate, 1e-3))))
@@ -81,6 +93,10 @@ class SklearnModel:
         out = np.zeros((p.shape[0], self.n_classes))
         out[:, classes] = p
         return out
+
+    def predict_fast(self, X) -> np.ndarray:
+        """Small batches: scikit-learn models read the same arrays either way."""
+        return self.predict_raw(X)
 
     def meta(self) -> dict[str, Any]:
         return {"params": self.params}

@@ -6,7 +6,7 @@ from optuna.distributions import CategoricalDistribution as C
 from optuna.distributions import IntDistribution as I
 
 from . import ModelFamily, register
-from ._common import ALL, SklearnModel
+from ._common import ALL, SklearnModel, load_sklearn
 
 
 def _maker(kind: str):
@@ -30,10 +30,6 @@ def _maker(kind: str):
     return _make
 
 
-def _load(directory, stem, meta, task, n_classes):
-    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
-
-
 _SPACE = {"max_features": C(["sqrt", "0.5", "0.8", "1.0"]), "min_samples_leaf": I(1, 20, log=True)}
 
 for _kind, _name, _prio in (("rf", "Random forest", 45), ("et", "Extra trees", 42)):
@@ -44,7 +40,7 @@ for _kind, _name, _prio in (("rf", "Random forest", 45), ("et", "Extra trees", 4
             tasks=ALL,
             style="ordinal",
             make=_maker(_kind),
-            load=_load,
+            load=load_sklearn,
             space=_SPACE,
             start={"n_estimators": 300},
             portfolio=[{"n_estimators": 300}],

@@ -6,7 +6,7 @@ from optuna.distributions import CategoricalDistribution as C
 from optuna.distributions import IntDistribution as I
 
 from . import ModelFamily, register
-from ._common import ALL, SklearnModel
+from ._common import ALL, SklearnModel, load_sklearn
 
 
 def _make(task, params, n_classes, seed, n_jobs, metric):
@@ -17,10 +17,6 @@ def _make(task, params, n_classes, seed, n_jobs, metric):
     return SklearnModel(est, task, n_classes, params)
 
 
-def _load(directory, stem, meta, task, n_classes):
-    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
-
-
 KNN = register(
     ModelFamily(
         key="knn",
@@ -28,7 +24,7 @@ KNN = register(
         tasks=ALL,
         style="onehot",
         make=_make,
-        load=_load,
+        load=load_sklearn,
         space={"n_neighbors": I(3, 100, log=True), "weights": C(["uniform", "distance"])},
         start={"n_neighbors": 15, "weights": "distance"},
         portfolio=[{"n_neighbors": 15, "weights": "distance"}],

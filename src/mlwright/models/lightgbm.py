@@ -11,7 +11,7 @@ from optuna.distributions import IntDistribution as I
 
 from ..budget import Deadline
 from . import ModelFamily, register
-from ._common import ALL, patience
+from ._common import ALL, as_proba, patience
 
 _OBJ = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
 
@@ -70,16 +70,12 @@ class LGBMModel:
 
     def predict_raw(self, X) -> np.ndarray:
         p = self.booster.predict(X, num_iteration=self.best_iteration)
-        if self.task == "binary":
-            return np.column_stack([1.0 - p, p])
-        return np.asarray(p, dtype=float)
+        return as_proba(self.task, p)
 
     def predict_fast(self, ff) -> np.ndarray:
         """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training)."""
         p = self.booster.predict(ff.values, num_iteration=self.best_iteration)
-        if self.task == "binary":
-            return np.column_stack([1.0 - p, p])
-        return np.asarray(p, dtype=float)
+        return as_proba(self.task, p)
 
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": self.best_iteration}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from optuna.distributions import FloatDistribution as F
 
 from . import ModelFamily, register
-from ._common import ALL, SklearnModel
+from ._common import ALL, SklearnModel, load_sklearn
 
 
 def _make(task, params, n_classes, seed, n_jobs, metric):
@@ -20,10 +20,6 @@ def _make(task, params, n_classes, seed, n_jobs, metric):
     return SklearnModel(est, task, n_classes, params)
 
 
-def _load(directory, stem, meta, task, n_classes):
-    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
-
-
 LINEAR = register(
     ModelFamily(
         key="linear",
@@ -31,7 +27,7 @@ LINEAR = register(
         tasks=ALL,
         style="onehot",
         make=_make,
-        load=_load,
+        load=load_sklearn,
         space={"C": F(1e-3, 100.0, log=True), "alpha": F(1e-3, 1000.0, log=True)},
         start={"C": 1.0, "alpha": 1.0},
         portfolio=[{"C": 1.0, "alpha": 1.0}, {"C": 0.1, "alpha": 30.0}],

@@ -5,17 +5,13 @@ from __future__ import annotations
 from optuna.distributions import FloatDistribution as F
 
 from . import ModelFamily, register
-from ._common import CLS, SklearnModel
+from ._common import CLS, SklearnModel, load_sklearn
 
 
 def _make(task, params, n_classes, seed, n_jobs, metric):
     from sklearn.naive_bayes import GaussianNB
 
     return SklearnModel(GaussianNB(var_smoothing=float(params.get("var_smoothing", 1e-9))), task, n_classes, params)
-
-
-def _load(directory, stem, meta, task, n_classes):
-    return SklearnModel.load_from(directory, stem, meta, task, n_classes)
 
 
 NAIVE_BAYES = register(
@@ -25,7 +21,7 @@ NAIVE_BAYES = register(
         tasks=CLS,
         style="ordinal",
         make=_make,
-        load=_load,
+        load=load_sklearn,
         space={"var_smoothing": F(1e-11, 1e-1, log=True)},
         start={"var_smoothing": 1e-9},
         portfolio=[{"var_smoothing": 1e-9}],

@@ -11,7 +11,7 @@ from optuna.distributions import IntDistribution as I
 
 from ..budget import Deadline
 from . import ModelFamily, register
-from ._common import ALL, patience
+from ._common import ALL, as_proba, patience
 
 
 def _objective(task: str, metric: str) -> dict[str, Any]:
@@ -68,9 +68,7 @@ class XGBModel:
 
         d = xgb.DMatrix(X, enable_categorical=True, nthread=self.n_jobs)
         p = self.booster.predict(d, iteration_range=(0, self.best_iteration))
-        if self.task == "binary":
-            return np.column_stack([1.0 - p, p])
-        return np.asarray(p, dtype=float)
+        return as_proba(self.task, p)
 
     def predict_fast(self, ff) -> np.ndarray:
         """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training)."""
@@ -81,9 +79,7 @@ class XGBModel:
             ff.values, feature_names=b.feature_names, feature_types=b.feature_types, enable_categorical=True, nthread=1
         )
         p = b.predict(d, iteration_range=(0, self.best_iteration))
-        if self.task == "binary":
-            return np.column_stack([1.0 - p, p])
-        return np.asarray(p, dtype=float)
+        return as_proba(self.task, p)
 
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": self.best_iteration}
