@@ -259,7 +259,7 @@ def demo(
         model = mlwright.load(saved)
         rows = read_table(path).drop(columns=[DEMO_TARGET]).head(5)
         proba = model.predict_proba(rows)
-        t = Table(title="Predictions of the saved model for 5 rows")
+        t = Table(title="Saved model, 5 rows")
         t.add_column("row")
         t.add_column("prediction")
         for lab in proba.columns:
