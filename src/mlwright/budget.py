@@ -46,10 +46,6 @@ class Budget:
         """True once the deadline has passed."""
         return self.left() <= 0.0
 
-    def sub(self, seconds: float) -> Deadline:
-        """A deadline ``seconds`` from now, but never later than this budget's."""
-        return Deadline(min(self.deadline, time.monotonic() + max(0.0, seconds)))
-
 
 @dataclass(frozen=True)
 class Deadline:

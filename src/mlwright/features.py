@@ -73,30 +73,13 @@ def _transform_frame(est, X) -> pd.DataFrame:
 
 
 def _str_values(s: pd.Series) -> list[str]:
-    """Like :func:`_as_str` but a plain list (cheap for a handful of rows)."""
-    out = []
-    for v in s.to_numpy(dtype=object):
-        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-            out.append(MISSING)
-        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
-            out.append(str(int(v)))
-        else:
-            out.append(str(v))
-    return out
+    """Values as category levels (see :func:`_level_str`), as a plain list."""
+    return [_level_str(v) for v in s.to_numpy(dtype=object)]
 
 
 def _as_str(s: pd.Series) -> pd.Series:
-    """Values as strings, missing as MISSING (numbers 1 and 1.0 map to the same level)."""
-    vals = s.to_numpy(dtype=object)
-    out = np.empty(len(vals), dtype=object)
-    for i, v in enumerate(vals):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            out[i] = MISSING
-        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
-            out[i] = str(int(v))
-        else:
-            out[i] = str(v)
-    return pd.Series(out, index=s.index)
+    """Values as category levels (see :func:`_level_str`), as a Series on the same index."""
+    return pd.Series(np.array(_str_values(s), dtype=object), index=s.index)
 
 
 class _CategoricalInput:
@@ -346,7 +329,8 @@ def _stack(blocks: list[Any], n: int):
 
 
 def _level_str(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):
+    """A value as a category level: missing → MISSING, and 3, 3.0 and '3' are one level."""
+    if v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and v != v):
         return MISSING
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))

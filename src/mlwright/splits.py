@@ -16,7 +16,7 @@ from sklearn.model_selection import (
     TimeSeriesSplit,
 )
 
-from .config import LARGE_DATA_ROWS
+from .config import DEFAULT_FOLDS, LARGE_DATA_ROWS
 
 __all__ = ["Splits", "make_splits"]
 
@@ -56,7 +56,7 @@ def make_splits(
     n = len(y)
     classification = task != "regression"
     if n_folds is None:
-        n_folds = 5 if n <= 20_000 else 3
+        n_folds = DEFAULT_FOLDS if n <= 20_000 else 3
     if classification:
         counts = np.bincount(y.astype(int))
         smallest = int(counts[counts > 0].min())
