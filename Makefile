@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e ".[test,bench]"
+	$(VENV)/bin/python -m pip install -q -e ".[test,bench,nn]"
 	touch $(STAMP)
 
 demo: $(STAMP)  ## fit on the bundled demo data, print the leaderboard, save, predict with the saved model

@@ -29,7 +29,7 @@ def workspace(tmp_path_factory, binary_df):
 
 def test_fit_prints_leaderboard_and_saves(workspace):
     d, r = workspace
-    assert "Leaderboard" in r.stdout and "estimated roc_auc" in r.stdout
+    assert "Leaderboard" in r.stdout and "estimated roc_auc" in r.stdout and "the model you get" in r.stdout
     assert (d / "model" / "manifest.json").exists()
     assert "trials" in r.stderr  # the progress bar reported trials and best score
 
@@ -72,6 +72,8 @@ def test_errors_are_one_line_without_traceback(workspace, tmp_path):
     _one_line_error(run("fit", tmp_path / "latin.csv", "--target", "b"), "data_read_error")
     (tmp_path / "empty.csv").write_text("")
     _one_line_error(run("fit", tmp_path / "empty.csv", "--target", "b"), "empty_data")
+    err = _one_line_error(run("fit", d / "train.csv", "--target", "label", "--memory-limit", "lots"), "config_error")
+    assert "'2GB'" in err
     pd.read_csv(d / "train.csv").drop(columns=["x1"]).to_csv(tmp_path / "short.csv", index=False)
     err = _one_line_error(run("predict", d / "model", tmp_path / "short.csv"), "columns_mismatch")
     assert "'x1'" in err

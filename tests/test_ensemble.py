@@ -27,3 +27,23 @@ def test_caruana_for_probabilities_with_a_greater_is_better_metric():
     w, score = caruana([np.column_stack([1 - bad, bad]), np.column_stack([1 - good, good])], y, auc, 2)
     assert w[1] > w[0]
     assert score >= auc(y, np.column_stack([1 - good, good])) - 1e-12
+
+
+def test_nested_scores_do_not_reward_fitting_noise():
+    # 15 candidates that know nothing: weights fitted on the same rows look good, nested ones do not
+    from mlwright.ensemble import nested_scores
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 1000)
+    preds = [np.column_stack([1 - p, p]) for p in rng.random((15, 1000))]
+    auc = get_metric("roc_auc")
+    groups = np.array_split(rng.permutation(1000), 5)
+    _, in_sample = caruana(preds, y, auc, 2)
+    ens, single = nested_scores(preds, y, auc, groups, 2)
+    best_single = max(auc(y, p) for p in preds)
+    assert in_sample > 0.56 and best_single > 0.535  # the optimism the nested estimate removes
+    assert abs(ens - 0.5) < 0.04 and abs(single - 0.5) < 0.04
+    # with real signal the nested ensemble keeps it
+    good = [np.column_stack([1 - q, q]) for q in np.clip(y * 0.3 + rng.random((3, 1000)) * 0.7, 0, 1)]
+    ens, single = nested_scores(good + preds, y, auc, groups, 2)
+    assert ens > 0.75 and single > 0.7

@@ -11,7 +11,7 @@ from mlwright.errors import ConfigError
 from mlwright.features import build_preprocessor
 from mlwright.models import REGISTRY, families_for, get
 
-FAMILIES = ["lightgbm", "xgboost", "catboost", "linear", "rf", "et", "knn", "naive_bayes", "svm"]
+FAMILIES = ["lightgbm", "xgboost", "catboost", "linear", "rf", "et", "knn", "naive_bayes", "svm", "mlp"]
 
 
 def test_registry_holds_every_builtin_family():
@@ -22,6 +22,16 @@ def test_registry_holds_every_builtin_family():
 def test_unknown_family_lists_valid_ones():
     with pytest.raises(ConfigError, match=r"did you mean 'lightgbm'.*valid:.*catboost"):
         get("lightgbn")
+
+
+def test_a_family_whose_extra_is_missing_is_left_out_or_named_with_its_install_command(monkeypatch):
+    import dataclasses
+
+    ghost = dataclasses.replace(get("linear"), key="ghost", requires="no_such_module_xyz", install_hint="pip install x")
+    monkeypatch.setitem(REGISTRY, "ghost", ghost)
+    assert "ghost" not in {f.key for f in families_for("binary")}
+    with pytest.raises(ConfigError, match=r"'ghost' needs 'no_such_module_xyz'.*pip install x"):
+        families_for("binary", ["ghost"])
 
 
 def _data(df, task):
@@ -69,7 +79,7 @@ def test_family_contract(key, task, binary_df, multiclass_df, regression_df, tmp
     np.testing.assert_allclose(loaded.predict_raw(Xva), p, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("key", ["lightgbm", "xgboost", "catboost", "rf"])
+@pytest.mark.parametrize("key", ["lightgbm", "xgboost", "catboost", "rf", "mlp"])
 def test_truncatable_families_stop_at_the_deadline(key, regression_df):
     fam = get(key)
     schema, X, y = _data(regression_df, "regression")
@@ -77,9 +87,29 @@ def test_truncatable_families_stop_at_the_deadline(key, regression_df):
     yb = np.resize(y, 4000)
     pre = build_preprocessor(schema, fam.style)
     Xtr = pre.fit_transform(big, yb)
-    params = {"learning_rate": 0.001, "n_estimators": 100_000} if key != "rf" else {"n_estimators": 5000}
+    params = {"rf": {"n_estimators": 5000}, "mlp": {"max_epochs": 100_000, "patience": 100_000}}.get(
+        key, {"learning_rate": 0.001, "n_estimators": 100_000}
+    )
     model = fam.make("regression", params, 0, 0, 1, "rmse")
     t0 = time.monotonic()
     model.fit(Xtr, yb, Xtr, yb, deadline=Deadline(time.monotonic() + 1.0))
     assert time.monotonic() - t0 < 4.0
-    assert model.predict_raw(Xtr[:5] if key == "rf" else Xtr.iloc[:5]).shape == (5,)
+    assert model.predict_raw(Xtr.iloc[:5] if hasattr(Xtr, "iloc") else Xtr[:5]).shape == (5,)
+
+
+@pytest.mark.parametrize("kind", ["rf_classifier", "et_regressor"])
+def test_packed_forest_equals_scikit_learn_with_missing_values(kind):
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
+
+    from mlwright.models._packed import PackedForest
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6))
+    X[rng.random(X.shape) < 0.1] = np.nan  # trees learn where missing values go
+    y = (np.nan_to_num(X[:, 0]) + rng.normal(size=600) > 0).astype(int) + (X[:, 1] > 1)
+    est = RandomForestClassifier(30, random_state=0) if kind == "rf_classifier" else ExtraTreesRegressor(30)
+    est.fit(X, y)
+    Xt = rng.normal(size=(40, 6))
+    Xt[rng.random(Xt.shape) < 0.2] = np.nan
+    ref = est.predict_proba(Xt) if kind == "rf_classifier" else est.predict(Xt)
+    np.testing.assert_allclose(PackedForest(est).predict(Xt), ref, rtol=1e-12, atol=1e-12)

@@ -50,6 +50,8 @@ def save_automl(automl, path: Path) -> Path:
                 "validation": automl.split_kind_,
                 "n_folds": automl.n_folds_,
                 "predict_ms": getattr(automl, "predict_ms_", None),
+                "kind": getattr(automl, "estimate_kind_", None),
+                "model_bytes": getattr(automl, "model_bytes_", None),
             },
             "best_model": automl.best_model_,
             "leaderboard": lb.to_dict(orient="records"),
@@ -88,6 +90,8 @@ def load_automl(path: Path):
         automl.split_kind_ = est["validation"]
         automl.n_folds_ = est["n_folds"]
         automl.predict_ms_ = est.get("predict_ms")
+        automl.estimate_kind_ = est.get("kind")
+        automl.model_bytes_ = est.get("model_bytes")
         automl.best_model_ = manifest["best_model"]
         automl.leaderboard_ = pd.DataFrame(manifest["leaderboard"])
         automl.trials_ = manifest.get("trials", [])

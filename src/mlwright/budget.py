@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Budget", "ProgressCallback", "Snapshot"]
+__all__ = ["Budget", "ProgressCallback", "Snapshot", "rss_bytes"]
 
 
 @dataclass
@@ -81,3 +81,15 @@ class ProgressCallback(Protocol):
     """Anything called with a :class:`Snapshot` after each trial."""
 
     def __call__(self, snapshot: Snapshot) -> None: ...  # pragma: no cover
+
+
+def rss_bytes() -> int | None:
+    """Resident memory of this process now (Linux ``/proc``); None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE")

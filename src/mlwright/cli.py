@@ -51,11 +51,15 @@ def _run(fn):
 
 
 def _leaderboard_table(lb, metric: str, limit: int = 15) -> Table:
-    t = Table(title=f"Leaderboard (score_val = cross-validated {metric})")
+    t = Table(
+        title=f"Leaderboard (score_val = cross-validated {metric})",
+        caption="* the model you get; its estimate also counts choosing it (nested over the folds)",
+    )
     for col in ("model", "score_val", "fit_seconds", "predict_seconds"):
         t.add_column(col, justify="left" if col == "model" else "right")
     for _, r in lb.head(limit).iterrows():
-        t.add_row(str(r["model"]), f"{r['score_val']:.5g}", f"{r['fit_seconds']:.2f}", f"{r['predict_seconds']:.3f}")
+        name = f"{r['model']} *" if r.get("served", False) else str(r["model"])
+        t.add_row(name, f"{r['score_val']:.5g}", f"{r['fit_seconds']:.2f}", f"{r['predict_seconds']:.3f}")
     return t
 
 
@@ -68,13 +72,14 @@ def _fit(
     out_dir: Path,
     seed: int,
     quiet: bool,
+    constraints: dict,
 ):
     import mlwright
 
     from .data.sources import read_table
 
     df = read_table(data)
-    automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed)
+    automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed, **constraints)
     if quiet or not err.is_terminal:  # no live bar in logs and pipes: one summary line at the end
         automl.fit(df, target=target)
     else:
@@ -122,9 +127,16 @@ def fit(
     out_dir: Annotated[Path, typer.Option("--out", help="model directory to write")] = Path("model"),
     seed: int = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    max_predict_ms: Annotated[
+        float | None, typer.Option("--max-predict-ms", help="latency limit for a one-row prediction")
+    ] = None,
+    memory_limit: Annotated[
+        str | None, typer.Option("--memory-limit", help="memory the fit may hold, e.g. 2GB; models must fit")
+    ] = None,
 ) -> None:
     """Fit models on DATA to predict TARGET within the time budget, and save the best."""
-    _run(lambda: _fit(data, target, time_budget, metric, task, out_dir, seed, quiet))
+    constraints = {"max_predict_ms": max_predict_ms, "memory_limit": memory_limit}
+    _run(lambda: _fit(data, target, time_budget, metric, task, out_dir, seed, quiet, constraints))
 
 
 def _write_table(df, path: Path) -> None:
@@ -255,7 +267,7 @@ def demo(
 
         path = demo_data_path()
         out.print(f"demo data: {path.name} (credit-card applications; target '{DEMO_TARGET}')")
-        _, saved = _fit(path, DEMO_TARGET, time_budget, None, None, out_dir, 0, False)
+        _, saved = _fit(path, DEMO_TARGET, time_budget, None, None, out_dir, 0, False, {})
         model = mlwright.load(saved)
         rows = read_table(path).drop(columns=[DEMO_TARGET]).head(5)
         proba = model.predict_proba(rows)

@@ -7,7 +7,10 @@ import numpy as np
 from .budget import Deadline
 from .metrics import Metric
 
-__all__ = ["caruana"]
+__all__ = ["caruana", "nested_scores"]
+
+PER_GROUP = {"roc_auc"}  # ranking metrics: see _score
+NESTED_MAX_ROWS = 20_000  # above this, fitting weights on the same rows costs next to no optimism
 
 
 def caruana(
@@ -81,3 +84,64 @@ def _prune(preds, y, metric, n_classes, w, loss, tolerance, deadline):
             break
         w, loss = w2, l2
     return w, loss
+
+
+def nested_scores(
+    preds: list[np.ndarray],
+    y: np.ndarray,
+    metric: Metric,
+    groups: list[np.ndarray],
+    n_classes: int = 0,
+    rounds: int = 40,
+    tolerance: float = 0.001,
+    deadline: Deadline | None = None,
+    max_rows: int = NESTED_MAX_ROWS,
+) -> tuple[float, float] | None:
+    """Honest scores of two ways to choose from the candidates: Caruana selection, and the single best.
+
+    Each choice is made on the rows outside one group and scored on that group's rows; the held-out
+    predictions of every group are then scored together.  Unlike the score of weights fitted and
+    judged on the same out-of-fold rows, this does not reward the choice for fitting noise.
+
+    Parameters
+    ----------
+    preds, y, metric, n_classes, rounds, tolerance : as in :func:`caruana`
+    groups : list of index arrays
+        A partition of the rows (the cross-validation folds' validation rows).
+    deadline : Deadline, optional
+        None is returned when it passes before every group is done.
+    max_rows : int
+        None is returned above this many rows, where fitting weights on the same rows costs next
+        to no optimism and the nested runs would cost real time.
+
+    Returns
+    -------
+    (ensemble_score, single_score) or None
+    """
+    if len(y) > max_rows:
+        return None
+    ens = np.zeros_like(preds[0], dtype=float)
+    single = np.zeros_like(preds[0], dtype=float)
+    for va in groups:
+        tr = np.ones(len(y), bool)
+        tr[va] = False
+        sub = [p[tr] for p in preds]
+        w, _ = caruana(sub, y[tr], metric, n_classes, rounds, tolerance)
+        ens[va] = sum(wi * p[va] for wi, p in zip(w, preds) if wi > 0)
+        best = int(np.argmin([metric.loss(y[tr], p, n_classes) for p in sub]))
+        single[va] = preds[best][va]
+        if deadline is not None and deadline.expired():
+            return None
+    return _score(metric, y, ens, groups, n_classes), _score(metric, y, single, groups, n_classes)
+
+
+def _score(metric: Metric, y: np.ndarray, pred: np.ndarray, groups: list[np.ndarray], n_classes: int) -> float:
+    """Held-out score.  Ranking metrics (AUC) are averaged over the groups: each group's predictions
+    come from weights learned without it, and pooling them would charge the served model (one set of
+    weights) for differences in scale between those weightings."""
+    if metric.name in PER_GROUP:
+        with np.errstate(all="ignore"):
+            per = [metric(y[g], pred[g], n_classes) for g in groups]
+        if all(np.isfinite(per)):
+            return float(np.average(per, weights=[len(g) for g in groups]))
+    return float(metric(y, pred, n_classes))

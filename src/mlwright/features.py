@@ -328,6 +328,55 @@ def _stack(blocks: list[Any], n: int):
     return np.hstack([np.asarray(b, dtype=float) for b in blocks])
 
 
+UNSEEN = "\x00unseen level"
+
+
+def _block_tables(enc, names: list[str]) -> list[tuple[dict[str, int], np.ndarray]]:
+    """Per column: level → row of a small matrix holding that level's encoded block (last row: unseen).
+
+    Works for any per-column encoder whose output keeps each column's block together (ordinal,
+    one-hot with infrequent grouping, target encoding): the encoder itself is probed once with every
+    known level, so the tables give exactly its output.
+    """
+    cats = [np.asarray(c, dtype=object) for c in enc.categories_]
+    length = max(len(c) for c in cats) + 1
+    probe = pd.DataFrame(
+        {
+            n: np.concatenate([c, np.full(length - 1 - len(c), c[0], dtype=object), [UNSEEN]])
+            for n, c in zip(names, cats)
+        }
+    )
+    out = enc.transform(probe)
+    out = out.toarray() if sp.issparse(out) else np.asarray(out, dtype=float)
+    infrequent = getattr(enc, "infrequent_categories_", None)
+    widths = []
+    for j, c in enumerate(cats):
+        if isinstance(enc, OneHotEncoder):
+            rare = infrequent[j] if infrequent is not None and infrequent[j] is not None else []
+            widths.append(len(c) - len(rare) + (1 if len(rare) else 0))
+        else:
+            widths.append(out.shape[1] // len(cats))
+    tables, start = [], 0
+    for c, w in zip(cats, widths):
+        block = out[:, start : start + w]
+        matrix = np.vstack([block[: len(c)], block[-1:]])
+        tables.append(({str(level): i for i, level in enumerate(c)}, matrix))
+        start += w
+    if start != out.shape[1]:
+        raise RuntimeError(f"encoder blocks add up to {start} columns, not {out.shape[1]}")
+    return tables
+
+
+def _lookup(tables, columns, as_levels: bool = True) -> np.ndarray:
+    """Encode a few rows with :func:`_block_tables` (values, or levels already normalised)."""
+    parts = []
+    for (index, matrix), values in zip(tables, columns):
+        unseen = len(matrix) - 1
+        rows = [index.get(_level_str(v) if as_levels else v, unseen) for v in values]
+        parts.append(matrix[rows])
+    return np.hstack(parts)
+
+
 def _level_str(v: Any) -> str:
     """A value as a category level: missing → MISSING, and 3, 3.0 and '3' are one level."""
     if v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and v != v):
@@ -522,24 +571,48 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             matrix = np.hstack([matrix, self.text_.transform_arrays([cols[c] for c in self.txt_])])
         return FastFrame(matrix, list(range(first_cat, first_cat + n_cat)), cat_levels)
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_fast", None)  # derived lookup tables: rebuilt on first use, never persisted
+        return state
+
+    def _fast_tables(self) -> dict[str, Any]:
+        """The fitted imputer, scaler and encoders as plain arrays and dicts (built once, on first use)."""
+        fast = self.__dict__.get("_fast")
+        if fast is None:
+            fast = {}
+            if self.imputer_ is not None:
+                imp = self.imputer_
+                fast["fill"] = np.nan_to_num(np.asarray(imp.statistics_, float), nan=0.0)  # empty columns → 0
+                ind = imp.indicator_
+                fast["flags"] = np.asarray(ind.features_) if ind is not None else np.zeros(0, int)
+                if self.style == "onehot":
+                    fast["mean"], fast["scale"] = self.scaler_.mean_, self.scaler_.scale_
+            if self.cat_enc_ is not None:
+                fast["cat"] = _block_tables(self.cat_enc_, self.cat_)
+            if self.hc_enc_ is not None:
+                fast["hc"] = _block_tables(self.hc_enc_, self.hc_)
+            self._fast = fast
+        return fast
+
     def _fast_flat(self, cols: dict[str, np.ndarray], num_parts: list[np.ndarray]):
-        """Ordinal/one-hot styles for a few rows: the same fitted encoders, without the DataFrame plumbing."""
+        """Ordinal/one-hot styles for a few rows: the fitted encoders as lookup tables, no DataFrames."""
         n = len(next(iter(cols.values()))) if cols else 0
+        fast = self._fast_tables()
         blocks: list[Any] = []
         if self.imputer_ is not None:
-            a = self.imputer_.transform(np.column_stack(num_parts))
-            blocks.append(self.scaler_.transform(a) if self.style == "onehot" else a)
-
-        def levels(names):
-            return pd.DataFrame({c: np.array([_level_str(v) for v in cols[c]], dtype=object) for c in names})
-
+            a = np.column_stack(num_parts).astype(float)
+            missing = np.isnan(a)
+            a = np.hstack([np.where(missing, fast["fill"], a), missing[:, fast["flags"]].astype(float)])
+            blocks.append((a - fast["mean"]) / fast["scale"] if self.style == "onehot" else a)
         if self.cat_enc_ is not None:
-            blocks.append(self.cat_enc_.transform(levels(self.cat_)))
+            block = _lookup(fast["cat"], [cols[c] for c in self.cat_])
+            blocks.append(sp.csr_matrix(block) if self.style == "onehot" else block)
         if self.hc_:
-            hc = levels(self.hc_)
+            hc = [[_level_str(v) for v in cols[c]] for c in self.hc_]
             if self.hc_enc_ is not None:
-                blocks.append(self.hc_enc_.transform(hc))
-            freq = np.column_stack([[m.get(v, 0.0) for v in hc[c]] for c, m in zip(self.hc_, self.freq_.maps_)])
+                blocks.append(_lookup(fast["hc"], hc, as_levels=False))
+            freq = np.column_stack([[m.get(v, 0.0) for v in vals] for vals, m in zip(hc, self.freq_.maps_)])
             blocks.append(np.log1p(freq * 1000.0))
         if self.text_ is not None:
             blocks.append(self.text_.transform(pd.DataFrame({c: cols[c] for c in self.txt_})))

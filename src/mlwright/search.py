@@ -24,18 +24,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .budget import Budget, Deadline, Snapshot
+from .budget import Budget, Deadline, Snapshot, rss_bytes
 from .data.schema import Schema
 from .features import build_preprocessor
 from .metrics import Metric
 from .models import ModelFamily
+from .models._common import SklearnModel
 from .splits import Splits
 
 __all__ = ["Search", "SearchConfig", "Trial"]
 
 log = logging.getLogger("mlwright.search")
 
-TRUNCATABLE = {"lightgbm", "xgboost", "catboost", "rf", "et"}
+TRUNCATABLE = {"lightgbm", "xgboost", "catboost", "rf", "et", "mlp"}
 
 
 @dataclass
@@ -53,6 +54,7 @@ class SearchConfig:
     models_max_bytes: int = 300_000_000  # and at most this much of them (forests are the heavy ones)
     refit: bool = True  # refit ensemble members on all rows (one model each) when time allows
     spill: bool = True  # keep candidate fold models on disk, not in memory
+    memory_limit: int | None = None  # bytes the process may hold; models that do not fit are not kept
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Trial:
     oof: np.ndarray | None = field(default=None, repr=False)
     truncated: bool = False
     error: str | None = None
+    model_bytes: int = 0  # the largest fold model's size (boosters: measured only under memory_limit)
 
     @property
     def name(self) -> str:
@@ -91,6 +94,7 @@ class Trial:
             "predict_seconds": round(self.predict_seconds, 4),
             "truncated": self.truncated,
             "error": self.error,
+            "model_bytes": self.model_bytes,
         }
 
 
@@ -140,6 +144,10 @@ class _OutOfTime(Exception):
     """A trial that cannot finish its folds in the time it was given."""
 
 
+class _TooBig(Exception):
+    """A model larger than the memory ``memory_limit`` leaves for it."""
+
+
 class Search:
     """Run trials until the budget or the trial cap is spent.
 
@@ -184,6 +192,7 @@ class Search:
         self._failures: dict[str, int] = {}
         self._studies: dict[str, Any] = {}
         self._spill_dir: tempfile.TemporaryDirectory | None = None
+        self._memory_warned = False
         self.reserve = max(self.config.reserve_min, self.config.reserve_fraction * min(budget.seconds, 3600))
         if math.isinf(budget.seconds):
             self.reserve = 0.0
@@ -197,7 +206,8 @@ class Search:
         """Time to keep for refitting the likely ensemble members on all rows."""
         if not self.config.refit or math.isinf(self.budget.seconds):
             return 0.0
-        ok = sorted((t for t in self.trials if t.status == "ok"), key=lambda t: self._loss(t))
+        refits = {f.key for f in self.families if f.refit}
+        ok = sorted((t for t in self.trials if t.status == "ok" and t.family in refits), key=self._loss)
         per_fold = [t.fit_seconds / max(1, len(t.models) or len(self.splits.folds)) for t in ok[:3]]
         return min(1.3 * sum(per_fold), 0.35 * self.budget.seconds)
 
@@ -207,7 +217,20 @@ class Search:
     def _done(self) -> bool:
         cap = self.config.max_trials
         n = sum(t.status in ("ok", "failed") for t in self.trials)
+        if self.config.memory_limit is not None and self.model_room() <= 0:
+            if not self._memory_warned:
+                self._memory_warned = True
+                log.warning("memory_limit reached: no further trials")
+            return True
         return (cap is not None and n >= cap) or self.time_left() <= 0.05
+
+    def model_room(self) -> float:
+        """Bytes a new model may take under ``memory_limit`` (what the process does not hold yet)."""
+        limit = self.config.memory_limit
+        if limit is None:
+            return math.inf
+        rss = rss_bytes()
+        return limit - rss if rss is not None else float(limit)
 
     # ------------------------------------------------------------------ preprocessing
     def _fold_data(self, style: str, k: int):
@@ -250,12 +273,15 @@ class Search:
         t0 = time.monotonic()
         n_folds = len(self.splits.folds)
         oof = None
+        room = self.model_room()
         try:
             for k in range(n_folds):
                 _, Xtr, Xva = self._fold_data(fam.style, k)
                 tr, va = self.splits.folds[k]
                 fold_deadline = Deadline(time.monotonic() + trial_deadline.left() / (n_folds - k))
                 model = fam.make(self.schema.task, params, self.n_classes, self.seed + k, self.n_jobs, self.metric.name)
+                if hasattr(model, "max_bytes") and room < model.max_bytes * 2:
+                    model.max_bytes = int(room / 2)  # forests: stop growing where the limit would be passed
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     model.fit(Xtr, self.y[tr], Xva, self.y[va], deadline=fold_deadline)
@@ -265,6 +291,17 @@ class Search:
                 if oof is None:
                     oof = np.zeros((len(self.y), self.n_classes)) if self.n_classes else np.zeros(len(self.y))
                 oof[va] = pred
+                # measuring a booster serialises it (slow for many trees): only under a memory limit
+                measure = self.config.memory_limit is not None or isinstance(model, SklearnModel)
+                size = model.nbytes() if measure and hasattr(model, "nbytes") else 0
+                trial.model_bytes = max(trial.model_bytes, size)
+                if size > room:
+                    raise _TooBig(
+                        f"a fold model takes {size / 1e6:.1f} MB, more than the {max(room, 0) / 1e6:.1f} MB "
+                        "memory_limit leaves for it"
+                    )
+                if self.config.spill:
+                    model = self._spill_one(model, fam, f"{trial.name}_{k}")
                 trial.models.append(model)
                 if fold_deadline.expired():
                     trial.truncated = True
@@ -282,27 +319,31 @@ class Search:
                 raise FloatingPointError(f"non-finite validation score {trial.score}")
             trial.status = "ok"
         except Exception as exc:  # a failing configuration must not end the run
-            trial.status, trial.error, trial.models, trial.oof = "failed", f"{type(exc).__name__}: {exc}", [], None
+            reason = str(exc) if isinstance(exc, (_OutOfTime, _TooBig)) else f"{type(exc).__name__}: {exc}"
+            trial.status, trial.error = "failed", reason
             self._failures[fam.key] = self._failures.get(fam.key, 0) + (2 if isinstance(exc, _OutOfTime) else 1)
             log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
         trial.fit_seconds = time.monotonic() - t0 - trial.predict_seconds
-        if trial.status == "ok" and self.config.spill:
-            self._spill(trial, fam)
+        if trial.status != "ok" or not trial.models:
+            self._discard(trial)
         self._trim()
         _release_memory()
         self._notify(trial)
         return trial
 
-    def _spill(self, trial: Trial, fam: ModelFamily) -> None:
-        """Move a finished trial's fold models to disk: candidates cost no memory while the search goes on."""
+    def _spill_one(self, model, fam: ModelFamily, stem: str) -> Spilled:
+        """Move a fold model to disk: candidates cost no memory while the search goes on."""
         if self._spill_dir is None:
             self._spill_dir = tempfile.TemporaryDirectory(prefix="mlwright-models-")
         d = Path(self._spill_dir.name)
-        spilled = []
-        for k, m in enumerate(trial.models):
-            stem = f"{trial.name}_{k}"
-            spilled.append(Spilled(fam, d, stem, m.save(d, stem), m.meta(), self.schema.task, self.n_classes))
-        trial.models = spilled
+        return Spilled(fam, d, stem, model.save(d, stem), model.meta(), self.schema.task, self.n_classes)
+
+    @staticmethod
+    def _discard(trial: Trial) -> None:
+        for m in trial.models:
+            if isinstance(m, Spilled):
+                m.discard()
+        trial.models, trial.oof = [], None
 
     def close(self) -> None:
         """Remove spilled model files."""
@@ -321,10 +362,7 @@ class Search:
             families_seen.add(t.family)
             wanted = i < self.config.keep_models or best_of_family  # the top few, and diversity
             if i > 0 and (not wanted or used + size > self.config.models_max_bytes):
-                for m in t.models:
-                    if isinstance(m, Spilled):
-                        m.discard()
-                t.models, t.oof = [], None
+                self._discard(t)
             else:
                 used += size
 
@@ -426,9 +464,14 @@ class Search:
             params["n_estimators"] = max(1, round(np.mean(iters) * (len(self.y) / max(1, n_train)) ** 0.5))
         _, Xt, _ = self.full_data(fam.style)
         model = fam.make(self.schema.task, params, self.n_classes, self.seed, self.n_jobs, self.metric.name)
+        room = self.model_room()
+        if hasattr(model, "max_bytes") and room < model.max_bytes:
+            model.max_bytes = int(max(room, 0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(Xt, self.y, None, None, deadline=deadline)
+        if getattr(model, "nbytes", lambda: 0)() > room:
+            return None  # its fold models, already measured to fit, serve instead
         return model
 
     def _ranked_families(self, fams: list[ModelFamily]) -> list[ModelFamily]:

@@ -42,6 +42,18 @@ class ModelFamily:
     max_rows: int | None = None  # skip the family above this many training rows
     min_rows: int = 0
     priority: int = 50  # lower runs earlier in the portfolio round
+    requires: str | None = None  # module of an optional extra; without it the family is left out
+    install_hint: str = ""
+    default: bool = True  # in the search when the user names no families
+    refit: bool = True  # refit on all rows when served; False: serve the fold models' average
+
+    def available(self) -> bool:
+        """Whether the optional module this family needs is installed."""
+        if self.requires is None:
+            return True
+        import importlib.util
+
+        return importlib.util.find_spec(self.requires) is not None
 
 
 REGISTRY: dict[str, ModelFamily] = {}
@@ -62,13 +74,25 @@ def get(key: str) -> ModelFamily:
 
 
 def families_for(task: str, keys: list[str] | None = None) -> list[ModelFamily]:
-    """Families that handle ``task`` (restricted to ``keys`` when given), by priority."""
+    """Families that handle ``task`` (restricted to ``keys`` when given), by priority.
+
+    Without ``keys``: the default families whose optional modules are installed.  A family named in
+    ``keys`` whose extra is missing raises :class:`ConfigError` with the install command.
+    """
     _load_builtins()
-    fams = [get(k) for k in keys] if keys else list(REGISTRY.values())
+    if keys:
+        fams = [get(k) for k in keys]
+        for f in fams:
+            if not f.available():
+                raise ConfigError(
+                    f"model family {f.key!r} needs {f.requires!r}, which is not installed: {f.install_hint}"
+                )
+    else:
+        fams = [f for f in REGISTRY.values() if f.default and f.available()]
     return sorted((f for f in fams if task in f.tasks), key=lambda f: f.priority)
 
 
 def _load_builtins() -> None:
     if REGISTRY:
         return
-    from . import catboost, forest, knn, lightgbm, linear, naive_bayes, svm, xgboost  # noqa: F401
+    from . import catboost, forest, knn, lightgbm, linear, mlp, naive_bayes, svm, xgboost  # noqa: F401

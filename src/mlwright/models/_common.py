@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ CLS = frozenset({"binary", "multiclass"})
 # otherwise hold gigabytes across folds.
 FOREST_MAX_BYTES = 60_000_000
 ALL = frozenset({"binary", "multiclass", "regression"})
+BIG_BATCH_ROWS = 1000  # from this many rows, scikit-learn models predict with PREDICT_JOBS threads
+PREDICT_JOBS = min(4, os.cpu_count() or 1)
 
 
 def as_proba(task: str, p: np.ndarray) -> np.ndarray:
@@ -34,6 +37,21 @@ def patience(learning_rate: float) -> int:
     return int(min(200, max(20, 4.0 / max(learning_rate, 1e-3))))
 
 
+def _array_bytes(obj, depth: int = 0) -> int:
+    """Bytes of the numpy arrays a fitted estimator holds (k-NN keeps its training rows, etc.)."""
+    if isinstance(obj, np.ndarray):
+        return int(obj.nbytes)
+    if depth > 3:
+        return 0
+    if isinstance(obj, (list, tuple)):
+        return sum(_array_bytes(v, depth + 1) for v in obj)
+    if isinstance(obj, dict):
+        return sum(_array_bytes(v, depth + 1) for v in obj.values())
+    if hasattr(obj, "__dict__") and type(obj).__module__.startswith("sklearn"):
+        return sum(_array_bytes(v, depth + 1) for v in vars(obj).values())
+    return 0
+
+
 class SklearnModel:
     """Wraps a scikit-learn estimator into the family model protocol (persisted with skops)."""
 
@@ -42,9 +60,11 @@ class SklearnModel:
         self.task = task
         self.n_classes = n_classes
         self.params = params
+        self.max_bytes = FOREST_MAX_BYTES  # forests stop growing trees at this size
 
     def fit(self, X, y, X_val=None, y_val=None, deadline: Deadline | None = None):
         est = self.estimator
+        self.__dict__.pop("_packed", None)
         if "min_samples_leaf" not in self.params and hasattr(est, "min_samples_leaf") and X.shape[0] > 10_000:
             # on many rows, leaves of one sample make huge trees for little gain
             est.set_params(min_samples_leaf=max(1, X.shape[0] // 5_000))
@@ -59,7 +79,7 @@ class SklearnModel:
                 est.fit(X, y)
                 per_tree = max((time.monotonic() - t0) / est.n_estimators, 1e-6)
                 per_tree_bytes = self.nbytes() / est.n_estimators
-                room = int((FOREST_MAX_BYTES - self.nbytes()) / max(per_tree_bytes, 1.0))
+                room = int((self.max_bytes - self.nbytes()) / max(per_tree_bytes, 1.0))
                 left = deadline.left() if deadline is not None else float("inf")
                 if left < per_tree * 8 * 1.2 or room < 1:
                     break
@@ -75,18 +95,30 @@ class SklearnModel:
     def nbytes(self) -> int:
         """Approximate memory held by the fitted estimator (trees' node arrays for forests)."""
         trees = getattr(self.estimator, "estimators_", None)
-        if not trees:
-            return 0
-        return int(sum(t.tree_.node_count * (64 + 8 * t.tree_.value.shape[-1]) for t in trees))
+        if trees and hasattr(trees[0], "tree_"):
+            return int(sum(t.tree_.node_count * (64 + 8 * t.tree_.value.shape[-1]) for t in trees))
+        return _array_bytes(self.estimator)
 
     def predict_raw(self, X) -> np.ndarray:
         from sklearn import config_context
 
+        est = self.estimator
+        threads = X.shape[0] >= BIG_BATCH_ROWS and est.get_params().get("n_jobs") == 1
         # k-NN distance blocks are sized by working_memory (1 GB by default): keep them small
         with config_context(working_memory=64):
-            if self.task == "regression":
-                return np.asarray(self.estimator.predict(X), dtype=float)
-            p = self.estimator.predict_proba(X)
+            if threads:  # big batches: every core (trees release the GIL); small ones stay single-threaded
+                est.set_params(n_jobs=PREDICT_JOBS)
+            try:
+                if self.task == "regression":
+                    return np.asarray(est.predict(X), dtype=float)
+                p = est.predict_proba(X)
+            finally:
+                if threads:
+                    est.set_params(n_jobs=1)
+        return self._full_proba(p)
+
+    def _full_proba(self, p: np.ndarray) -> np.ndarray:
+        """Columns for every class, also those absent from this model's training rows."""
         classes = np.asarray(self.estimator.classes_, dtype=int)
         if len(classes) == self.n_classes:
             return p
@@ -95,8 +127,18 @@ class SklearnModel:
         return out
 
     def predict_fast(self, X) -> np.ndarray:
-        """Small batches: scikit-learn models read the same arrays either way."""
-        return self.predict_raw(X)
+        """Small batches: forests through their packed copy (built on first use), others as usual."""
+        packed = self.__dict__.get("_packed", False)
+        if packed is False:
+            from ._packed import PackedForest
+
+            packed = self._packed = PackedForest.of(self.estimator)
+        if packed is None:
+            return self.predict_raw(X)
+        p = packed.predict(X)
+        if self.task == "regression":
+            return p
+        return self._full_proba(p)
 
     def meta(self) -> dict[str, Any]:
         return {"params": self.params}

@@ -80,6 +80,10 @@ class LGBMModel:
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": self.best_iteration}
 
+    def nbytes(self) -> int:
+        """Size of the model (its text form, which tracks the memory it holds)."""
+        return len(self.booster.model_to_string(num_iteration=self.best_iteration)) if self.booster else 0
+
     def save(self, directory: Path, stem: str) -> list[str]:
         name = f"{stem}.lgb.txt"
         self.booster.save_model(str(Path(directory) / name), num_iteration=self.best_iteration)

@@ -84,6 +84,10 @@ class XGBModel:
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": self.best_iteration}
 
+    def nbytes(self) -> int:
+        """Size of the model (its binary form)."""
+        return len(self.booster.save_raw("ubj")) if self.booster is not None else 0
+
     def save(self, directory: Path, stem: str) -> list[str]:
         name = f"{stem}.xgb.json"
         self.booster.save_model(str(Path(directory) / name))
