@@ -113,3 +113,18 @@ def test_packed_forest_equals_scikit_learn_with_missing_values(kind):
     Xt[rng.random(Xt.shape) < 0.2] = np.nan
     ref = est.predict_proba(Xt) if kind == "rf_classifier" else est.predict(Xt)
     np.testing.assert_allclose(PackedForest(est).predict(Xt), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_mlp_stops_on_its_own_rows_not_on_the_out_of_fold_rows():
+    pytest.importorskip("torch", reason="the nn extra (torch==2.13.0) is not installed")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    fam = get("mlp")
+    preds = []
+    for X_val, y_val in ((X[:100], y[:100]), (-X[:100], 1 - y[:100])):  # opposite validation rows
+        m = fam.make("binary", {"max_epochs": 30}, 2, 0, 1, "roc_auc").fit(X[100:], y[100:], X_val, y_val)
+        preds.append(m.predict_raw(X[:100]))
+        assert m.best_epoch >= 1
+    # the epoch is chosen on rows held out of the training rows: the out-of-fold rows do not steer it
+    np.testing.assert_array_equal(preds[0], preds[1])

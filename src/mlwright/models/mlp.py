@@ -2,13 +2,15 @@
 
 Reads the one-hot style (scaled numbers, one-hot categories, sparse TF-IDF for text, fed to the
 network in dense mini-batches).  Training: AdamW with a one-cycle learning rate, early stopping on
-the validation loss with the best weights restored, and the trial deadline checked after every
+rows held out of the training fold (not the caller's validation rows, which stay honest out-of-fold
+rows) with the best weights restored, and the trial deadline checked after every
 epoch.  Weights are saved as a plain ``.npz`` of arrays (no pickle), rebuilt from the parameters
 recorded in ``meta``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,24 @@ def _dense(X, rows=None) -> np.ndarray:
         part = part.toarray()
     z = np.nan_to_num(np.asarray(part, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     return np.sign(z) * np.log1p(np.abs(z))
+
+
+def _inner_split(X, y: np.ndarray, rng: np.random.Generator, fraction: float):
+    """Hold out ``fraction`` of the rows (at least 8, at most half) to choose the epoch on."""
+    n = X.shape[0]
+    k = min(max(8, round(n * fraction)), n // 2)
+    order = rng.permutation(n)
+    stop, keep = np.sort(order[:k]), np.sort(order[k:])
+    return X[keep], y[keep], X[stop], y[stop]
+
+
+def _one_cycle(step: int, total: int, lr_max: float) -> float:
+    """One-cycle rate: 10 % linear warm-up from lr_max/25, then cosine down to lr_max/10^4."""
+    warm = max(1, int(0.1 * total))
+    if step < warm:
+        return lr_max * (0.04 + 0.96 * step / warm)
+    frac = min(1.0, (step - warm) / max(1, total - warm))
+    return lr_max * (1e-4 + (1 - 1e-4) * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
 def _net(n_in: int, n_out: int, width: int, layers: int, dropout: float):
@@ -86,6 +106,11 @@ class MLPModel:
         rng = np.random.default_rng(self.seed)
         p = self.params
         self.n_in = X.shape[1]
+        if X_val is not None:
+            # Stop on rows of our own, not on the caller's validation rows: choosing the epoch on the
+            # rows the out-of-fold predictions are made for makes those predictions look better than
+            # they are, and the ensemble then over-weights the network.
+            X, y, X_val, y_val = _inner_split(X, np.asarray(y), rng, float(p.get("stop_fraction", 0.15)))
         if self.task == "regression":
             self.y_mean, self.y_std = float(np.mean(y)), float(np.std(y) or 1.0)
         net = self._build()
@@ -93,26 +118,27 @@ class MLPModel:
         batch = int(min(p.get("batch_size", 256), max(16, n // 8)))
         # refits (no validation rows) get the folds' best epoch count as n_estimators, like the boosters
         max_epochs = int(p.get("n_estimators") or p.get("max_epochs", 60))
-        steps = max_epochs * ((n + batch - 1) // batch)
-        opt = torch.optim.AdamW(net.parameters(), lr=float(p.get("lr", 1e-3)), weight_decay=float(p.get("wd", 1e-4)))
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=float(p.get("lr", 1e-3)), total_steps=steps, pct_start=0.1
-        )
+        lr_max = float(p.get("lr", 1e-3))
+        opt = torch.optim.AdamW(net.parameters(), lr=lr_max, weight_decay=float(p.get("wd", 1e-4)))
+        per_epoch_steps = max(1, n // batch)
+        planned = max_epochs  # epochs the learning rate anneals over; fewer when the deadline allows fewer
+        step = 0
         loss_fn = self._loss_fn()
         yt = self._target(y)
         yv = self._target(y_val) if X_val is not None else None
         best, best_state, bad, patience = np.inf, None, 0, int(p.get("patience", 8))
-        t0 = time.monotonic()
         for epoch in range(max_epochs):
+            t0 = time.monotonic()
             net.train()
-            for idx in np.array_split(rng.permutation(n), max(1, n // batch)):
+            for idx in np.array_split(rng.permutation(n), per_epoch_steps):
+                for group in opt.param_groups:
+                    group["lr"] = _one_cycle(step, planned * per_epoch_steps, lr_max)
                 xb = torch.as_tensor(_dense(X, idx))
                 opt.zero_grad()
                 loss = loss_fn(net(xb), yt[idx])
                 loss.backward()
                 opt.step()
-                if sched.last_epoch < steps - 1:
-                    sched.step()
+                step += 1
             self.epochs = epoch + 1
             if X_val is not None:
                 net.eval()
@@ -124,9 +150,12 @@ class MLPModel:
                     bad += 1
                     if bad >= patience:
                         break
-            per_epoch = (time.monotonic() - t0) / (epoch + 1)
-            if deadline is not None and deadline.left() < per_epoch:
-                break
+            per_epoch = time.monotonic() - t0  # the latest epoch: the first carries torch's warm-up
+            if deadline is not None:
+                if deadline.left() < per_epoch:
+                    break
+                # anneal within the epochs the deadline leaves: a net cut off at its peak rate is poor
+                planned = min(planned, epoch + 1 + max(1, int(deadline.left() / per_epoch)))
         if best_state is not None:
             net.load_state_dict(best_state)
         net.eval()
