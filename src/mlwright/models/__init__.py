@@ -39,7 +39,6 @@ class ModelFamily:
     start: dict[str, Any]
     portfolio: list[dict[str, Any]] = field(default_factory=list)
     cost: Callable[[int, int], float] = lambda n, d: 1.0 + n * d * 1e-6
-    class_cost: float = 0.0  # multiclass: cost grows as n_classes ** class_cost (boosters: a tree per class)
     max_rows: int | None = None  # skip the family above this many training rows
     min_rows: int = 0
     priority: int = 50  # lower runs earlier in the portfolio round

@@ -152,7 +152,6 @@ CATBOOST = register(
             {"learning_rate": 0.05, "depth": 7, "l2_leaf_reg": 5.0},
         ],
         cost=lambda n, d: 1.0 + n * d * 2e-5,
-        class_cost=0.5,
         priority=20,
     )
 )

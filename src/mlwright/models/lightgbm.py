@@ -160,7 +160,6 @@ LIGHTGBM = register(
             },
         ],
         cost=lambda n, d: 0.5 + n * d * 4e-6,
-        class_cost=0.7,
         priority=10,
     )
 )

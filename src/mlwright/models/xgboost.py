@@ -150,7 +150,6 @@ XGBOOST = register(
             {"learning_rate": 0.05, "max_depth": 8, "min_child_weight": 1.0, "colsample_bytree": 0.7, "subsample": 0.9},
         ],
         cost=lambda n, d: 0.5 + n * d * 6e-6,
-        class_cost=0.7,
         priority=30,
     )
 )
