@@ -88,3 +88,19 @@ def test_validate_missing_extra_and_wrong_types(binary_df):
     bad2.loc[5, "when"] = "not a date"
     with pytest.raises(ColumnTypeError, match="'when' must hold date/time"):
         s.validate(bad2)
+
+
+def test_coerce_levels_match_value_by_value_for_every_input_dtype():
+    from mlwright.data.schema import _blank_level, map_distinct
+
+    values = ["a", "b", " ", None, "a", np.nan, "3"]
+    for s in (
+        pd.Series(values, dtype=object),
+        pd.Series(values, dtype="category"),
+        pd.Series([v if v is not None else pd.NA for v in values], dtype="string"),
+        pd.Series([3.0, 3, "3", np.nan, 4.5], dtype=object),
+        pd.Series([True, 1, 0, False, None], dtype=object),  # True == 1: must stay two levels
+    ):
+        expected = [_blank_level(v if v is not pd.NA else np.nan) for v in s.to_numpy(dtype=object)]
+        got = map_distinct(s, _blank_level).tolist()
+        assert [str(v) for v in got] == [str(v) for v in expected], s.dtype

@@ -31,7 +31,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data.schema import Schema
+from .data.schema import Schema, map_distinct
 
 __all__ = [
     "CategoryEncoder",
@@ -72,14 +72,9 @@ def _transform_frame(est, X) -> pd.DataFrame:
     return _frame(X)
 
 
-def _str_values(s: pd.Series) -> list[str]:
-    """Values as category levels (see :func:`_level_str`), as a plain list."""
-    return [_level_str(v) for v in s.to_numpy(dtype=object)]
-
-
 def _as_str(s: pd.Series) -> pd.Series:
     """Values as category levels (see :func:`_level_str`), as a Series on the same index."""
-    return pd.Series(np.array(_str_values(s), dtype=object), index=s.index)
+    return pd.Series(map_distinct(s, _level_str), index=s.index)
 
 
 class _CategoricalInput:
@@ -121,7 +116,7 @@ class FrequencyEncoder(_CategoricalInput, TransformerMixin, BaseEstimator):
         if df.shape[1] != len(self.maps_):
             raise ValueError(f"X has {df.shape[1]} features, but FrequencyEncoder expects {len(self.maps_)}")
         cols = [
-            np.array([m.get(v, 0.0) for v in _str_values(df[c])], dtype=float) for c, m in zip(df.columns, self.maps_)
+            map_distinct(df[c], lambda v, m=m: m.get(_level_str(v), 0.0), float) for c, m in zip(df.columns, self.maps_)
         ]
         return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
@@ -167,10 +162,9 @@ class CategoryEncoder(_CategoricalInput, TransformerMixin, BaseEstimator):
         """Column name → categorical, without building a DataFrame (the fast path uses this)."""
         lookups = self.lookups_
         out = {}
-        n = len(df)
         for name, c, cats, lookup in zip(self.columns_, df.columns, self.categories_, lookups):
             other = lookup[OTHER]
-            codes = np.fromiter((lookup.get(v, other) for v in _str_values(df[c])), dtype=np.int32, count=n)
+            codes = map_distinct(df[c], lambda v, lk=lookup, o=other: lk.get(_level_str(v), o), np.int32)
             out[name] = pd.Categorical.from_codes(codes, categories=cats, validate=False)
         return out
 

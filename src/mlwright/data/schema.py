@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -177,6 +178,44 @@ def _is_stringish(s: pd.Series) -> bool:
     )
 
 
+def map_distinct(s: pd.Series, fn: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+    """``fn`` of every value, computed once per distinct value (category codes or factorize).
+
+    Missing values (NaN, None, NA) all get ``fn(nan)``.  An object column mixing booleans with
+    numbers is mapped value by value, since ``True == 1`` would merge their levels.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        uniques = s.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
+        if pd.api.types.is_object_dtype(s.dtype) and _bools_among_numbers(uniques):
+            return np.array([fn(v) for v in s.to_numpy(dtype=object)], dtype=dtype)
+    table = np.empty(len(uniques) + 1, dtype=dtype)
+    table[: len(uniques)] = [fn(v) for v in uniques]
+    table[-1] = fn(np.nan)  # code -1: missing
+    return table[codes]
+
+
+def _bools_among_numbers(values: np.ndarray) -> bool:
+    kinds = {type(v) for v in values}
+    return any(issubclass(k, (bool, np.bool_)) for k in kinds) and any(
+        issubclass(k, (int, float, np.number)) and not issubclass(k, (bool, np.bool_)) for k in kinds
+    )
+
+
+def _blank_level(v: Any) -> Any:
+    """A category level (see :func:`_level`), blank text counted as missing."""
+    if isinstance(v, str) and not v.strip():
+        return np.nan
+    return _level(v)
+
+
+def _text_value(v: Any) -> Any:
+    return np.nan if _is_na(v) else str(v)
+
+
 def _blank_to_na(s: pd.Series) -> pd.Series:
     s = s.astype(object)
     return s.where(~s.map(lambda v: isinstance(v, str) and v.strip() == ""), np.nan)
@@ -340,9 +379,9 @@ def coerce(df: pd.DataFrame, schema: Schema, strict: bool = False) -> pd.DataFra
         elif c.kind == "datetime":
             out[c.name] = _to_datetime(s, c.name, strict)
         elif c.kind == "text":
-            out[c.name] = s.astype(object).map(lambda v: np.nan if _is_na(v) else str(v))
+            out[c.name] = pd.Series(map_distinct(s, _text_value), index=s.index)
         else:
-            out[c.name] = _blank_to_na(s).map(_level)
+            out[c.name] = pd.Series(map_distinct(s, _blank_level), index=s.index)
     return pd.DataFrame(out, index=df.index)
 
 
