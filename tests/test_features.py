@@ -46,6 +46,27 @@ def test_styles_transform_unseen_and_missing(prepared, style):
         assert sp.issparse(out)  # text present → TF-IDF kept sparse for linear models
 
 
+@pytest.mark.parametrize("style", ["ordinal", "onehot"])
+def test_encoders_as_lookup_tables_equal_the_fitted_encoders(prepared, style):
+    from mlwright.features import _as_str, _encode_by_tables
+
+    schema, X, y = prepared
+    pre = build_preprocessor(schema, style).fit(X.iloc[:300], y[:300])
+    new = X.iloc[300:].copy()
+    new.loc[new.index[0], ["color", "city"]] = ["purple", "atlantis"]  # unseen levels
+    new.loc[new.index[1], ["color", "city"]] = np.nan
+    new.loc[new.index[2], "city"] = "   "  # blank
+    new["city"] = new["city"].astype("category")  # a category column must give the same codes
+    got = {"cat": pre.cat_enc_, "hc": pre.hc_enc_}
+    tables = pre._fast_tables()
+    for key, cols in (("cat", pre.cat_), ("hc", pre.hc_)):
+        expected = got[key].transform(new[cols].apply(_as_str))
+        expected = expected.toarray() if sp.issparse(expected) else expected
+        out = _encode_by_tables(tables[key], [new[c] for c in cols], sparse=style == "onehot" and key == "cat")
+        out = out.toarray() if sp.issparse(out) else out
+        np.testing.assert_array_equal(out, expected)
+
+
 def test_preprocessing_is_fitted_on_training_rows_only(prepared):
     schema, X, y = prepared
     pre = build_preprocessor(schema, "ordinal").fit(X.iloc[:200], y[:200])

@@ -128,3 +128,22 @@ def test_mlp_stops_on_its_own_rows_not_on_the_out_of_fold_rows():
         assert m.best_epoch >= 1
     # the epoch is chosen on rows held out of the training rows: the out-of-fold rows do not steer it
     np.testing.assert_array_equal(preds[0], preds[1])
+
+
+def test_fold_forests_served_together_are_thinned_past_the_size_cap():
+    from mlwright.models._common import thin_fold_forest
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = X[:, 0] * 2 + rng.normal(size=300)
+    fam = get("et")
+    folds = [fam.make("regression", {"n_estimators": 30}, 0, k, 1, "rmse").fit(X, y) for k in range(3)]
+    full = np.mean([m.predict_raw(X) for m in folds], axis=0)
+    size = folds[0].nbytes()
+    assert thin_fold_forest(folds[0], 3, max_bytes=3 * size) is folds[0]  # under the cap: untouched
+    assert len(folds[0].estimator.estimators_) == 30
+    thin = [thin_fold_forest(m, 3, max_bytes=size) for m in folds]
+    assert [len(m.estimator.estimators_) for m in thin] == [10, 10, 10]  # as many trees as one forest
+    assert sum(m.nbytes() for m in thin) < 1.2 * size
+    avg = np.mean([m.predict_raw(X) for m in thin], axis=0)
+    assert np.corrcoef(avg, full)[0, 1] > 0.98  # about the same average

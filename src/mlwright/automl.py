@@ -40,6 +40,7 @@ from .errors import (
 from .metrics import confusion_matrix, get_metric, score_all
 from .models import families_for
 from .models import get as get_family
+from .models._common import thin_fold_forest
 from .search import Search, SearchConfig, Spilled
 from .splits import make_splits
 
@@ -407,6 +408,7 @@ class AutoML(BaseEstimator):
         self.split_kind_ = splits.kind
         self.n_folds_ = len(splits.folds)
         self._groups = groups
+        search.free_matrices()  # the refits need room more than the fold matrices do
         t0 = time.monotonic()
         self.members_, self.preprocessors_ = self._build_members(search, members)
         self.timings_["refit"] = round(time.monotonic() - t0, 3)
@@ -430,8 +432,7 @@ class AutoML(BaseEstimator):
         )
         self._relabel_ensemble_row()
         self.trials_ = [t.record() for t in search.trials]
-        for key in list(search.prep):  # free the cached fold matrices
-            search.prep[key] = (search.prep[key][0], None, None)
+        search.free_matrices(full=True)
 
     def _build_members(self, search: Search, members) -> tuple[list[dict], dict[str, Any]]:
         """Refit each member on all rows while the budget allows (heaviest weight first); a member
@@ -452,7 +453,9 @@ class AutoML(BaseEstimator):
                 keys = [f"{fam.style}/{k}" for k in range(len(t.models))]
                 for k, key in enumerate(keys):
                     preps[key] = search.prep[(fam.style, k)][0]
-                models = [m.load() if isinstance(m, Spilled) else m for m in t.models]
+                # loaded one by one, each thinned at once: fold forests never sit in memory whole together
+                k = len(t.models)
+                models = [thin_fold_forest(m.load() if isinstance(m, Spilled) else m, k) for m in t.models]
             out.append(
                 {
                     "name": t.name,

@@ -31,7 +31,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data.schema import Schema, map_distinct
+from .data.schema import Schema, distinct
 
 __all__ = [
     "CategoryEncoder",
@@ -74,7 +74,30 @@ def _transform_frame(est, X) -> pd.DataFrame:
 
 def _as_str(s: pd.Series) -> pd.Series:
     """Values as category levels (see :func:`_level_str`), as a Series on the same index."""
-    return pd.Series(map_distinct(s, _level_str), index=s.index)
+    codes, levels = _levels(s)
+    return pd.Series(levels[codes], index=s.index)
+
+
+def _levels(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, levels)``: each value's level is ``levels[code]`` (see :func:`_level_str`).
+
+    Levels are computed once per distinct value; the last entry is MISSING (code -1).
+    """
+    found = distinct(s)
+    if found is None:  # booleans mixed with numbers: value by value
+        levels = [_level_str(v) for v in s.to_numpy(dtype=object)]
+        return np.arange(len(levels)), np.array([*levels, MISSING], dtype=object)
+    codes, uniques = found
+    if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+        uniques = np.array([_level_str(v) for v in uniques], dtype=object)
+    return codes, np.append(uniques, np.array([MISSING], dtype=object))
+
+
+def _positions(s: pd.Series, keys: pd.Index, default: int) -> np.ndarray:
+    """Position of each value's level in ``keys`` (``default`` where absent), vectorised."""
+    codes, levels = _levels(s)
+    pos = keys.get_indexer(levels)
+    return np.where(pos >= 0, pos, default)[codes]
 
 
 class _CategoricalInput:
@@ -115,9 +138,10 @@ class FrequencyEncoder(_CategoricalInput, TransformerMixin, BaseEstimator):
         df = _transform_frame(self, X)
         if df.shape[1] != len(self.maps_):
             raise ValueError(f"X has {df.shape[1]} features, but FrequencyEncoder expects {len(self.maps_)}")
-        cols = [
-            map_distinct(df[c], lambda v, m=m: m.get(_level_str(v), 0.0), float) for c, m in zip(df.columns, self.maps_)
-        ]
+        cols = []
+        for c, m in zip(df.columns, self.maps_):
+            values = np.append(np.fromiter(m.values(), float, count=len(m)), 0.0)  # unseen → 0
+            cols.append(values[_positions(df[c], pd.Index(list(m)), len(m))])
         return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
 
@@ -164,7 +188,7 @@ class CategoryEncoder(_CategoricalInput, TransformerMixin, BaseEstimator):
         out = {}
         for name, c, cats, lookup in zip(self.columns_, df.columns, self.categories_, lookups):
             other = lookup[OTHER]
-            codes = map_distinct(df[c], lambda v, lk=lookup, o=other: lk.get(_level_str(v), o), np.int32)
+            codes = _positions(df[c], pd.Index(cats), other).astype(np.int32)
             out[name] = pd.Categorical.from_codes(codes, categories=cats, validate=False)
         return out
 
@@ -368,6 +392,17 @@ def _lookup(tables, columns, as_levels: bool = True) -> np.ndarray:
         unseen = len(matrix) - 1
         rows = [index.get(_level_str(v) if as_levels else v, unseen) for v in values]
         parts.append(matrix[rows])
+    return np.hstack(parts)
+
+
+def _encode_by_tables(tables, columns: list[pd.Series], sparse: bool):
+    """Encode whole columns with :func:`_block_tables` (vectorised: one lookup per distinct value)."""
+    parts = []
+    for (index, matrix), values in zip(tables, columns):
+        rows = _positions(values, pd.Index(list(index)), len(matrix) - 1)
+        parts.append((sp.csr_matrix(matrix) if sparse else matrix)[rows])
+    if sparse:
+        return sp.hstack(parts, format="csr")
     return np.hstack(parts)
 
 
@@ -619,13 +654,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             if self.style == "onehot":
                 a = self.scaler_.transform(a)
             blocks.append(a)
+        # encoders as lookup tables (exactly their output), levels found once per distinct value
+        fast = self._fast_tables() if self.cat_enc_ is not None or self.hc_enc_ is not None else {}
         if self.cat_enc_ is not None:
-            blocks.append(self.cat_enc_.transform(df[self.cat_].apply(_as_str)))
+            blocks.append(_encode_by_tables(fast["cat"], [df[c] for c in self.cat_], sparse=self.style == "onehot"))
         if self.hc_:
-            hc = df[self.hc_].apply(_as_str)
             if self.hc_enc_ is not None:
-                blocks.append(te_train if te_train is not None else self.hc_enc_.transform(hc))
-            blocks.append(np.log1p(self.freq_.transform(hc) * 1000.0))
+                hc_cols = [df[c] for c in self.hc_]
+                blocks.append(te_train if te_train is not None else _encode_by_tables(fast["hc"], hc_cols, False))
+            blocks.append(np.log1p(self.freq_.transform(df[self.hc_]) * 1000.0))
         if self.text_ is not None:
             blocks.append(self.text_.transform(df[self.txt_]))
         return _stack(blocks, len(df))

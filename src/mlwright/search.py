@@ -437,6 +437,14 @@ class Search:
         return self.trials
 
     # ------------------------------------------------------------------ refit on all rows
+    def free_matrices(self, full: bool = False) -> None:
+        """Drop the cached transformed fold matrices (and with ``full`` the all-rows ones); keep the
+        fitted preprocessors, which the fold models being served still need."""
+        for key, (pre, *_rest) in list(self.prep.items()):
+            if full or key[1] != "full":
+                self.prep[key] = (pre, None, None)
+        _release_memory()
+
     def full_data(self, style: str):
         """The preprocessor of ``style`` fitted on every training row, and the transformed rows."""
         key = (style, "full")

@@ -178,23 +178,42 @@ def _is_stringish(s: pd.Series) -> bool:
     )
 
 
-def map_distinct(s: pd.Series, fn: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
-    """``fn`` of every value, computed once per distinct value (category codes or factorize).
+def distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, uniques)`` of a column, missing values coded -1 (category codes or factorize).
 
-    Missing values (NaN, None, NA) all get ``fn(nan)``.  An object column mixing booleans with
-    numbers is mapped value by value, since ``True == 1`` would merge their levels.
+    ``None`` for an object column mixing booleans with numbers: ``True == 1`` would merge their
+    levels, so such a column must be mapped value by value.
     """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
-        uniques = s.cat.categories.to_numpy(dtype=object)
-    else:
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        uniques = np.asarray(uniques, dtype=object)
-        if pd.api.types.is_object_dtype(s.dtype) and _bools_among_numbers(uniques):
-            return np.array([fn(v) for v in s.to_numpy(dtype=object)], dtype=dtype)
+        return s.cat.codes.to_numpy(), s.cat.categories.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    if pd.api.types.is_object_dtype(s.dtype) and _bools_among_numbers(uniques):
+        return None
+    return codes, uniques
+
+
+def map_distinct(s: pd.Series, fn: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+    """``fn`` of every value, computed once per distinct value; missing values get ``fn(nan)``."""
+    found = distinct(s)
+    if found is None:
+        return np.array([fn(v) for v in s.to_numpy(dtype=object)], dtype=dtype)
+    codes, uniques = found
     table = np.empty(len(uniques) + 1, dtype=dtype)
     table[: len(uniques)] = [fn(v) for v in uniques]
     table[-1] = fn(np.nan)  # code -1: missing
+    return table[codes]
+
+
+def _string_levels(s: pd.Series, fn: Callable[[Any], Any], blank_is_na: bool) -> np.ndarray:
+    """:func:`map_distinct` with ``fn``, vectorised when every distinct value is already text."""
+    found = distinct(s)
+    if found is None or pd.api.types.infer_dtype(found[1], skipna=False) != "string":
+        return map_distinct(s, fn)
+    codes, uniques = found
+    table = np.append(uniques, np.array([np.nan], dtype=object))
+    if blank_is_na and len(uniques):
+        table[: len(uniques)][pd.Series(uniques, dtype=object).str.strip().eq("").to_numpy()] = np.nan
     return table[codes]
 
 
@@ -379,9 +398,9 @@ def coerce(df: pd.DataFrame, schema: Schema, strict: bool = False) -> pd.DataFra
         elif c.kind == "datetime":
             out[c.name] = _to_datetime(s, c.name, strict)
         elif c.kind == "text":
-            out[c.name] = pd.Series(map_distinct(s, _text_value), index=s.index)
+            out[c.name] = pd.Series(_string_levels(s, _text_value, blank_is_na=False), index=s.index)
         else:
-            out[c.name] = pd.Series(map_distinct(s, _blank_level), index=s.index)
+            out[c.name] = pd.Series(_string_levels(s, _blank_level, blank_is_na=True), index=s.index)
     return pd.DataFrame(out, index=df.index)
 
 
