@@ -49,3 +49,28 @@ def test_fast_path_checks_like_the_slow_one(binary_df):
         a.predict(bad)
     with pytest.warns(UserWarning, match="ignoring 1 column"):
         a.predict(X.assign(extra=1))
+
+
+def test_forest_members_fused_on_the_fast_path_give_the_same_numbers(multiclass_df):
+    rf = quick_fit(multiclass_df, families=["rf"], max_trials=1, time_budget=30, n_folds=3)
+    et = quick_fit(multiclass_df, families=["et"], max_trials=1, time_budget=30, n_folds=3)
+    (m_rf,), (m_et,) = rf.members_, et.members_
+    assert m_rf["preps"] == m_et["preps"] == ["ordinal/full"]  # same data and seed: the same preprocessing
+    rf.members_ = [dict(m_rf, weight=0.6), dict(m_et, weight=0.4)]  # a two-forest ensemble
+    rest, fused = rf._fused_forests()
+    assert rest == [] and len(fused) == 1
+    X = multiclass_df.drop(columns=["label"])
+    rows = _odd_rows(X)
+    fast = rf._raw(rows)  # the fused forest
+    slow = rf._raw(pd.concat([rows, X.iloc[12:40]]))[: len(rows)]  # each forest through scikit-learn
+    expected = 0.6 * rf_only(m_rf, rf, rows) + 0.4 * rf_only(m_et, et, rows)
+    np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fast, expected, rtol=1e-6, atol=1e-9)
+    assert rf._fused_forests()[1] is fused  # reused while the members and weights stay
+    rf.members_[0]["weight"] = 0.5
+    assert rf._fused_forests()[1] is not fused  # rebuilt when they change
+
+
+def rf_only(member, owner, rows):
+    pre = owner.preprocessors_[member["preps"][0]]
+    return member["models"][0].predict_raw(pre.transform(owner._prepare(rows)))

@@ -115,6 +115,54 @@ def test_packed_forest_equals_scikit_learn_with_missing_values(kind):
     np.testing.assert_allclose(PackedForest(est).predict(Xt), ref, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("classifier", [True, False], ids=["classifier", "regressor"])
+def test_fused_forests_score_the_weighted_sum_of_their_members(classifier):
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+
+    from mlwright.models._packed import PackedForest
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 5))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0]) > 0).astype(int) + (X[:, 2] > 0.5)
+    if not classifier:
+        y = np.nan_to_num(X[:, 1]) * 3 + rng.normal(size=500)
+    kinds = (
+        (RandomForestClassifier, ExtraTreesClassifier) if classifier else (RandomForestRegressor, ExtraTreesRegressor)
+    )
+    forests = [kinds[0](25, random_state=0, max_depth=12).fit(X, y), kinds[1](40, random_state=0).fit(X, y)]
+    weights = [0.7, 0.3]
+    Xt = rng.normal(size=(7, 5))
+    Xt[0, 0] = np.nan
+    ref = sum(w * (f.predict_proba(Xt) if classifier else f.predict(Xt)) for f, w in zip(forests, weights))
+    fused = PackedForest.fuse([PackedForest(f) for f in forests], weights)
+    np.testing.assert_allclose(fused.predict(Xt), ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rf_classifier", "et_regressor"])
+def test_forest_batches_scored_tree_by_tree_equal_scikit_learn(kind):
+    from mlwright.models._common import _forest_predict
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 5))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0]) > 0).astype(int) + (X[:, 1] > 1) if kind == "rf_classifier" else X[:, 2] * 2
+    y = np.nan_to_num(y)
+    task = "multiclass" if kind == "rf_classifier" else "regression"
+    model = get(kind[:2]).make(task, {"n_estimators": 20}, 3, 0, 1, "").fit(X, y)
+    Xt = rng.normal(size=(300, 5))
+    Xt[rng.random(Xt.shape) < 0.1] = np.nan
+    est = model.estimator
+    ref = est.predict_proba(Xt) if task == "multiclass" else est.predict(Xt)
+    np.testing.assert_allclose(_forest_predict(est, Xt), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(model.predict_raw(Xt), ref, rtol=1e-12, atol=1e-12)
+
+
 def test_mlp_stops_on_its_own_rows_not_on_the_out_of_fold_rows():
     pytest.importorskip("torch", reason="the nn extra (torch==2.13.0) is not installed")
     rng = np.random.default_rng(0)

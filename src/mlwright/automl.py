@@ -41,6 +41,7 @@ from .metrics import confusion_matrix, get_metric, score_all
 from .models import families_for
 from .models import get as get_family
 from .models._common import thin_fold_forest
+from .models._packed import PackedForest, fuse_forest_members
 from .search import Search, SearchConfig, Spilled
 from .splits import make_splits
 
@@ -602,27 +603,46 @@ class AutoML(BaseEstimator):
             and all(hasattr(mod, "predict_fast") for m in self.members_ for mod in m["models"])
         )
 
-    def _blend(self, transform: str, predict: str, data: Any) -> np.ndarray:
-        """Weighted sum of the members' predictions; each preprocessor runs once per call."""
+    def _blend(self, transform: str, predict: str, data: Any, members=None, fused=()) -> np.ndarray:
+        """Weighted sum of the members' predictions; each preprocessor runs once per call.
+
+        ``fused``: ``(preprocessor key, forest)`` pairs standing for forest members scored together.
+        """
         cache: dict[str, Any] = {}
+
+        def prepared(key: str) -> Any:
+            if key not in cache:
+                cache[key] = getattr(self.preprocessors_[key], transform)(data)
+            return cache[key]
+
         total = None
-        for m in self.members_:
-            preds = []
-            for key, model in zip(m["preps"], m["models"]):
-                if key not in cache:
-                    cache[key] = getattr(self.preprocessors_[key], transform)(data)
-                preds.append(getattr(model, predict)(cache[key]))
+        for key, forest in fused:
+            p = forest.predict(prepared(key))
+            total = p if total is None else total + p
+        for m in self.members_ if members is None else members:
+            preds = [getattr(model, predict)(prepared(key)) for key, model in zip(m["preps"], m["models"])]
             p = np.mean(preds, axis=0) * m["weight"]
             total = p if total is None else total + p
         return total
 
+    def _fused_forests(self) -> tuple[list[dict], list[tuple[str, PackedForest]]]:
+        """Small batches: the members to score one by one, and forest members fused per preprocessing
+        (see :func:`fuse_forest_members`); rebuilt when the members or their weights change."""
+        signature = tuple((m["name"], m["weight"]) for m in self.members_)
+        cached = self.__dict__.get("_fused")
+        if cached is None or cached[0] != signature:
+            n_classes = len(self.schema_.classes) if self.task_ != "regression" else 0
+            cached = self._fused = (signature, *fuse_forest_members(self.members_, n_classes))
+        return cached[1], cached[2]
+
     def _raw(self, X: Any) -> np.ndarray:
         self._check_fitted()
-        if self._fast_ok(X):  # few rows, booster-only ensemble: arrays end to end, no DataFrame per stage
+        if self._fast_ok(X):  # few rows: arrays end to end, no DataFrame per stage
             with warnings.catch_warnings():
                 warnings.simplefilter("always")
                 cols = self.schema_.validate_arrays(X)
-            return self._blend("transform_fast", "predict_fast", cols)
+            rest, fused = self._fused_forests()
+            return self._blend("transform_fast", "predict_fast", cols, rest, fused)
         Xc = self._prepare(X)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

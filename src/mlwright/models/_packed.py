@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MAX_PACKED_NODES", "PackedForest"]
+__all__ = ["MAX_PACKED_NODES", "PackedForest", "fuse_forest_members"]
 
 MAX_PACKED_NODES = 4_000_000  # beyond this the copy costs more memory than the latency is worth
 
@@ -62,6 +62,29 @@ class PackedForest:
         self.leaf_values = np.concatenate(leaves)
         self.roots = offsets
         self.depth = int(max(t.max_depth for t in trees))
+        self.tree_weight: np.ndarray | None = None  # None: the plain mean over trees
+
+    @classmethod
+    def fuse(cls, forests: list[PackedForest], weights: list[float]) -> PackedForest:
+        """One packed forest scoring ``sum(w * forest.predict(X))``: every tree advances in the same steps.
+
+        The forests must read the same input columns and give outputs of the same shape.
+        """
+        out = cls.__new__(cls)
+        out.classifier = forests[0].classifier
+        nodes = np.cumsum([0] + [len(f.feature) for f in forests[:-1]])
+        leaves = np.cumsum([0] + [len(f.leaf_values) for f in forests[:-1]])
+        out.feature = np.concatenate([f.feature for f in forests])
+        out.threshold = np.concatenate([f.threshold for f in forests])
+        out.missing_left = np.concatenate([f.missing_left for f in forests])
+        out.left = np.concatenate([f.left + o for f, o in zip(forests, nodes)]).astype(np.int32)
+        out.right = np.concatenate([f.right + o for f, o in zip(forests, nodes)]).astype(np.int32)
+        out.roots = np.concatenate([f.roots + o for f, o in zip(forests, nodes)]).astype(np.int32)
+        out.leaf_row = np.concatenate([f.leaf_row + o for f, o in zip(forests, leaves)]).astype(np.int32)
+        out.leaf_values = np.concatenate([f.leaf_values for f in forests])
+        out.depth = max(f.depth for f in forests)
+        out.tree_weight = np.concatenate([np.full(len(f.roots), w / len(f.roots)) for f, w in zip(forests, weights)])
+        return out
 
     @classmethod
     def of(cls, estimator) -> PackedForest | None:
@@ -86,4 +109,39 @@ class PackedForest:
             if check_nan:
                 go_left |= np.isnan(x) & self.missing_left[node]
             node = np.where(go_left, self.left[node], self.right[node])
-        return self.leaf_values[self.leaf_row[node]].mean(axis=1)
+        values = self.leaf_values[self.leaf_row[node]]
+        if self.tree_weight is None:
+            return values.mean(axis=1)
+        return (
+            np.tensordot(values, self.tree_weight, axes=([1], [0]))
+            if values.ndim == 2
+            else np.einsum("ntk,t->nk", values, self.tree_weight)
+        )
+
+
+def fuse_forest_members(members: list[dict], n_classes: int) -> tuple[list[dict], list[tuple[str, PackedForest]]]:
+    """Split ensemble members into those scored one by one and fused forests.
+
+    Members that are a single packed forest (with every class, for classification) and read the
+    same preprocessing are fused into one :class:`PackedForest` carrying their weights, so their
+    trees advance together: one numpy step per level for all of them instead of forest by forest.
+    Returns ``(rest, [(preprocessor key, fused forest), ...])``.
+    """
+    groups: dict[str, list[dict]] = {}
+    for m in members:
+        model = m["models"][0]
+        if len(m["models"]) != 1 or not hasattr(model, "packed"):
+            continue
+        if n_classes and len(getattr(model.estimator, "classes_", ())) != n_classes:
+            continue
+        if model.packed() is not None:
+            groups.setdefault(m["preps"][0], []).append(m)
+    groups = {k: g for k, g in groups.items() if len(g) > 1}
+    fused = []
+    for key, group in groups.items():
+        forests = [m["models"][0].packed() for m in group]
+        fused.append((key, PackedForest.fuse(forests, [m["weight"] for m in group])))
+        for m in group:  # the fused copy replaces theirs
+            m["models"][0].__dict__.pop("_packed", None)
+    in_groups = {id(m) for g in groups.values() for m in g}
+    return [m for m in members if id(m) not in in_groups], fused
