@@ -511,9 +511,12 @@ class AutoML(BaseEstimator):
                 stacklevel=3,
             )
 
+    def _n_classes(self) -> int:
+        return len(self.schema_.classes) if self.task_ != "regression" else 0
+
     def _reweight(self, metric, mask: np.ndarray, y_enc: np.ndarray) -> None:
         """Choose weights again among the remaining members, with an honest (nested) estimate."""
-        n_classes = len(self.schema_.classes) if self.task_ != "regression" else 0
+        n_classes = self._n_classes()
         preds = [self._oof[m["name"]][mask] for m in self.members_]
         weights, score = caruana(preds, y_enc[mask], metric, n_classes)
         nested = nested_scores(preds, y_enc[mask], metric, self._groups, n_classes)
@@ -631,8 +634,7 @@ class AutoML(BaseEstimator):
         signature = tuple((m["name"], m["weight"]) for m in self.members_)
         cached = self.__dict__.get("_fused")
         if cached is None or cached[0] != signature:
-            n_classes = len(self.schema_.classes) if self.task_ != "regression" else 0
-            cached = self._fused = (signature, *fuse_forest_members(self.members_, n_classes))
+            cached = self._fused = (signature, *fuse_forest_members(self.members_, self._n_classes()))
         return cached[1], cached[2]
 
     def _raw(self, X: Any) -> np.ndarray:

@@ -349,8 +349,9 @@ def _stack(blocks: list[Any], n: int):
 UNSEEN = "\x00unseen level"
 
 
-def _block_tables(enc, names: list[str]) -> list[tuple[dict[str, int], np.ndarray]]:
-    """Per column: level → row of a small matrix holding that level's encoded block (last row: unseen).
+def _block_tables(enc, names: list[str]) -> list[tuple[dict[str, int], np.ndarray, pd.Index]]:
+    """Per column: level → row of a small matrix holding that level's encoded block (last row: unseen),
+    the matrix, and the levels as an index (row = position) for whole-column lookups.
 
     Works for any per-column encoder whose output keeps each column's block together (ordinal,
     one-hot with infrequent grouping, target encoding): the encoder itself is probed once with every
@@ -378,7 +379,8 @@ def _block_tables(enc, names: list[str]) -> list[tuple[dict[str, int], np.ndarra
     for c, w in zip(cats, widths):
         block = out[:, start : start + w]
         matrix = np.vstack([block[: len(c)], block[-1:]])
-        tables.append(({str(level): i for i, level in enumerate(c)}, matrix))
+        levels = {str(level): i for i, level in enumerate(c)}
+        tables.append((levels, matrix, pd.Index(list(levels))))
         start += w
     if start != out.shape[1]:
         raise RuntimeError(f"encoder blocks add up to {start} columns, not {out.shape[1]}")
@@ -388,7 +390,7 @@ def _block_tables(enc, names: list[str]) -> list[tuple[dict[str, int], np.ndarra
 def _lookup(tables, columns, as_levels: bool = True) -> np.ndarray:
     """Encode a few rows with :func:`_block_tables` (values, or levels already normalised)."""
     parts = []
-    for (index, matrix), values in zip(tables, columns):
+    for (index, matrix, _), values in zip(tables, columns):
         unseen = len(matrix) - 1
         rows = [index.get(_level_str(v) if as_levels else v, unseen) for v in values]
         parts.append(matrix[rows])
@@ -398,8 +400,8 @@ def _lookup(tables, columns, as_levels: bool = True) -> np.ndarray:
 def _encode_by_tables(tables, columns: list[pd.Series], sparse: bool):
     """Encode whole columns with :func:`_block_tables` (vectorised: one lookup per distinct value)."""
     parts = []
-    for (index, matrix), values in zip(tables, columns):
-        rows = _positions(values, pd.Index(list(index)), len(matrix) - 1)
+    for (_, matrix, keys), values in zip(tables, columns):
+        rows = _positions(values, keys, len(matrix) - 1)
         parts.append((sp.csr_matrix(matrix) if sparse else matrix)[rows])
     if sparse:
         return sp.hstack(parts, format="csr")

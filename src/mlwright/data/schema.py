@@ -195,7 +195,10 @@ def distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
 
 def map_distinct(s: pd.Series, fn: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
     """``fn`` of every value, computed once per distinct value; missing values get ``fn(nan)``."""
-    found = distinct(s)
+    return _map_found(s, distinct(s), fn, dtype)
+
+
+def _map_found(s: pd.Series, found, fn: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
     if found is None:
         return np.array([fn(v) for v in s.to_numpy(dtype=object)], dtype=dtype)
     codes, uniques = found
@@ -209,7 +212,7 @@ def _string_levels(s: pd.Series, fn: Callable[[Any], Any], blank_is_na: bool) ->
     """:func:`map_distinct` with ``fn``, vectorised when every distinct value is already text."""
     found = distinct(s)
     if found is None or pd.api.types.infer_dtype(found[1], skipna=False) != "string":
-        return map_distinct(s, fn)
+        return _map_found(s, found, fn)
     codes, uniques = found
     table = np.append(uniques, np.array([np.nan], dtype=object))
     if blank_is_na and len(uniques):

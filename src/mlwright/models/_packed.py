@@ -112,11 +112,7 @@ class PackedForest:
         values = self.leaf_values[self.leaf_row[node]]
         if self.tree_weight is None:
             return values.mean(axis=1)
-        return (
-            np.tensordot(values, self.tree_weight, axes=([1], [0]))
-            if values.ndim == 2
-            else np.einsum("ntk,t->nk", values, self.tree_weight)
-        )
+        return np.einsum("nt...,t->n...", values, self.tree_weight)
 
 
 def fuse_forest_members(members: list[dict], n_classes: int) -> tuple[list[dict], list[tuple[str, PackedForest]]]:
