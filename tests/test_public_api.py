@@ -3,7 +3,7 @@ import mlwright
 
 def test_all_is_the_contract():
     assert sorted(mlwright.__all__) == sorted(
-        ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load"]
+        ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load", "profile"]
     )
     for name in mlwright.__all__:
         assert hasattr(mlwright, name)

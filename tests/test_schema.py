@@ -30,6 +30,12 @@ def test_numbers_and_blanks_in_text_columns_are_numeric():
     assert s["v"].kind == "numeric" and s["v"].from_text
 
 
+def test_one_value_with_gaps_is_a_feature():
+    df = pd.DataFrame({"pool": ["Y", "", None, "Y"] * 10, "n": [2.0, np.nan] * 20, "c": ["k"] * 40, "y": [0, 1] * 20})
+    s = infer_schema(df, "y")
+    assert (s["pool"].kind, s["n"].kind, s["c"].kind) == ("categorical", "numeric", "constant")
+
+
 def test_empty_column_kind():
     df = pd.DataFrame({"a": [np.nan] * 10, "b": range(10), "y": [0, 1] * 5})
     assert infer_schema(df, "y")["a"].kind == "empty"

@@ -6,7 +6,8 @@ __version__ = "0.1.0"
 
 from .automl import AutoML, load
 from .budget import Budget, Snapshot
+from .data.profile import profile
 from .data.schema import Schema
 from .errors import MlwrightError
 
-__all__ = ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load"]
+__all__ = ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load", "profile"]

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import __version__, artifacts
+from .data.findings import Finding
 from .data.schema import Schema
 from .errors import ArtifactError, ArtifactIntegrityError
 from .models import get as get_family
+
+
+def _plain(v):
+    """A parameter value as plain JSON (config objects become dicts)."""
+    return asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
 
 
 def save_automl(automl, path: Path) -> Path:
@@ -58,7 +65,9 @@ def save_automl(automl, path: Path) -> Path:
             "trials": automl.trials_,
             "training_data": getattr(automl, "training_fingerprint_", None),
             "fit_seconds": getattr(automl, "fit_seconds_", None),
-            "params": {k: v for k, v in automl.get_params().items() if k != "workdir"},
+            "params": {k: _plain(v) for k, v in automl.get_params().items() if k != "workdir"},
+            "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
+            "feature_selection": getattr(automl, "feature_selection_", None),
             "preprocessors": preps,
             "members": members,
             "skops_types": skops_types,
@@ -97,6 +106,8 @@ def load_automl(path: Path):
         automl.trials_ = manifest.get("trials", [])
         automl.training_fingerprint_ = manifest.get("training_data")
         automl.fit_seconds_ = manifest.get("fit_seconds")
+        automl.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
+        automl.feature_selection_ = manifest.get("feature_selection")
         automl.preprocessors_ = {
             key: artifacts.skops_load(path / rel) for key, rel in manifest["preprocessors"].items()
         }

@@ -22,14 +22,14 @@ from sklearn.utils.metaestimators import available_if
 
 from . import artifacts
 from .budget import Budget, Deadline, Snapshot, rss_bytes
+from .cleaning import Cleaning, act_on_findings, select_features
 from .config import home, parse_bytes
 from .data.schema import Schema, coerce, infer_schema
-from .data.sources import read_table
+from .data.sources import check_array, read_table, training_table
 from .ensemble import caruana, nested_scores
 from .errors import (
     BudgetExhaustedError,
     ColumnsMismatchError,
-    ColumnTypeError,
     ConfigError,
     EmptyDataError,
     NotFittedError,
@@ -93,6 +93,10 @@ class AutoML(BaseEstimator):
         Latency limit for a one-row prediction.  After fitting, the served ensemble is measured and
         its slowest members are dropped until it fits (the estimate is recomputed); ``predict_ms_``
         holds the measured figure.
+    cleaning : dict or Cleaning, optional
+        What to do about the data checks' findings and how to clean (see
+        :class:`~mlwright.cleaning.Cleaning`): by default leaking columns are dropped and disguised
+        missing values ("?", -999 …) are read as missing; ``findings_`` lists what was found and done.
     memory_limit : int, str or None
         Memory the fitting process may hold, e.g. ``"2GB"`` or a number of bytes.  Trials whose
         models would not fit in what the process does not already hold are recorded as failed,
@@ -135,6 +139,7 @@ class AutoML(BaseEstimator):
         refit: bool = True,
         max_predict_ms: float | None = None,
         memory_limit: int | str | None = None,
+        cleaning: dict | Cleaning | None = None,
         verbose: int = 0,
     ):
         self.task = task
@@ -149,6 +154,7 @@ class AutoML(BaseEstimator):
         self.refit = refit
         self.max_predict_ms = max_predict_ms
         self.memory_limit = memory_limit
+        self.cleaning = cleaning
         self.verbose = verbose
 
     # ================================================================== fit
@@ -190,6 +196,7 @@ class AutoML(BaseEstimator):
         if self.time_budget is not None and not (float(self.time_budget) > 0):
             raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget!r}")
         mem_limit = self._memory_limit()
+        cleaning = Cleaning.from_value(self.cleaning)
         df, target = self._table(X, y, target)
         y_raw = df[target]
         n_missing = int(y_raw.isna().sum())
@@ -214,16 +221,29 @@ class AutoML(BaseEstimator):
         if groups is not None:
             hints[groups] = "id"
         schema = infer_schema(df, target, task=self.task, metric=self.metric, hints=hints)
+        y_enc = self._encode_target(df[target], schema)
+        rows, self.findings_ = act_on_findings(df, schema, cleaning, time_column, self.seed)
+        if rows is not None:
+            df, y_enc = df.loc[rows].reset_index(drop=True), y_enc[rows]
+            group_values = group_values[rows] if group_values is not None else None
+            order = order[rows] if order is not None else None
         self._warn_dropped(schema)
         if not schema.features:
             raise EmptyDataError(
                 f"no usable feature column: every column besides {target!r} is empty, constant or an ID "
                 f"({', '.join(f'{c.name}: {c.kind}' for c in schema.columns[:10])})"
             )
-        y_enc = self._encode_target(df[target], schema)
         metric = get_metric(schema.metric, schema.task)
         Xc = coerce(df, schema)
         splits = make_splits(y_enc, schema.task, self.n_folds, group_values, order, self.seed)
+        self.feature_selection_ = None
+        if cleaning.select_features:
+            dropped, self.feature_selection_ = select_features(
+                Xc, y_enc, schema, splits, metric, 0.2 * budget.left(), self.seed
+            )
+            for c in dropped:
+                schema[c].kind = "excluded"
+            Xc = Xc.drop(columns=dropped)
         fams = families_for(schema.task, self.families)
         if not fams:
             raise ConfigError(f"none of the families {self.families} handles a {schema.task} task")
@@ -244,7 +264,13 @@ class AutoML(BaseEstimator):
             seed=self.seed,
             n_jobs=n_jobs,
             callbacks=cbs,
-            config=SearchConfig(max_trials=self.max_trials, refit=bool(self.refit), memory_limit=mem_limit),
+            config=SearchConfig(
+                max_trials=self.max_trials,
+                refit=bool(self.refit),
+                memory_limit=mem_limit,
+                impute=cleaning.impute,
+                clip=cleaning.clip_quantile,
+            ),
         )
         self.timings_ = {"prepare": round(budget.elapsed(), 3)}
         trials = search.run()
@@ -290,45 +316,11 @@ class AutoML(BaseEstimator):
             )
 
     def _table(self, X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, str]:
-        if isinstance(X, (str, Path)):
-            X = read_table(X)
-        if y is not None:
-            if target is not None:
-                raise ConfigError("give either y or target=, not both")
-            if not isinstance(X, pd.DataFrame):
-                X = pd.DataFrame(_check_array(X), columns=None)
-                X.columns = [f"x{i}" for i in range(X.shape[1])]
-            else:
-                self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-            y_s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy(), index=X.index)
-            if len(y_s) != len(X):
-                raise EmptyDataError(f"X has {len(X)} rows but y has {len(y_s)}; they must match")
-            target = str(getattr(y, "name", None) or "target")
-            while target in X.columns:
-                target = f"_{target}"
-            df = X.copy()
-            df.columns = [str(c) for c in df.columns]
-            df[target] = y_s
-        else:
-            if not isinstance(X, pd.DataFrame):
-                raise ConfigError("fit(X) needs a DataFrame or file with target=, or fit(X, y)")
-            if target is None:
-                raise ConfigError("say which column to predict: fit(df, target='column')")
-            df = X
-            df.columns = [str(c) for c in df.columns]
-            if target not in df.columns:
-                raise TargetNotFoundError(
-                    f"target column {target!r} is not in the data{did_you_mean(target, df.columns)}; "
-                    f"columns are: {', '.join(list(df.columns)[:25])}"
-                )
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        if len(df) == 0:
-            raise EmptyDataError("the data has no rows")
-        if len(df) == 1:
-            raise EmptyDataError("got 1 sample (n_samples=1): mlwright needs at least 2 rows to learn from")
-        if df.shape[1] < 2:
-            raise EmptyDataError(f"the data has only the target column {target!r}: no features to learn from")
+        df, target, names = training_table(X, y, target)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self.n_features_in_ = df.shape[1] - 1
         return df, target
 
@@ -587,7 +579,7 @@ class AutoML(BaseEstimator):
         if isinstance(X, (str, Path)):
             X = read_table(X)
         if not isinstance(X, pd.DataFrame):
-            arr = _check_array(X)
+            arr = check_array(X)
             if arr.shape[1] != self.n_features_in_:
                 raise ColumnsMismatchError(
                     f"X has {arr.shape[1] if arr.ndim == 2 else arr.shape} features, but AutoML is expecting "
@@ -741,30 +733,6 @@ def load(path: str | Path) -> AutoML:
     from ._persist import load_automl
 
     return load_automl(Path(path))
-
-
-def _check_array(X: Any) -> np.ndarray:
-    """A plain 2-D array of numbers or strings, or a clear error."""
-    import scipy.sparse as sp
-
-    if sp.issparse(X):
-        raise ColumnTypeError("sparse input is not supported: pass a dense array or a DataFrame")
-    arr = np.asarray(X)
-    if np.iscomplexobj(arr):
-        raise ColumnTypeError("Complex data not supported: pass real-valued features")
-    if arr.ndim != 2:
-        raise ColumnsMismatchError(
-            f"X must be 2-D (rows × columns), got shape {arr.shape}. Reshape your data: X.reshape(1, -1) for one row"
-        )
-    if arr.shape[1] == 0:
-        raise EmptyDataError(f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required. Add feature columns")
-    if arr.dtype == object:
-        for (i, j), v in np.ndenumerate(arr):
-            if not (v is None or isinstance(v, (str, int, float, bool, np.generic))):
-                raise ColumnTypeError(
-                    f"column x{j}, row {i} holds a {type(v).__name__}; each argument must be a string or a number"
-                )
-    return arr
 
 
 def _key(v: Any) -> Any:

@@ -63,6 +63,51 @@ def _leaderboard_table(lb, metric: str, limit: int = 15) -> Table:
     return t
 
 
+def _findings_table(findings, title: str = "Data checks", with_action: bool = False, limit: int = 40) -> Table:
+    colors = {"critical": "red", "warning": "yellow", "info": "blue"}
+    t = Table(title=title, show_lines=False)
+    t.add_column("severity")
+    t.add_column("column")
+    t.add_column("finding", overflow="fold")
+    t.add_column("what fit did" if with_action else "what to do", overflow="fold")
+    for f in findings[:limit]:
+        sev = f"[{colors.get(f.severity, 'white')}]{f.severity}[/]"
+        t.add_row(sev, escape(str(f.column or "—")), escape(f.message), escape(f.action if with_action else f.fix))
+    if len(findings) > limit:
+        t.caption = f"{len(findings) - limit} more findings in the report"
+    return t
+
+
+def _parse_clean(items: list[str] | None) -> dict | None:
+    """``--clean key=value`` pairs → a cleaning dict (true/false, numbers, comma-separated lists)."""
+    if not items:
+        return None
+    from .cleaning import Cleaning
+    from .errors import ConfigError
+
+    lists = {"keep", "drop"}
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep:
+            raise ConfigError(f"--clean takes key=value, got {item!r} (e.g. --clean drop_duplicates=true)")
+        low = value.strip().lower()
+        if key in lists:
+            out[key] = [v.strip() for v in value.split(",") if v.strip()]
+        elif low in ("true", "yes", "on", "1"):
+            out[key] = True
+        elif low in ("false", "no", "off", "0"):
+            out[key] = False
+        else:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value.strip()
+    Cleaning.from_value(out)  # unknown keys and bad values: a clear error now
+    return out
+
+
 def _fit(
     data: Path,
     target: str,
@@ -102,6 +147,9 @@ def _fit(
                 )
 
             automl.fit(df, target=target, callbacks=[progress])
+    acted = [f for f in automl.findings_ if f.severity != "info" or not f.action.startswith("none")]
+    if acted:
+        out.print(_findings_table(acted, "Data checks (all findings are in the model report)", with_action=True))
     n_trials = sum(t["status"] != "skipped" for t in automl.trials_)
     err.print(
         f"fitted in {automl.fit_seconds_:.1f}s: {n_trials} trials, best {automl.metric_} {automl.score_val_:.5g}",
@@ -133,10 +181,22 @@ def fit(
     memory_limit: Annotated[
         str | None, typer.Option("--memory-limit", help="memory the fit may hold, e.g. 2GB; models must fit")
     ] = None,
+    clean: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clean",
+            help="cleaning option key=value, repeatable: drop_duplicates=true, impute=mean, clip_outliers=true, "
+            "select_features=true, drop_leaks=false, keep=col1,col2, drop=col3, checks=false",
+        ),
+    ] = None,
 ) -> None:
     """Fit models on DATA to predict TARGET within the time budget, and save the best."""
-    constraints = {"max_predict_ms": max_predict_ms, "memory_limit": memory_limit}
-    _run(lambda: _fit(data, target, time_budget, metric, task, out_dir, seed, quiet, constraints))
+
+    def body():
+        constraints = {"max_predict_ms": max_predict_ms, "memory_limit": memory_limit, "cleaning": _parse_clean(clean)}
+        return _fit(data, target, time_budget, metric, task, out_dir, seed, quiet, constraints)
+
+    _run(body)
 
 
 def _write_table(df, path: Path) -> None:
@@ -249,6 +309,72 @@ def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None
             c.add_row(col["name"], col["kind"], f"{col['missing']:.1%}", str(col["n_unique"]))
         out.print(c)
         out.print("libraries: " + ", ".join(f"{k} {v}" for k, v in m["library_versions"].items() if v))
+
+    _run(body)
+
+
+@app.command()
+def profile(
+    data: Annotated[Path, typer.Argument(help="table to profile: .csv or .parquet")],
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="column to predict (adds target analysis)")
+    ] = None,
+    test: Annotated[
+        Path | None, typer.Option("--test", help="a second table (test/serving): cross duplicates and skew")
+    ] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="HTML report to write (a .json twin is written too)")] = Path(
+        "profile.html"
+    ),
+) -> None:
+    """Profile DATA: statistics, charts, correlations, target relation and findings, as HTML + JSON."""
+
+    def body():
+        from .data.profile import profile as run_profile
+        from .data.sources import read_table
+
+        df = read_table(data)
+        other = read_table(test) if test is not None else None
+        p = run_profile(df, target, test=other)
+        p.to_html(out_file)
+        p.to_json(out_file.with_suffix(".json"))
+        t = p.data["table"]
+        out.print(f"{t['rows']:,} rows × {t['columns']} columns · {p.data['sampling']['note']}")
+        out.print(_findings_table(p.findings))
+        out.print(f"report written to [bold]{out_file}[/bold] and {out_file.with_suffix('.json')}")
+
+    _run(body)
+
+
+@app.command()
+def check(
+    data: Annotated[Path, typer.Argument(help="table to check: .csv or .parquet")],
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="column to predict (adds leakage checks)")
+    ] = None,
+    test: Annotated[Path | None, typer.Option("--test", help="a second table: cross duplicates and skew")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="exit with code 1 on findings this severe: critical, warning or never")
+    ] = "never",
+) -> None:
+    """Run the data-quality and leakage checks on DATA and list the findings."""
+
+    def body():
+        from .data.checks import SEVERITIES, run_checks
+        from .data.sources import read_table
+        from .errors import ConfigError
+
+        if fail_on not in ("critical", "warning", "never"):
+            raise ConfigError(f"--fail-on must be critical, warning or never, got {fail_on!r}")
+        findings = run_checks(read_table(data), target, test=read_table(test) if test is not None else None)
+        if as_json:
+            sys.stdout.write(json.dumps([f.to_dict() for f in findings], indent=2, default=str) + "\n")
+        else:
+            out.print(_findings_table(findings, limit=200))
+        if fail_on != "never":
+            worst = SEVERITIES[: SEVERITIES.index(fail_on) + 1]
+            if any(f.severity in worst for f in findings):
+                raise typer.Exit(1)
 
     _run(body)
 

@@ -18,6 +18,7 @@ Everything is fitted inside each training fold by the search, so nothing leaks f
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -429,6 +430,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     task : str
         "binary", "multiclass" or "regression" (target encoding needs it).
     seed : int
+    impute : {"median", "mean", "most_frequent", "zero"}
+        How the ordinal and one-hot styles fill missing numbers (indicators are added either way).
+    clip : float or None
+        Clip numbers to the [clip, 1 − clip] quantiles of the rows the preprocessor is fitted on
+        (ordinal and one-hot styles; trees do not need it).
     """
 
     def __init__(
@@ -441,6 +447,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         style: str = "ordinal",
         task: str = "regression",
         seed: int = 0,
+        impute: str = "median",
+        clip: float | None = None,
     ):
         self.numeric = numeric
         self.categorical = categorical
@@ -450,6 +458,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.style = style
         self.task = task
         self.seed = seed
+        self.impute = impute
+        self.clip = clip
 
     # -------------------------------------------------------------- helpers
     def _lists(self, df: pd.DataFrame):
@@ -498,11 +508,22 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             return self._transform_native(df, num)
         # numeric: impute median (+ indicators), scale for onehot
         self.imputer_ = None
+        self.clip_ = None
         if num.shape[1]:
-            self.imputer_ = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
-            self.imputer_.fit(num.to_numpy(float))
+            a = num.to_numpy(float)
+            if self.clip is not None:
+                with warnings.catch_warnings():  # all-missing columns: no bounds
+                    warnings.simplefilter("ignore")
+                    lo, hi = np.nanquantile(a, [self.clip, 1 - self.clip], axis=0)
+                self.clip_ = (np.nan_to_num(lo, nan=-np.inf), np.nan_to_num(hi, nan=np.inf))
+                a = np.clip(a, *self.clip_)
+            strategy = "constant" if self.impute == "zero" else self.impute
+            self.imputer_ = SimpleImputer(
+                strategy=strategy, fill_value=0.0, add_indicator=True, keep_empty_features=True
+            )
+            self.imputer_.fit(a)
             if self.style == "onehot":
-                self.scaler_ = StandardScaler().fit(self.imputer_.transform(num.to_numpy(float)))
+                self.scaler_ = StandardScaler().fit(self.imputer_.transform(a))
         self.cat_enc_ = None
         if self.cat_:
             cats = df[self.cat_].apply(_as_str)
@@ -633,6 +654,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         blocks: list[Any] = []
         if self.imputer_ is not None:
             a = np.column_stack(num_parts).astype(float)
+            clip = getattr(self, "clip_", None)  # models saved before clipping existed have none
+            if clip is not None:
+                a = np.clip(a, *clip)
             missing = np.isnan(a)
             a = np.hstack([np.where(missing, fast["fill"], a), missing[:, fast["flags"]].astype(float)])
             blocks.append((a - fast["mean"]) / fast["scale"] if self.style == "onehot" else a)
@@ -652,7 +676,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     def _transform_flat(self, df: pd.DataFrame, num: pd.DataFrame, te_train):
         blocks = []
         if self.imputer_ is not None:
-            a = self.imputer_.transform(num.to_numpy(float))
+            a = num.to_numpy(float)
+            clip = getattr(self, "clip_", None)
+            a = self.imputer_.transform(np.clip(a, *clip) if clip is not None else a)
             if self.style == "onehot":
                 a = self.scaler_.transform(a)
             blocks.append(a)
@@ -675,8 +701,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return tags
 
 
-def build_preprocessor(schema: Schema, style: str, seed: int = 0) -> TabularPreprocessor:
-    """The default preprocessing for one family style, built from the Schema."""
+def build_preprocessor(
+    schema: Schema, style: str, seed: int = 0, impute: str = "median", clip: float | None = None
+) -> TabularPreprocessor:
+    """The preprocessing for one family style, built from the Schema (``impute``/``clip``: see
+    :class:`TabularPreprocessor`)."""
     return TabularPreprocessor(
         numeric=schema.of_kind("numeric", "boolean"),
         categorical=schema.of_kind("categorical"),
@@ -686,4 +715,6 @@ def build_preprocessor(schema: Schema, style: str, seed: int = 0) -> TabularPrep
         style=style,
         task=schema.task,
         seed=seed,
+        impute=impute,
+        clip=clip,
     )

@@ -55,6 +55,8 @@ class SearchConfig:
     refit: bool = True  # refit ensemble members on all rows (one model each) when time allows
     spill: bool = True  # keep candidate fold models on disk, not in memory
     memory_limit: int | None = None  # bytes the process may hold; models that do not fit are not kept
+    impute: str = "median"  # missing numbers, ordinal/one-hot styles (see cleaning.Cleaning)
+    clip: float | None = None  # outlier clipping quantile, ordinal/one-hot styles
 
 
 @dataclass
@@ -233,11 +235,15 @@ class Search:
         return limit - rss if rss is not None else float(limit)
 
     # ------------------------------------------------------------------ preprocessing
+    def _preprocessor(self, style: str):
+        cfg = self.config
+        return build_preprocessor(self.schema, style, seed=self.seed, impute=cfg.impute, clip=cfg.clip)
+
     def _fold_data(self, style: str, k: int):
         key = (style, k)
         if key not in self.prep:
             tr, va = self.splits.folds[k]
-            pre = build_preprocessor(self.schema, style, seed=self.seed)
+            pre = self._preprocessor(style)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 Xtr = pre.fit_transform(self.X.iloc[tr], self.y[tr])
@@ -449,7 +455,7 @@ class Search:
         """The preprocessor of ``style`` fitted on every training row, and the transformed rows."""
         key = (style, "full")
         if key not in self.prep:
-            pre = build_preprocessor(self.schema, style, seed=self.seed)
+            pre = self._preprocessor(style)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 Xt = pre.fit_transform(self.X, self.y)

@@ -20,9 +20,20 @@ import pandas as pd
 from ..errors import ColumnsMismatchError, ColumnTypeError, ConfigError, did_you_mean
 from ..metrics import default_metric, get_metric
 
-__all__ = ["KINDS", "ColumnSpec", "Schema", "infer_schema", "infer_task"]
+__all__ = ["KINDS", "ColumnSpec", "Schema", "infer_column", "infer_columns", "infer_schema", "infer_task", "mask_na"]
 
-KINDS = ("numeric", "boolean", "categorical", "high_cardinality", "datetime", "text", "id", "constant", "empty")
+KINDS = (
+    "numeric",
+    "boolean",
+    "categorical",
+    "high_cardinality",
+    "datetime",
+    "text",
+    "id",
+    "constant",
+    "empty",
+    "excluded",
+)
 USED_KINDS = ("numeric", "boolean", "categorical", "high_cardinality", "datetime", "text")
 TASKS = ("binary", "multiclass", "regression")
 LOW_CARD_MAX = 32
@@ -41,6 +52,7 @@ class ColumnSpec:
     n_unique: int = 0
     from_text: bool = False  # numeric values that arrived as strings
     top: list[Any] = field(default_factory=list)  # most frequent levels (categorical kinds)
+    na_values: list[Any] = field(default_factory=list)  # disguised missing values, read as missing
 
     @property
     def used(self) -> bool:
@@ -269,12 +281,13 @@ def _infer_kind(name: str, s: pd.Series, n_rows: int) -> tuple[str, bool]:
         return "empty", False
     if pd.api.types.is_bool_dtype(s.dtype):
         return ("constant" if s.nunique() <= 1 else "boolean"), False
+    gaps = bool(s.isna().any())  # one value plus gaps: whether a value is there is the information
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return ("constant" if s.nunique() <= 1 else "datetime"), False
+        return ("constant" if s.nunique() <= 1 and not gaps else "datetime"), False
     if pd.api.types.is_numeric_dtype(s.dtype):
         nun = s.nunique()
         if nun <= 1:
-            return "constant", False
+            return ("numeric" if gaps else "constant"), False
         if pd.api.types.is_integer_dtype(s.dtype) and nun == n_rows and n_rows >= 50:
             d = s.diff().dropna()
             if _ID_NAME.search(name) or (len(d) and (d == 1).mean() > 0.95):
@@ -286,7 +299,7 @@ def _infer_kind(name: str, s: pd.Series, n_rows: int) -> tuple[str, bool]:
             return "empty", False
         nun = s2.nunique()
         if nun <= 1:
-            return "constant", False
+            return ("categorical" if s2.isna().any() else "constant"), False
         if not isinstance(s.dtype, pd.CategoricalDtype):
             if _numeric_share(s2) >= 0.95:
                 return "numeric", True
@@ -324,6 +337,40 @@ def infer_task(y: pd.Series) -> str:
     return "regression"
 
 
+def infer_column(name: str, s: pd.Series, n_rows: int | None = None) -> ColumnSpec:
+    """The :class:`ColumnSpec` of one column (kind, dtype, missing share, distinct count, top levels)."""
+    kind, from_text = _infer_kind(str(name), s, len(s) if n_rows is None else n_rows)
+    spec = ColumnSpec(
+        name=str(name),
+        kind=kind,
+        dtype=str(s.dtype),
+        missing=float(s.isna().mean()) if len(s) else 0.0,
+        n_unique=int(s.nunique()),
+        from_text=from_text,
+    )
+    if kind in ("categorical", "high_cardinality"):
+        spec.top = [_jsonable(v) for v in s.astype(str).where(s.notna()).value_counts().index[:20]]
+    return spec
+
+
+def infer_columns(
+    df: pd.DataFrame, exclude: tuple[str, ...] = (), hints: dict[str, str] | None = None
+) -> list[ColumnSpec]:
+    """:func:`infer_column` for every column of ``df`` not in ``exclude``; ``hints`` override kinds."""
+    hints = hints or {}
+    cols = []
+    for name in df.columns:
+        if name in exclude:
+            continue
+        spec = infer_column(str(name), df[name], len(df))
+        if name in hints:
+            if hints[name] not in KINDS:
+                raise ConfigError(f"unknown column kind {hints[name]!r} for {name!r}; use one of {KINDS}")
+            spec.kind = hints[name]
+        cols.append(spec)
+    return cols
+
+
 def infer_schema(
     df: pd.DataFrame,
     target: str,
@@ -349,29 +396,7 @@ def infer_schema(
     elif task not in TASKS:
         raise ConfigError(f"unknown task {task!r}{did_you_mean(task, TASKS)}; use one of {', '.join(TASKS)}")
     metric = get_metric(metric or default_metric(task), task).name
-    hints = hints or {}
-    n = len(df)
-    cols = []
-    for name in df.columns:
-        if name == target:
-            continue
-        s = df[name]
-        kind, from_text = _infer_kind(str(name), s, n)
-        if name in hints:
-            if hints[name] not in KINDS:
-                raise ConfigError(f"unknown column kind {hints[name]!r} for {name!r}; use one of {KINDS}")
-            kind = hints[name]
-        spec = ColumnSpec(
-            name=str(name),
-            kind=kind,
-            dtype=str(s.dtype),
-            missing=float(s.isna().mean()),
-            n_unique=int(s.nunique()),
-            from_text=from_text,
-        )
-        if kind in ("categorical", "high_cardinality"):
-            spec.top = [_jsonable(v) for v in s.astype(str).where(s.notna()).value_counts().index[:20]]
-        cols.append(spec)
+    cols = infer_columns(df, exclude=(target,), hints=hints)
     classes: list[Any] = []
     if task != "regression":
         classes = [_jsonable(v) for v in sorted(df[target].dropna().unique(), key=_sort_key)]
@@ -394,6 +419,8 @@ def coerce(df: pd.DataFrame, schema: Schema, strict: bool = False) -> pd.DataFra
         if not c.used:
             continue
         s = df[c.name]
+        if c.na_values:
+            s = mask_na(s, c.na_values)
         if c.kind == "numeric":
             out[c.name] = _to_float(s, c.name, strict)
         elif c.kind == "boolean":
@@ -405,6 +432,22 @@ def coerce(df: pd.DataFrame, schema: Schema, strict: bool = False) -> pd.DataFra
         else:
             out[c.name] = pd.Series(_string_levels(s, _blank_level, blank_is_na=True), index=s.index)
     return pd.DataFrame(out, index=df.index)
+
+
+def mask_na(s: pd.Series, na_values: list[Any]) -> pd.Series:
+    """``s`` with its disguised missing values (text tokens and numeric sentinels) set to missing."""
+    tokens = {v.strip() for v in na_values if isinstance(v, str)}
+    numbers = [float(v) for v in na_values if not isinstance(v, str)]
+    mask = np.zeros(len(s), dtype=bool)
+    numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    if tokens and not numeric:
+        mask |= map_distinct(s, lambda v: isinstance(v, str) and v.strip() in tokens, bool)
+    if numbers:
+        conv = s if numeric else pd.to_numeric(s.astype(object).where(~mask), errors="coerce")
+        mask |= np.asarray(pd.Series(conv).isin(numbers), dtype=bool)
+    if not mask.any():
+        return s
+    return s.mask(mask) if numeric else s.astype(object).mask(mask)
 
 
 def _is_na(v: Any) -> bool:
@@ -430,7 +473,10 @@ def coerce_arrays(df: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
             continue
         vals = df[c.name].to_numpy()
         kind = vals.dtype.kind
-        if (c.kind == "numeric" and kind in "fiub") or (c.kind == "boolean" and kind in "fiub"):
+        if c.na_values:  # disguised missing values: the general path masks them
+            col = coerce(df[[c.name]], Schema([c], schema.target, schema.task, schema.metric), strict=True)
+            out[c.name] = col[c.name].to_numpy()
+        elif (c.kind == "numeric" and kind in "fiub") or (c.kind == "boolean" and kind in "fiub"):
             out[c.name] = vals.astype(float)
         elif c.kind == "datetime" and kind == "M":
             out[c.name] = vals.astype("datetime64[ns]")

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..errors import DataReadError, EmptyDataError, UnsupportedFormatError
+from ..errors import (
+    ColumnsMismatchError,
+    ColumnTypeError,
+    ConfigError,
+    DataReadError,
+    EmptyDataError,
+    TargetNotFoundError,
+    UnsupportedFormatError,
+    did_you_mean,
+)
 
-__all__ = ["READERS", "read_table"]
+__all__ = ["READERS", "check_array", "read_table", "training_table"]
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -69,3 +80,74 @@ def read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     if len(df) == 0:
         raise EmptyDataError(f"{str(path)!r} has a header but no data rows")
     return df
+
+
+def check_array(X: Any) -> np.ndarray:
+    """A plain 2-D array of numbers or strings, or a clear error."""
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        raise ColumnTypeError("sparse input is not supported: pass a dense array or a DataFrame")
+    arr = np.asarray(X)
+    if np.iscomplexobj(arr):
+        raise ColumnTypeError("Complex data not supported: pass real-valued features")
+    if arr.ndim != 2:
+        raise ColumnsMismatchError(
+            f"X must be 2-D (rows × columns), got shape {arr.shape}. Reshape your data: X.reshape(1, -1) for one row"
+        )
+    if arr.shape[1] == 0:
+        raise EmptyDataError(f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required. Add feature columns")
+    if arr.dtype == object:
+        for (i, j), v in np.ndenumerate(arr):
+            if not (v is None or isinstance(v, (str, int, float, bool, np.generic))):
+                raise ColumnTypeError(
+                    f"column x{j}, row {i} holds a {type(v).__name__}; each argument must be a string or a number"
+                )
+    return arr
+
+
+def training_table(X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, str, np.ndarray | None]:
+    """The training table (features + target) from ``fit``'s arguments.
+
+    Returns the table, the target's name, and the feature names when ``X`` was a DataFrame given
+    with ``y`` (None otherwise).
+    """
+    names = None
+    if isinstance(X, (str, Path)):
+        X = read_table(X)
+    if y is not None:
+        if target is not None:
+            raise ConfigError("give either y or target=, not both")
+        if not isinstance(X, pd.DataFrame):
+            X = pd.DataFrame(check_array(X), columns=None)
+            X.columns = [f"x{i}" for i in range(X.shape[1])]
+        else:
+            names = np.asarray([str(c) for c in X.columns], dtype=object)
+        y_s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy(), index=X.index)
+        if len(y_s) != len(X):
+            raise EmptyDataError(f"X has {len(X)} rows but y has {len(y_s)}; they must match")
+        target = str(getattr(y, "name", None) or "target")
+        while target in X.columns:
+            target = f"_{target}"
+        df = X.copy()
+        df.columns = [str(c) for c in df.columns]
+        df[target] = y_s
+    else:
+        if not isinstance(X, pd.DataFrame):
+            raise ConfigError("fit(X) needs a DataFrame or file with target=, or fit(X, y)")
+        if target is None:
+            raise ConfigError("say which column to predict: fit(df, target='column')")
+        df = X
+        df.columns = [str(c) for c in df.columns]
+        if target not in df.columns:
+            raise TargetNotFoundError(
+                f"target column {target!r} is not in the data{did_you_mean(target, df.columns)}; "
+                f"columns are: {', '.join(list(df.columns)[:25])}"
+            )
+    if len(df) == 0:
+        raise EmptyDataError("the data has no rows")
+    if len(df) == 1:
+        raise EmptyDataError("got 1 sample (n_samples=1): mlwright needs at least 2 rows to learn from")
+    if df.shape[1] < 2:
+        raise EmptyDataError(f"the data has only the target column {target!r}: no features to learn from")
+    return df, target, names

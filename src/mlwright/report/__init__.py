@@ -1,0 +1,12 @@
+"""Render profiles and model reports to self-contained HTML (Jinja2 templates, matplotlib figures).
+
+The reports take plain dicts (from :mod:`mlwright.data.profile`, :mod:`mlwright.explain`,
+:mod:`mlwright.diagnose`) and return HTML text; figures are embedded as PNG data URIs and the CSS is
+inline, so a report opens offline from a single file.
+"""
+
+from __future__ import annotations
+
+from .html import render_profile
+
+__all__ = ["render_profile"]

@@ -1,0 +1,206 @@
+"""Figures for the HTML reports: matplotlib (Agg, no display) drawn to PNG data URIs.
+
+Every function takes plain values (the dicts of :mod:`mlwright.data.profile`, arrays of
+:mod:`mlwright.explain` / :mod:`mlwright.diagnose`) and returns a ``data:image/png;base64,…``
+string, so a report is one self-contained file.  Long labels are shortened, huge category counts
+are cut to the top levels, and nothing here can fail on odd names or empty data: a figure that has
+nothing to show is not drawn (None).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = [
+    "bars",
+    "curve",
+    "heatmap",
+    "histogram",
+    "lines",
+    "missing_matrix",
+    "scatter",
+    "to_data_uri",
+]
+
+ACCENT = "#3b6ea8"
+SECOND = "#d1495b"
+PALETTE = ["#3b6ea8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d96a3", "#7b4b94", "#2e4057"]
+_STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "font.family": "DejaVu Sans",
+}
+
+
+def short(label: Any, n: int = 28) -> str:
+    """A label fit for an axis: text, control characters removed, cut to ``n`` characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(label))
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def to_data_uri(fig) -> str:
+    """PNG data URI of a figure (the figure is closed)."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings():  # glyphs the font lacks (CJK …) are drawn as boxes: not worth a warning
+        warnings.simplefilter("ignore", UserWarning)
+        fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _fig(w: float = 4.2, h: float = 2.6):
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(w, h))
+    return fig, ax
+
+
+def histogram(edges: Sequence[float], counts: Sequence[int], title: str = "", xlabel: str = "", dates: bool = False):
+    """Bar histogram from precomputed edges and counts."""
+    if not len(counts) or sum(counts) == 0:
+        return None
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig()
+        e = np.asarray(edges, dtype=float)
+        if dates:
+            e = e / 86_400e9  # ns → days since the epoch
+            ax.xaxis_date()
+        ax.bar(e[:-1], counts, width=np.diff(e), align="edge", color=ACCENT, edgecolor="white", linewidth=0.3)
+        ax.set_title(short(title, 60))
+        ax.set_xlabel(short(xlabel, 60))
+        ax.set_ylabel("rows")
+        if dates:
+            fig.autofmt_xdate()
+        return to_data_uri(fig)
+
+
+def bars(
+    labels: Sequence[Any], values: Sequence[float], title: str = "", xlabel: str = "", limit: int = 20, color=None
+):
+    """Horizontal bars (largest first as given), at most ``limit``."""
+    if not len(values):
+        return None
+    labels, values = [short(v) for v in labels[:limit]], list(values[:limit])
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig(4.6, max(1.4, 0.24 * len(labels) + 0.8))
+        y = np.arange(len(labels))[::-1]
+        ax.barh(y, values, color=color or ACCENT)
+        ax.set_yticks(y, labels)
+        ax.set_title(short(title, 60))
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
+        return to_data_uri(fig)
+
+
+def heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float | None]], title: str = "", vmin: float = -1.0):
+    """Square matrix of correlations/associations with column labels (None drawn blank)."""
+    k = len(columns)
+    if k < 2:
+        return None
+    m = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
+    size = min(9.0, 2.0 + 0.28 * k)
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(size + 1.0, size))
+        im = ax.imshow(m, cmap="RdBu_r" if vmin < 0 else "Blues", vmin=vmin, vmax=1.0)
+        labels = [short(c, 22) for c in columns]
+        ax.set_xticks(range(k), labels, rotation=90, fontsize=7 if k > 20 else 8)
+        ax.set_yticks(range(k), labels, fontsize=7 if k > 20 else 8)
+        ax.grid(False)
+        ax.set_title(title)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        if k <= 12:
+            for i in range(k):
+                for j in range(k):
+                    if np.isfinite(m[i, j]):
+                        ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7)
+        return to_data_uri(fig)
+
+
+def missing_matrix(
+    columns: Sequence[str], rows: Sequence[Sequence[int]], title: str = "Missing values (sample of rows)"
+):
+    """Rows × columns, dark where a value is missing."""
+    if not columns or not rows:
+        return None
+    m = np.asarray(rows, dtype=float)
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(min(9.0, 2.0 + 0.3 * len(columns)), 3.0))
+        ax.imshow(m, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks(range(len(columns)), [short(c, 22) for c in columns], rotation=90, fontsize=7)
+        ax.set_ylabel("rows (sample)")
+        ax.grid(False)
+        ax.set_title(title)
+        return to_data_uri(fig)
+
+
+def curve(x: Sequence[float], y: Sequence[float], title: str, xlabel: str, ylabel: str, diagonal: bool = False,
+          label: str | None = None):  # fmt: skip
+    """One line (ROC, precision-recall, calibration), optionally with the diagonal for reference."""
+    return lines([(label or "", x, y)], title, xlabel, ylabel, diagonal=diagonal)
+
+
+def lines(
+    series: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    diagonal: bool = False,
+    bands: Sequence[tuple[Sequence[float], Sequence[float]] | None] | None = None,
+    markers: bool = False,
+):
+    """Several named lines on one axis (learning curves, partial dependence), optional ± bands."""
+    if not series or all(len(s[1]) == 0 for s in series):
+        return None
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig(4.2, 3.0)
+        for i, (name, x, y) in enumerate(series):
+            color = PALETTE[i % len(PALETTE)]
+            ax.plot(x, y, color=color, label=short(name, 30) or None, marker="o" if markers else None, ms=3)
+            if bands is not None and i < len(bands) and bands[i] is not None:
+                lo, hi = bands[i]
+                ax.fill_between(x, lo, hi, color=color, alpha=0.15)
+        if diagonal:
+            lo = min(min(s[1]) for s in series if len(s[1]))
+            hi = max(max(s[1]) for s in series if len(s[1]))
+            ax.plot([lo, hi], [lo, hi], color="#999", linestyle="--", linewidth=1)
+        ax.set_title(short(title, 60))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if any(s[0] for s in series):
+            ax.legend(fontsize=7, frameon=False)
+        return to_data_uri(fig)
+
+
+def scatter(x: Sequence[float], y: Sequence[float], title: str, xlabel: str, ylabel: str, diagonal: bool = False,
+            hline: float | None = None):  # fmt: skip
+    """Points (predicted vs actual, residuals); at most a few thousand are given."""
+    if not len(x):
+        return None
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig(4.2, 3.0)
+        ax.scatter(x, y, s=6, alpha=0.4, color=ACCENT, linewidths=0)
+        if diagonal:
+            lo, hi = float(np.nanmin([np.nanmin(x), np.nanmin(y)])), float(np.nanmax([np.nanmax(x), np.nanmax(y)]))
+            ax.plot([lo, hi], [lo, hi], color=SECOND, linestyle="--", linewidth=1)
+        if hline is not None:
+            ax.axhline(hline, color=SECOND, linestyle="--", linewidth=1)
+        ax.set_title(short(title, 60))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        return to_data_uri(fig)
