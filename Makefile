@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## fit on the bundled demo data, print the leaderboard, save, predict with the saved model
 	$(VENV)/bin/mlwright demo --time-budget 20 --out demo-model
 
-test: $(STAMP)  ## lint and run the whole test suite
+browser:  ## Debian chromium + chromium-driver for the report/dashboard tests (apt, as root, when missing)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver with apt ..."; \
+		apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || \
+		echo "WARNING: apt could not install chromium; the browser tests will skip"; \
+	else echo "note: chromium/chromium-driver missing and not root: the browser tests will skip"; fi
+
+test: $(STAMP) browser  ## lint and run the whole test suite
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/python -m pytest -q
 

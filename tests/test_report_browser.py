@@ -61,3 +61,32 @@ def test_profile_is_usable_on_a_phone(driver, tmp_path):
     driver.get(_profile_page(tmp_path))
     assert driver.execute_script(OVERFLOW) <= 1, "no horizontal scrolling at 390 px"
     full_page_screenshot(driver, "profile_390", 390)
+
+
+def test_model_report_renders_in_chromium(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    rng = np.random.default_rng(1)
+    n = 500
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(["x", "y"], n)})
+    df["target"] = np.where(df.a + 0.5 * df.b + rng.normal(size=n) > 0, "pos", "neg")
+    model = mlwright.AutoML(time_budget=8, families=["lightgbm", "linear"], max_trials=3).fit(
+        df.iloc[:400], target="target"
+    )
+    path = tmp_path / "model.html"
+    model.report(path, data=df.iloc[400:])
+    driver.set_window_size(1280, 800)
+    driver.get(path.as_uri())
+    headings = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "section h2")]
+    assert headings == [
+        "Summary", "Model card", "Diagnosis", "Leaderboard", "Cross-validated evaluation", "Test evaluation",
+        "Explanations", "Data findings", "How this report was made",
+    ]  # fmt: skip
+    ok = driver.execute_script(IMAGES_OK)
+    assert len(ok) >= 15 and all(ok), "every embedded figure decodes"
+    assert driver.execute_script(OVERFLOW) <= 1
+    full_page_screenshot(driver, "model_report_1280", 1280)
+    driver.set_window_size(390, 844)
+    driver.get(path.as_uri())
+    assert driver.execute_script(OVERFLOW) <= 1, "no horizontal scrolling at 390 px"
+    full_page_screenshot(driver, "model_report_390", 390)

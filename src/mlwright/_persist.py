@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
@@ -42,6 +43,13 @@ def save_automl(automl, path: Path) -> Path:
             members.append(
                 {"name": m["name"], "family": m["family"], "weight": m["weight"], "refit": m["refit"], "folds": folds}
             )
+        report = automl.report_data() if float(getattr(automl, "report_seconds", 0) or 0) > 0 else None
+        report = report or getattr(automl, "report_data_", None)
+        if report:
+            from .report import render_model_report
+
+            (tmp / "report.json").write_text(json.dumps(report), encoding="utf-8")
+            (tmp / "report.html").write_text(render_model_report(report), encoding="utf-8")
         lb = automl.leaderboard_.replace({np.nan: None})
         return {
             "mlwright_version": __version__,
@@ -68,6 +76,7 @@ def save_automl(automl, path: Path) -> Path:
             "params": {k: _plain(v) for k, v in automl.get_params().items() if k != "workdir"},
             "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
             "feature_selection": getattr(automl, "feature_selection_", None),
+            "threshold": getattr(automl, "threshold_", None),
             "preprocessors": preps,
             "members": members,
             "skops_types": skops_types,
@@ -108,6 +117,11 @@ def load_automl(path: Path):
         automl.fit_seconds_ = manifest.get("fit_seconds")
         automl.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
         automl.feature_selection_ = manifest.get("feature_selection")
+        if manifest.get("threshold") is not None:
+            automl.threshold_ = float(manifest["threshold"])
+        automl.report_data_ = None
+        if "report.json" in manifest.get("files", {}):
+            automl.report_data_ = json.loads((path / "report.json").read_text(encoding="utf-8"))
         automl.preprocessors_ = {
             key: artifacts.skops_load(path / rel) for key, rel in manifest["preprocessors"].items()
         }

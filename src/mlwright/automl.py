@@ -37,7 +37,7 @@ from .errors import (
     TargetNotFoundError,
     did_you_mean,
 )
-from .metrics import confusion_matrix, get_metric, score_all
+from .metrics import get_metric
 from .models import families_for
 from .models import get as get_family
 from .models._common import thin_fold_forest
@@ -103,6 +103,11 @@ class AutoML(BaseEstimator):
         forests stop growing at that size, no trial starts once the process holds the limit, and
         the ensemble keeps only members that fit together; ``model_bytes_`` holds the served
         model's size.
+    report_seconds : float, default 60
+        Time bound of the model report (leaderboard, cross-validated curves and intervals,
+        over/underfitting diagnosis, importance, SHAP, partial dependence, model card), built after
+        ``fit`` returns — by :meth:`report`, :meth:`save` and ``mlwright fit`` — never inside the
+        fit budget.  0 turns it off.
     verbose : int, default 0
         1 logs each trial.
 
@@ -140,6 +145,7 @@ class AutoML(BaseEstimator):
         max_predict_ms: float | None = None,
         memory_limit: int | str | None = None,
         cleaning: dict | Cleaning | None = None,
+        report_seconds: float = 60.0,
         verbose: int = 0,
     ):
         self.task = task
@@ -155,6 +161,7 @@ class AutoML(BaseEstimator):
         self.max_predict_ms = max_predict_ms
         self.memory_limit = memory_limit
         self.cleaning = cleaning
+        self.report_seconds = report_seconds
         self.verbose = verbose
 
     # ================================================================== fit
@@ -292,6 +299,9 @@ class AutoML(BaseEstimator):
         self.timings_["latency"] = round(budget.elapsed() - t0, 3)
         self.fit_seconds_ = budget.elapsed()
         self.training_fingerprint_ = artifacts.data_fingerprint(df)
+        # what the report needs from this fit (the rows stay referenced until the report is built)
+        self.report_data_ = None
+        self._report_ctx = {"X": Xc, "y": y_enc, "splits": splits, "cleaning": cleaning, "oof": self._oof}
         self._write_log()
         return self
 
@@ -656,12 +666,43 @@ class AutoML(BaseEstimator):
         return pd.DataFrame(p, columns=list(self.schema_.classes), index=index)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted values (regression) or class labels (the most probable class)."""
+        """Predicted values (regression) or class labels (the most probable class, or for a binary
+        task the positive class when its probability reaches the threshold set by :meth:`set_threshold`)."""
         self._check_fitted()
         p = self._raw(X)
         if self.task_ == "regression":
             return np.asarray(p, dtype=float)
-        return np.asarray(self.schema_.classes, dtype=object if _mixed(self.schema_.classes) else None)[p.argmax(1)]
+        classes = np.asarray(self.schema_.classes, dtype=object if _mixed(self.schema_.classes) else None)
+        threshold = getattr(self, "threshold_", None)
+        if threshold is not None and self.task_ == "binary":
+            return classes[(p[:, 1] >= threshold).astype(int)]
+        return classes[p.argmax(1)]
+
+    def set_threshold(self, threshold: float | str = 0.5, cost_ratio: float = 1.0) -> float:
+        """Decision threshold of a binary model on P(second class), used by :meth:`predict`.
+
+        Parameters
+        ----------
+        threshold : float or {"f1", "cost"}
+            A probability, or chosen on the cross-validated predictions: ``"f1"`` maximises F1,
+            ``"cost"`` minimises ``cost_ratio`` × false positives + false negatives.
+        cost_ratio : float
+            What a false positive costs in false negatives (``"cost"`` only).
+
+        Returns
+        -------
+        float
+            The threshold now in use (saved with the model).
+        """
+        self._check_fitted()
+        from .diagnose import resolve_threshold
+
+        curve = None
+        if isinstance(threshold, str):
+            curve = ((self.report_data() or {}).get("cv") or {}).get("thresholds")
+        value = resolve_threshold(self.task_, threshold, cost_ratio, curve)
+        self.threshold_ = value
+        return value
 
     def evaluate(self, data: Any, target: str | None = None) -> dict[str, Any]:
         """Score the model on labelled data: every applicable metric, plus the confusion matrix.
@@ -672,33 +713,47 @@ class AutoML(BaseEstimator):
             Must hold the target column (named as in training unless ``target`` says otherwise).
         """
         self._check_fitted()
-        df = read_table(data) if isinstance(data, (str, Path)) else data
-        target = target or self.schema_.target
-        if target not in df.columns:
-            raise TargetNotFoundError(
-                f"evaluation data lacks the target column {target!r}{did_you_mean(target, map(str, df.columns))}"
-            )
-        df = df.loc[df[target].notna()]
-        if len(df) == 0:
-            raise EmptyDataError(f"no rows with a value in target column {target!r} to evaluate on")
-        raw = self._raw(df.drop(columns=[target]))
-        schema = self.schema_
-        if schema.task == "regression":
-            y = pd.to_numeric(df[target], errors="coerce").to_numpy(float)
-            out: dict[str, Any] = score_all("regression", y, raw)
-        else:
-            lookup = {_key(c): i for i, c in enumerate(schema.classes)}
-            unknown = [v for v in df[target].unique() if _key(v) not in lookup]
-            if unknown:
-                raise TargetError(f"target has labels the model never saw: {unknown[:5]}; known: {schema.classes}")
-            y = np.array([lookup[_key(v)] for v in df[target].to_numpy()])
-            n = len(schema.classes)
-            out = score_all(schema.task, y, raw, n)
-            out["confusion_matrix"] = confusion_matrix(y, raw, n)
-            out["labels"] = list(schema.classes)
-        out["n_rows"] = len(df)
-        out["metric"] = schema.metric
-        return out
+        from .diagnose import evaluate_model
+
+        return evaluate_model(self, read_table(data) if isinstance(data, (str, Path)) else data, target)
+
+    def report_data(self, data: Any = None) -> dict[str, Any] | None:
+        """The model report as plain values (built once after ``fit``, within ``report_seconds``).
+
+        With labelled ``data`` (DataFrame or path) the report adds a test evaluation and explains the
+        model on those rows.  None when ``report_seconds`` is 0 and nothing was built before.
+        """
+        self._check_fitted()
+        test = read_table(data) if isinstance(data, (str, Path)) else data
+        seconds = float(self.report_seconds or 0)
+        stored = getattr(self, "report_data_", None)
+        if test is None and (stored is not None or seconds <= 0 or getattr(self, "_report_ctx", None) is None):
+            return stored
+        from .report.build import build_report_data
+
+        built = build_report_data(self, test, seconds=seconds if seconds > 0 else 60.0)
+        if test is None:
+            self.report_data_ = built
+            self._report_ctx = None  # the training rows are no longer needed
+        return built
+
+    def report(self, path: str | Path | None = None, data: Any = None) -> str:
+        """The model report as one self-contained HTML page (written to ``path`` when given).
+
+        See :meth:`report_data`; with ``report_seconds=0`` and nothing built, the page holds the
+        leaderboard, findings and model card only.
+        """
+        from .report import render_model_report
+
+        payload = self.report_data(data)
+        if payload is None:
+            from .report.build import build_report_data
+
+            payload = build_report_data(self, None, seconds=0.0)
+        html = render_model_report(payload)
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
 
     def leaderboard(self) -> pd.DataFrame:
         """Trials and the ensemble, best first: model, score_val (CV estimate), fit/predict seconds."""

@@ -162,6 +162,8 @@ def _fit(
     )
     path = automl.save(out_dir)
     out.print(f"model saved to [bold]{path}[/bold]")
+    if (path / "report.html").exists():
+        out.print(f"model report: [bold]{path / 'report.html'}[/bold]")
     return automl, path
 
 
@@ -181,6 +183,9 @@ def fit(
     memory_limit: Annotated[
         str | None, typer.Option("--memory-limit", help="memory the fit may hold, e.g. 2GB; models must fit")
     ] = None,
+    report_seconds: Annotated[
+        float, typer.Option("--report-seconds", help="time bound of the model report written after fit; 0: none")
+    ] = 60.0,
     clean: Annotated[
         list[str] | None,
         typer.Option(
@@ -193,7 +198,12 @@ def fit(
     """Fit models on DATA to predict TARGET within the time budget, and save the best."""
 
     def body():
-        constraints = {"max_predict_ms": max_predict_ms, "memory_limit": memory_limit, "cleaning": _parse_clean(clean)}
+        constraints = {
+            "max_predict_ms": max_predict_ms,
+            "memory_limit": memory_limit,
+            "cleaning": _parse_clean(clean),
+            "report_seconds": report_seconds,
+        }
         return _fit(data, target, time_budget, metric, task, out_dir, seed, quiet, constraints)
 
     _run(body)
@@ -309,6 +319,44 @@ def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None
             c.add_row(col["name"], col["kind"], f"{col['missing']:.1%}", str(col["n_unique"]))
         out.print(c)
         out.print("libraries: " + ", ".join(f"{k} {v}" for k, v in m["library_versions"].items() if v))
+
+    _run(body)
+
+
+@app.command()
+def report(
+    model: Annotated[Path, typer.Argument(help="model directory written by `mlwright fit`")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="labelled test table: adds a test evaluation and explains on it")
+    ] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="HTML report to write (a .json twin too)")] = Path(
+        "report.html"
+    ),
+    seconds: Annotated[float, typer.Option("--seconds", help="time bound for the test-data parts")] = 60.0,
+) -> None:
+    """Write the model report of MODEL (leaderboard, evaluation, diagnosis, explanations, model card)."""
+
+    def body():
+        import mlwright
+
+        automl = mlwright.load(model)
+        automl.report_seconds = seconds
+        payload = automl.report_data(data)
+        if payload is None:
+            from .report.build import build_report_data
+
+            payload = build_report_data(automl, None, seconds=0.0)
+        from .report import render_model_report
+
+        out_file.write_text(render_model_report(payload), encoding="utf-8")
+        out_file.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        for a in payload.get("advice") or []:
+            out.print(f"[{'red' if a['level'] == 'bad' else 'yellow' if a['level'] == 'warn' else 'green'}]•[/] "
+                      f"{escape(a['text'])}")  # fmt: skip
+        if payload.get("test"):
+            t = payload["test"]
+            out.print(f"test {t['metric']}: {t['scores'][t['metric']]:.5g} on {t['rows']} rows")
+        out.print(f"report written to [bold]{out_file}[/bold] and {out_file.with_suffix('.json')}")
 
     _run(body)
 

@@ -8,5 +8,6 @@ inline, so a report opens offline from a single file.
 from __future__ import annotations
 
 from .html import render_profile
+from .model import render_model_report
 
-__all__ = ["render_profile"]
+__all__ = ["render_model_report", "render_profile"]

@@ -24,7 +24,10 @@ import numpy as np
 
 __all__ = [
     "bars",
+    "beeswarm",
+    "confusion",
     "curve",
+    "error_bars",
     "heatmap",
     "histogram",
     "lines",
@@ -203,4 +206,77 @@ def scatter(x: Sequence[float], y: Sequence[float], title: str, xlabel: str, yla
         ax.set_title(short(title, 60))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
+        return to_data_uri(fig)
+
+
+def beeswarm(values: dict[str, Sequence[float]], colors: dict[str, Sequence[float]], title: str, xlabel: str):
+    """SHAP summary: one row of points per column (top first), coloured by the column's value (low → high)."""
+    names = list(values)[:15]
+    if not names:
+        return None
+    rng = np.random.default_rng(0)
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(5.2, max(1.6, 0.32 * len(names) + 0.9)))
+        sc = None
+        for row, name in enumerate(names):
+            v = np.asarray(values[name], dtype=float)
+            y = len(names) - 1 - row + rng.uniform(-0.28, 0.28, len(v))
+            c = colors.get(name)
+            if c is not None and len(c) == len(v):
+                sc = ax.scatter(v, y, c=c, cmap="coolwarm", vmin=0, vmax=1, s=7, alpha=0.7, linewidths=0)
+            else:
+                ax.scatter(v, y, color="#8d96a3", s=7, alpha=0.6, linewidths=0)
+        ax.axvline(0, color="#999", linewidth=0.8)
+        ax.set_yticks(range(len(names)), [short(n) for n in names[::-1]])
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        if sc is not None:
+            cb = fig.colorbar(sc, ax=ax, fraction=0.04, pad=0.02, ticks=[0, 1])
+            cb.ax.set_yticklabels(["low", "high"])
+            cb.set_label("column value", fontsize=8)
+        return to_data_uri(fig)
+
+
+def confusion(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "Confusion matrix"):
+    """Counts with row-normalised shading (rows: true class, columns: predicted)."""
+    k = len(labels)
+    if k < 2 or k > 30:
+        return None
+    m = np.asarray(matrix, dtype=float)
+    share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    with plt.rc_context(_STYLE):
+        size = min(7.0, 2.2 + 0.45 * k)
+        fig, ax = plt.subplots(figsize=(size + 0.6, size))
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        names = [short(x, 18) for x in labels]
+        ax.set_xticks(range(k), names, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
+        ax.set_yticks(range(k), names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.grid(False)
+        ax.set_title(title)
+        if k <= 12:
+            for i in range(k):
+                for j in range(k):
+                    ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=8,
+                            color="white" if share[i, j] > 0.6 else "black")  # fmt: skip
+        return to_data_uri(fig)
+
+
+def error_bars(labels: Sequence[str], means: Sequence[float], stds: Sequence[float], title: str, xlabel: str,
+               limit: int = 20):  # fmt: skip
+    """Horizontal bars with ± one standard deviation (permutation importance)."""
+    if not len(means):
+        return None
+    labels, means, stds = [short(v) for v in labels[:limit]], list(means[:limit]), list(stds[:limit])
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig(4.6, max(1.4, 0.26 * len(labels) + 0.8))
+        y = np.arange(len(labels))[::-1]
+        ax.barh(y, means, xerr=stds, color=ACCENT, ecolor="#555", capsize=2)
+        ax.axvline(0, color="#999", linewidth=0.8)
+        ax.set_yticks(y, labels)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
         return to_data_uri(fig)

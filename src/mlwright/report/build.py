@@ -1,0 +1,302 @@
+"""Gather the model report's data from a fitted AutoML (calls :mod:`mlwright.explain` and
+:mod:`mlwright.diagnose`; draws nothing).
+
+Runs after ``fit``, outside its budget, within its own time bound (``AutoML.report_seconds``,
+default 60 s): every stage gets a share of it and samples rows where exactness is not needed; the
+``limits`` entry says what was sampled and what ran out of time.  From the fit itself (while its
+training rows are still at hand) it uses the cross-validated predictions, learning curves and
+train/validation gaps; with labelled test data it adds the test evaluation, and importance,
+SHAP values and partial dependence are computed on the test rows instead of the training rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__, diagnose, explain
+from ..budget import Deadline
+from ..metrics import get_metric
+from ..models import get as get_family
+
+__all__ = ["build_report_data"]
+
+SHARES = {"evaluation": 0.1, "gaps": 0.1, "learning_curve": 0.3, "importance": 0.25, "shap": 0.1, "pdp": 0.15}
+SAMPLE_ROWS = {"importance": 2000, "shap": 500, "pdp": 300, "gaps": 3000}
+
+
+def _deadline(seconds: float, share: float) -> Deadline:
+    return Deadline(time.monotonic() + max(0.5, seconds * share))
+
+
+def _sample(n: int, k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, k, replace=False)) if n > k else np.arange(n)
+
+
+def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float = 60.0) -> dict[str, Any]:
+    """The model report as plain values (see the module docstring)."""
+    t_start = time.monotonic()
+    schema = automl.schema_
+    metric = get_metric(automl.metric_, automl.task_)
+    n_classes = len(schema.classes) if automl.task_ != "regression" else 0
+    heavy = seconds > 0  # 0: the light report (leaderboard, findings, model card) only
+    ctx = getattr(automl, "_report_ctx", None) if heavy else None
+    test = test if heavy else None
+    stored = getattr(automl, "report_data_", None) or {}
+    seed = int(getattr(automl, "seed", 0) or 0)
+    limits: dict[str, Any] = {"seconds": seconds, "sampled": [], "out_of_time": []}
+    data: dict[str, Any] = {
+        "model": _model_summary(automl),
+        "leaderboard": _leaderboard(automl),
+        "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
+        "feature_selection": getattr(automl, "feature_selection_", None),
+    }
+
+    def predict(X: pd.DataFrame) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return automl._raw(X)
+
+    # ---- cross-validated evaluation, gaps and learning curve: only while the training rows are at hand
+    if ctx is not None:
+        X, y, splits = ctx["X"], ctx["y"], ctx["splits"]
+        mask = splits.oof_mask
+        oof = sum(m["weight"] * ctx["oof"][m["name"]] for m in automl.members_)
+        folds = [va[mask[va]] for _, va in splits.folds]
+        pos = np.cumsum(mask) - 1  # row index → index among the OOF rows
+        fold_idx = [pos[f] for f in folds if len(f)]
+        data["cv"] = diagnose.evaluation(
+            y[mask], oof[mask], automl.task_, metric, schema.classes, fold_idx, seed,
+            _deadline(seconds, SHARES["evaluation"]),
+        )  # fmt: skip
+        data["gaps"] = _gaps(automl, X, y, oof, mask, metric, n_classes, seed, _deadline(seconds, SHARES["gaps"]))
+        if len(X) > SAMPLE_ROWS["gaps"]:
+            limits["sampled"].append(f"training scores: {SAMPLE_ROWS['gaps']:,} of {len(X):,} rows")
+        data["learning_curve"] = _learning_curve(automl, ctx, metric, n_classes, seed, seconds)
+        if data["learning_curve"] is None:
+            limits["out_of_time"].append("learning curve")
+        data["baseline"] = _baseline(y[mask], metric, n_classes)
+        data["advice"] = diagnose.advice(
+            metric, data["gaps"], data["learning_curve"], data["baseline"], float(data["cv"]["scores"][metric.name])
+        )
+        expl_X, expl_y, where = X, y, "training rows (in-sample for models refit on all rows)"
+    else:
+        for key in ("cv", "gaps", "learning_curve", "baseline", "advice"):
+            if key in stored:
+                data[key] = stored[key]
+        expl_X = expl_y = None
+        where = ""
+
+    # ---- test evaluation
+    if test is not None:
+        target = schema.target
+        t = test.loc[test[target].notna()] if target in test.columns else test.iloc[:0]
+        if len(t):
+            yt = diagnose.encode_labels(automl, t[target])[0]
+            keep = yt >= 0 if automl.task_ != "regression" else ~np.isnan(yt)
+            t, yt = t.loc[keep], yt[keep]
+            Xt = t.drop(columns=[target])
+            data["test"] = diagnose.evaluation(
+                yt, predict(Xt), automl.task_, metric, schema.classes, None, seed,
+                _deadline(seconds, SHARES["evaluation"]),
+            )  # fmt: skip
+            expl_X, expl_y, where = Xt.reset_index(drop=True), yt, "test rows"
+
+    # ---- explanations
+    if expl_X is not None and len(expl_X):
+        cols = [c for c in schema.features if c in expl_X.columns]
+        idx = _sample(len(expl_X), SAMPLE_ROWS["importance"], seed)
+        if len(idx) < len(expl_X):
+            limits["sampled"].append(f"permutation importance: {len(idx):,} of {len(expl_X):,} {where}")
+        imp = explain.permutation_importance(
+            predict, expl_X.iloc[idx][cols], expl_y[idx], metric, n_classes, repeats=3,
+            deadline=_deadline(seconds, SHARES["importance"]), seed=seed,
+        )  # fmt: skip
+        imp["on"] = where
+        if not imp["complete"]:
+            limits["out_of_time"].append("permutation importance (some columns)")
+        data["importance"] = imp
+        data["shap"] = _shap(automl, expl_X, seed, where)
+        top = [r["column"] for r in imp["importance"][:4]]
+        kinds = {c.name: c.kind for c in schema.columns}
+        pidx = _sample(len(expl_X), SAMPLE_ROWS["pdp"], seed)
+        data["pdp"] = explain.partial_dependence(
+            predict, expl_X.iloc[pidx][cols], [(c, kinds[c]) for c in top], schema.classes or None,
+            deadline=_deadline(seconds, SHARES["pdp"]),
+        )  # fmt: skip
+        data["pdp_on"] = f"{len(pidx):,} {where}"
+    else:
+        for key in ("importance", "shap", "pdp", "pdp_on"):
+            if key in stored:
+                data[key] = stored[key]
+    data["model_card"] = _model_card(automl, data)
+    limits["took_seconds"] = round(time.monotonic() - t_start, 2)
+    data["limits"] = limits
+    data["generated_with"] = __version__
+    return json.loads(json.dumps(data, default=_plain))
+
+
+def _plain(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _model_summary(automl) -> dict[str, Any]:
+    return {
+        "task": automl.task_,
+        "metric": automl.metric_,
+        "target": automl.schema_.target,
+        "classes": [str(c) for c in automl.schema_.classes],
+        "score_val": automl.score_val_,
+        "estimate_kind": getattr(automl, "estimate_kind_", None),
+        "validation": automl.split_kind_,
+        "n_folds": automl.n_folds_,
+        "best_model": automl.best_model_,
+        "fit_seconds": getattr(automl, "fit_seconds_", None),
+        "predict_ms": getattr(automl, "predict_ms_", None),
+        "model_bytes": getattr(automl, "model_bytes_", None),
+        "training_data": getattr(automl, "training_fingerprint_", None),
+        "features": automl.schema_.features,
+        "dropped": [{"column": c.name, "kind": c.kind} for c in automl.schema_.columns if not c.used],
+        "members": [
+            {"name": m["name"], "family": m["family"], "weight": m["weight"], "refit": m["refit"]}
+            for m in automl.members_
+        ],
+    }
+
+
+def _leaderboard(automl) -> list[dict[str, Any]]:
+    lb = automl.leaderboard_
+    cols = [c for c in ("model", "family", "score_val", "fit_seconds", "predict_seconds", "served") if c in lb.columns]
+    return lb[cols].head(30).replace({np.nan: None}).to_dict(orient="records")
+
+
+def _baseline(y: np.ndarray, metric, n_classes: int) -> float | None:
+    """Score of always predicting the training prior (classification) or mean (regression)."""
+    try:
+        if n_classes:
+            prior = np.bincount(y, minlength=n_classes) / len(y)
+            return float(metric(y, np.tile(prior, (len(y), 1)), n_classes))
+        return float(metric(y, np.full(len(y), y.mean()), 0))
+    except ValueError:
+        return None
+
+
+def _gaps(automl, X, y, oof, mask, metric, n_classes, seed, deadline) -> list[dict[str, Any]]:
+    """Train (in-sample) vs cross-validated score for each served member and the ensemble."""
+    idx = _sample(len(X), SAMPLE_ROWS["gaps"], seed)
+    Xs, ys = X.iloc[idx], y[idx]
+    lb = automl.leaderboard_.set_index("model")["score_val"].to_dict()
+    rows = []
+    total = None
+    for m in automl.members_:
+        if deadline.expired():
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = automl._blend("transform", "predict_raw", Xs, members=[{**m, "weight": 1.0}])
+        total = p * m["weight"] if total is None else total + p * m["weight"]
+        if m["name"] in lb:
+            rows.append((m["name"], metric(ys, p, n_classes), lb[m["name"]]))
+    if len(automl.members_) > 1 and total is not None and len(rows) == len(automl.members_):
+        rows.append(("ensemble", metric(ys, total, n_classes), metric(y[mask], oof[mask], n_classes)))
+    return diagnose.gap_rows(metric, rows)
+
+
+def _learning_curve(automl, ctx, metric, n_classes, seed, seconds) -> dict[str, Any] | None:
+    ranked = sorted(
+        (r for r in automl.trials_ if r["status"] == "ok"),
+        key=lambda r: -r["score"] if metric.greater_is_better else r["score"],
+    )
+    if not ranked:
+        return None
+    best = ranked[0]
+    fam = get_family(best["family"])
+    cleaning = ctx["cleaning"]
+    try:
+        return diagnose.learning_curve(
+            fam, best["params"], automl.schema_, ctx["X"], ctx["y"], ctx["splits"].folds, metric, n_classes,
+            _deadline(seconds, SHARES["learning_curve"]), seed=seed, impute=cleaning.impute,
+            clip=cleaning.clip_quantile,
+        )  # fmt: skip
+    except Exception as exc:  # a refit that fails must not cost the user the whole report
+        warnings.warn(f"learning curve skipped: {type(exc).__name__}: {exc}", UserWarning, stacklevel=2)
+        return None
+
+
+def _shap(automl, X: pd.DataFrame, seed: int, where: str) -> dict[str, Any] | None:
+    trees = [m for m in automl.members_ if m["family"] in explain.TREE_FAMILIES]
+    if not trees:
+        return None
+    member = max(trees, key=lambda m: m["weight"])
+    idx = _sample(len(X), SAMPLE_ROWS["shap"], seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Xc = automl._prepare(X.iloc[idx])
+        try:
+            out = explain.tree_shap(
+                member, automl.preprocessors_[member["preps"][0]], Xc, automl.schema_.features, automl.task_,
+                automl.schema_.classes,
+            )  # fmt: skip
+        except Exception as exc:  # SHAP is an extra view; its failure must not sink the report
+            warnings.warn(f"SHAP values skipped: {type(exc).__name__}: {exc}", UserWarning, stacklevel=2)
+            return None
+    if out is not None:
+        out["on"] = f"{len(idx):,} {where}"
+        if len(member.get("preps", [])) > 1:
+            out["note"] = f"{member['name']} serves {len(member['preps'])} fold models: their values are averaged"
+    return out
+
+
+def _model_card(automl, data: dict[str, Any]) -> dict[str, Any]:
+    s = automl.schema_
+    td = getattr(automl, "training_fingerprint_", None) or {}
+    est = data["model"]
+    crit = [f for f in data["findings"] if f["severity"] == "critical"]
+    warn = [f for f in data["findings"] if f["severity"] == "warning"]
+    limitations = [
+        "The estimate comes from cross-validation on the training data: it holds for new data only while that data "
+        "looks like the training data (monitor drift in production)."
+    ]
+    if crit:
+        limitations.append(
+            f"{len(crit)} critical data finding(s) — "
+            + "; ".join(f"{f['column']}: {f['action'] or f['message']}" for f in crit[:5])
+        )
+    if warn:
+        limitations.append(f"{len(warn)} data warning(s); see Findings.")
+    for a in data.get("advice", []):
+        if a["level"] != "ok":
+            limitations.append(a["text"])
+    cal = (data.get("cv") or {}).get("calibration")
+    if automl.task_ != "regression" and cal and cal["ece"] > 0.05:
+        limitations.append(
+            f"Probabilities are off by {cal['ece']:.2f} on average (expected calibration error): check the "
+            "calibration curve before reading them as frequencies."
+        )
+    return {
+        "intended_use": (
+            f"Predict {s.target!r} ({automl.task_}) for rows with the same {len(s.features)} input columns as "
+            f"the training data. Decisions that matter should weigh the error rates below."
+        ),
+        "training_data": (
+            f"{td.get('rows', '?'):,} rows × {td.get('columns', '?')} columns "
+            f"(SHA-256 {str(td.get('sha256', ''))[:12]}…)"
+            if td.get("rows")
+            else "not recorded"
+        ),
+        "evaluation": (
+            f"{est['metric']} {est['score_val']:.4g} ({est['estimate_kind'] or 'cross-validated'} estimate, "
+            f"{est['n_folds']} folds)"
+        ),
+        "limitations": limitations,
+    }
