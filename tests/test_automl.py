@@ -290,7 +290,8 @@ def test_memory_limit_caps_the_models_kept():
     capped = quick_fit(df, "y", memory_limit=before + room, **kw)
     forests = [t for t in capped.trials_ if t["family"] == "rf" and t["status"] == "ok"]
     assert forests and all(t["model_bytes"] <= room for t in forests)
-    assert max(t["model_bytes"] for t in forests) < free_forest  # it stopped growing trees
+    if free_forest > room:  # (a free forest cut short by its time share may already be under the cap)
+        assert max(t["model_bytes"] for t in forests) < free_forest  # it stopped growing trees
     assert 0 < capped.model_bytes_ <= 1.1 * room, (capped.model_bytes_, capped.members_)
     assert np.isfinite(capped.predict(df.drop(columns=["y"]))).all()
 

@@ -191,3 +191,25 @@ def test_cli_report(tmp_path):
     assert json.loads((tmp_path / "rep.json").read_text())["test"]["rows"] == 100
     r = runner.invoke(app, ["report", str(tmp_path / "nope")])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_calibration_is_cross_fitted_applied_and_saved(fitted, tmp_path):
+    a, test = fitted
+    methods = a.report_data()["cv"]["calibration_methods"]
+    assert {"none", "isotonic", "sigmoid", "best"} <= set(methods)
+    assert methods["best"] == min(("none", "isotonic", "sigmoid"), key=lambda k: methods[k]["log_loss"])
+    X = test.drop(columns="y")
+    raw = a.predict_proba(X).to_numpy()
+    chosen = a.calibrate("sigmoid")
+    assert chosen["method"] == "sigmoid" and chosen["log_loss"] == methods["sigmoid"]["log_loss"]
+    cal = a.predict_proba(X).to_numpy()
+    assert not np.allclose(cal, raw) and np.allclose(cal.sum(axis=1), 1.0)
+    order = np.argsort(raw[:, 1])
+    assert np.all(np.diff(cal[order, 1]) >= -1e-12), "a sigmoid on the logit keeps the ranking"
+    np.testing.assert_allclose(a.predict_proba(X.head(1)).to_numpy(), cal[:1])  # the one-row path agrees
+    b = mlwright.load(a.save(tmp_path / "m"))
+    np.testing.assert_allclose(b.predict_proba(X).to_numpy(), cal)
+    assert a.calibrate(None) is None
+    np.testing.assert_allclose(a.predict_proba(X).to_numpy(), raw)
+    with pytest.raises(ConfigError, match="'best', 'isotonic', 'sigmoid' or None"):
+        a.calibrate("platt")

@@ -77,6 +77,7 @@ def save_automl(automl, path: Path) -> Path:
             "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
             "feature_selection": getattr(automl, "feature_selection_", None),
             "threshold": getattr(automl, "threshold_", None),
+            "calibration": getattr(automl, "calibration_", None),
             "preprocessors": preps,
             "members": members,
             "skops_types": skops_types,
@@ -119,6 +120,7 @@ def load_automl(path: Path):
         automl.feature_selection_ = manifest.get("feature_selection")
         if manifest.get("threshold") is not None:
             automl.threshold_ = float(manifest["threshold"])
+        automl.calibration_ = manifest.get("calibration")
         automl.report_data_ = None
         if "report.json" in manifest.get("files", {}):
             automl.report_data_ = json.loads((path / "report.json").read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 
 from . import artifacts
+from ._after_fit import AfterFit
 from .budget import Budget, Deadline, Snapshot, rss_bytes
 from .cleaning import Cleaning, act_on_findings, select_features
 from .config import home, parse_bytes
@@ -63,7 +64,7 @@ def _can_predict_proba(self) -> bool:
     return getattr(self, "task_", None) != "regression"
 
 
-class AutoML(BaseEstimator):
+class AutoML(AfterFit, BaseEstimator):
     """Automated machine learning for one table and one target.
 
     Parameters
@@ -299,9 +300,11 @@ class AutoML(BaseEstimator):
         self.timings_["latency"] = round(budget.elapsed() - t0, 3)
         self.fit_seconds_ = budget.elapsed()
         self.training_fingerprint_ = artifacts.data_fingerprint(df)
-        # what the report needs from this fit (the rows stay referenced until the report is built)
+        # what the report needs from this fit (kept until the report is built; rows capped in memory)
+        from .report.build import report_context
+
         self.report_data_ = None
-        self._report_ctx = {"X": Xc, "y": y_enc, "splits": splits, "cleaning": cleaning, "oof": self._oof}
+        self._report_ctx = report_context(self, Xc, y_enc, splits, cleaning)
         self._write_log()
         return self
 
@@ -640,6 +643,16 @@ class AutoML(BaseEstimator):
         return cached[1], cached[2]
 
     def _raw(self, X: Any) -> np.ndarray:
+        p = self._blended(X)
+        cal = getattr(self, "calibration_", None)
+        if cal is not None and self.task_ == "binary":
+            from .diagnose import apply_calibration
+
+            p1 = apply_calibration(cal, p[:, 1])
+            p = np.column_stack([1.0 - p1, p1])
+        return p
+
+    def _blended(self, X: Any) -> np.ndarray:
         self._check_fitted()
         if self._fast_ok(X):  # few rows: arrays end to end, no DataFrame per stage
             with warnings.catch_warnings():
@@ -678,32 +691,6 @@ class AutoML(BaseEstimator):
             return classes[(p[:, 1] >= threshold).astype(int)]
         return classes[p.argmax(1)]
 
-    def set_threshold(self, threshold: float | str = 0.5, cost_ratio: float = 1.0) -> float:
-        """Decision threshold of a binary model on P(second class), used by :meth:`predict`.
-
-        Parameters
-        ----------
-        threshold : float or {"f1", "cost"}
-            A probability, or chosen on the cross-validated predictions: ``"f1"`` maximises F1,
-            ``"cost"`` minimises ``cost_ratio`` × false positives + false negatives.
-        cost_ratio : float
-            What a false positive costs in false negatives (``"cost"`` only).
-
-        Returns
-        -------
-        float
-            The threshold now in use (saved with the model).
-        """
-        self._check_fitted()
-        from .diagnose import resolve_threshold
-
-        curve = None
-        if isinstance(threshold, str):
-            curve = ((self.report_data() or {}).get("cv") or {}).get("thresholds")
-        value = resolve_threshold(self.task_, threshold, cost_ratio, curve)
-        self.threshold_ = value
-        return value
-
     def evaluate(self, data: Any, target: str | None = None) -> dict[str, Any]:
         """Score the model on labelled data: every applicable metric, plus the confusion matrix.
 
@@ -716,44 +703,6 @@ class AutoML(BaseEstimator):
         from .diagnose import evaluate_model
 
         return evaluate_model(self, read_table(data) if isinstance(data, (str, Path)) else data, target)
-
-    def report_data(self, data: Any = None) -> dict[str, Any] | None:
-        """The model report as plain values (built once after ``fit``, within ``report_seconds``).
-
-        With labelled ``data`` (DataFrame or path) the report adds a test evaluation and explains the
-        model on those rows.  None when ``report_seconds`` is 0 and nothing was built before.
-        """
-        self._check_fitted()
-        test = read_table(data) if isinstance(data, (str, Path)) else data
-        seconds = float(self.report_seconds or 0)
-        stored = getattr(self, "report_data_", None)
-        if test is None and (stored is not None or seconds <= 0 or getattr(self, "_report_ctx", None) is None):
-            return stored
-        from .report.build import build_report_data
-
-        built = build_report_data(self, test, seconds=seconds if seconds > 0 else 60.0)
-        if test is None:
-            self.report_data_ = built
-            self._report_ctx = None  # the training rows are no longer needed
-        return built
-
-    def report(self, path: str | Path | None = None, data: Any = None) -> str:
-        """The model report as one self-contained HTML page (written to ``path`` when given).
-
-        See :meth:`report_data`; with ``report_seconds=0`` and nothing built, the page holds the
-        leaderboard, findings and model card only.
-        """
-        from .report import render_model_report
-
-        payload = self.report_data(data)
-        if payload is None:
-            from .report.build import build_report_data
-
-            payload = build_report_data(self, None, seconds=0.0)
-        html = render_model_report(payload)
-        if path is not None:
-            Path(path).write_text(html, encoding="utf-8")
-        return html
 
     def leaderboard(self) -> pd.DataFrame:
         """Trials and the ensemble, best first: model, score_val (CV estimate), fit/predict seconds."""

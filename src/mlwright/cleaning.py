@@ -190,7 +190,7 @@ def _act(f: Finding, df: pd.DataFrame, schema: Schema, cleaning: Cleaning) -> st
             spec.kind, spec.from_text = seen.kind, seen.from_text
             spec.missing, spec.n_unique, spec.top = seen.missing, seen.n_unique, seen.top
         return f"read as missing (now {spec.missing:.1%} missing, kind {spec.kind})"
-    if f.check == "duplicates" and f.column is None and "repeat an earlier row" in f.message:
+    if f.check == "duplicates" and f.data.get("scope") == "rows":
         if cleaning.drop_duplicates:
             return f"removed {f.data.get('rows', 0)} duplicate rows"
         return "kept: set cleaning drop_duplicates to remove them"

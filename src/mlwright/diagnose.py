@@ -18,12 +18,15 @@ from .metrics import Metric, confusion_matrix, get_metric, score_all
 
 __all__ = [
     "advice",
+    "apply_calibration",
     "bootstrap",
+    "calibration_methods",
     "choose_threshold",
     "encode_labels",
     "evaluate_model",
     "evaluation",
     "learning_curve",
+    "resolve_calibration",
     "resolve_threshold",
     "thresholds",
 ]
@@ -114,6 +117,8 @@ def evaluation(
         out["pr"]["base_rate"] = float(np.mean(y))
         out["calibration"] = _calibration(y, p1)
         out["thresholds"] = thresholds(y, p1)
+        if folds:
+            out["calibration_methods"] = calibration_methods(y, p1, folds)
     else:  # one-vs-rest ROC per class (at most 8)
         out["roc_per_class"] = []
         for i, c in enumerate(classes[:8]):
@@ -361,3 +366,87 @@ def evaluate_model(automl, df, target: str | None = None) -> dict[str, Any]:
     out["n_rows"] = len(df)
     out["metric"] = schema.metric
     return out
+
+
+_EPS = 1e-6
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def _fit_calibration(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
+        m = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS).fit(p, y)
+        return {"method": method, "x": m.X_thresholds_.tolist(), "y": m.y_thresholds_.tolist()}
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1e6).fit(_logit(p)[:, None], y)
+    return {"method": method, "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+
+
+def apply_calibration(cal: dict[str, Any], p: np.ndarray) -> np.ndarray:
+    """Map binary probabilities through a fitted calibration (isotonic steps or a sigmoid on the logit)."""
+    if cal["method"] == "isotonic":
+        return np.clip(np.interp(p, cal["x"], cal["y"]), _EPS, 1 - _EPS)
+    return 1.0 / (1.0 + np.exp(-(cal["a"] * _logit(p) + cal["b"])))
+
+
+def calibration_methods(y: np.ndarray, p: np.ndarray, folds: list[np.ndarray]) -> dict[str, Any]:
+    """Isotonic and sigmoid (Platt) calibration of binary out-of-fold probabilities.
+
+    Each is scored cross-fitted (fitted on the other folds' rows, applied to each fold) by log loss,
+    Brier score and expected calibration error; its map fitted on every row is kept for
+    ``AutoML.calibrate``.  ``best`` names the method with the lowest cross-fitted log loss
+    (``"none"`` when neither beats the raw probabilities).
+    """
+
+    def scores(q: np.ndarray) -> dict[str, float]:
+        q = np.clip(q, _EPS, 1 - _EPS)
+        ll = float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+        c = _calibration(y, q)
+        return {"log_loss": ll, "brier": c["brier"], "ece": c["ece"]}
+
+    out: dict[str, Any] = {"none": scores(p)}
+    n = len(p)
+    for method in ("isotonic", "sigmoid"):
+        q = np.empty(n)
+        ok = True
+        for idx in folds:
+            rest = np.setdiff1d(np.arange(n), idx)
+            if len(np.unique(y[rest])) < 2:
+                ok = False
+                break
+            q[idx] = apply_calibration(_fit_calibration(method, p[rest], y[rest]), p[idx])
+        if ok:
+            out[method] = scores(q) | {"map": _fit_calibration(method, p, y)}
+    out["best"] = min((k for k in ("none", "isotonic", "sigmoid") if k in out), key=lambda k: out[k]["log_loss"])
+    return out
+
+
+def resolve_calibration(
+    task: str, method: str | None, methods: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``AutoML.calibrate``: the calibration map to use (None: none) and its cross-fitted scores."""
+    from .errors import ConfigError
+
+    if method is None:
+        return None, None
+    if task != "binary":
+        raise ConfigError(f"probability calibration applies to binary tasks; this model is {task}")
+    if method not in ("best", "isotonic", "sigmoid"):
+        raise ConfigError(f"calibration method must be 'best', 'isotonic', 'sigmoid' or None, got {method!r}")
+    if not methods:
+        raise ConfigError(
+            "calibrating needs the cross-validated predictions, which this model does not have (report_seconds=0)"
+        )
+    name = methods["best"] if method == "best" else method
+    if name == "none":
+        return None, methods["none"] | {"method": "none"}
+    if name not in methods:
+        raise ConfigError(f"{name} calibration could not be fitted on these predictions (a fold has one class)")
+    entry = methods[name]
+    return entry["map"], {k: v for k, v in entry.items() if k != "map"} | {"method": name}

@@ -385,6 +385,7 @@ def _check_duplicates(ctx: Ctx) -> list[Finding]:
                 "copies of a row in both training and validation folds flatter the estimate; "
                 "cleaning={'drop_duplicates': True} removes them",
                 rows=k,
+                scope="rows",
             )
         )
     if has_target:
@@ -401,6 +402,7 @@ def _check_duplicates(ctx: Ctx) -> list[Finding]:
                     f"{conflicted} group(s) of rows have identical features but different targets",
                     "the target is not a function of these columns alone: expect some irreducible error",
                     groups=conflicted,
+                    scope="conflicting targets",
                 )
             )
     return out
@@ -531,5 +533,6 @@ def _cross_duplicates(ctx: Ctx, test: pd.DataFrame) -> list[Finding]:
             f"{k} row(s) of the second table ({pct(k / len(test))}) also appear in the training table",
             "a test set must not contain training rows: remove them, or the test score will be optimistic",
             rows=k,
+            scope="across tables",
         )
     ]

@@ -24,10 +24,26 @@ from ..budget import Deadline
 from ..metrics import get_metric
 from ..models import get as get_family
 
-__all__ = ["build_report_data"]
+__all__ = ["build_report_data", "report_context"]
 
 SHARES = {"evaluation": 0.1, "gaps": 0.1, "learning_curve": 0.3, "importance": 0.25, "shap": 0.1, "pdp": 0.15}
 SAMPLE_ROWS = {"importance": 2000, "shap": 500, "pdp": 300, "gaps": 3000}
+KEEP_BYTES = 200_000_000  # training rows kept after fit for the report (learning curve, explanations)
+
+
+def report_context(automl, X: pd.DataFrame, y: np.ndarray, splits, cleaning) -> dict[str, Any] | None:
+    """What the report needs from a fit; None when the report is off.  Above ``KEEP_BYTES`` (a rough
+    estimate: 8 bytes per number, 64 per text cell) a random sample of the rows is kept instead."""
+    if not float(automl.report_seconds or 0) > 0:
+        return None
+    per_row = sum(8 if dt.kind in "fiubmM" else 64 for dt in X.dtypes) or 8
+    rows = None
+    if len(X) * per_row > KEEP_BYTES:
+        k = max(1000, int(KEEP_BYTES / per_row))
+        rng = np.random.default_rng(int(automl.seed or 0))
+        rows = np.sort(rng.choice(len(X), k, replace=False))
+        X = X.iloc[rows]
+    return {"X": X, "rows": rows, "y": y, "splits": splits, "cleaning": cleaning, "oof": automl._oof}
 
 
 def _deadline(seconds: float, share: float) -> Deadline:
@@ -65,7 +81,10 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
 
     # ---- cross-validated evaluation, gaps and learning curve: only while the training rows are at hand
     if ctx is not None:
-        X, y, splits = ctx["X"], ctx["y"], ctx["splits"]
+        X, y, splits, rows = ctx["X"], ctx["y"], ctx["splits"], ctx.get("rows")
+        ys = y if rows is None else y[rows]  # targets of the rows kept
+        if rows is not None:
+            limits["sampled"].append(f"training rows kept for the report: {len(rows):,} of {len(y):,}")
         mask = splits.oof_mask
         oof = sum(m["weight"] * ctx["oof"][m["name"]] for m in automl.members_)
         folds = [va[mask[va]] for _, va in splits.folds]
@@ -75,7 +94,9 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
             y[mask], oof[mask], automl.task_, metric, schema.classes, fold_idx, seed,
             _deadline(seconds, SHARES["evaluation"]),
         )  # fmt: skip
-        data["gaps"] = _gaps(automl, X, y, oof, mask, metric, n_classes, seed, _deadline(seconds, SHARES["gaps"]))
+        data["gaps"] = _gaps(
+            automl, X, ys, (y[mask], oof[mask]), metric, n_classes, seed, _deadline(seconds, SHARES["gaps"])
+        )
         if len(X) > SAMPLE_ROWS["gaps"]:
             limits["sampled"].append(f"training scores: {SAMPLE_ROWS['gaps']:,} of {len(X):,} rows")
         data["learning_curve"] = _learning_curve(automl, ctx, metric, n_classes, seed, seconds)
@@ -85,7 +106,7 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
         data["advice"] = diagnose.advice(
             metric, data["gaps"], data["learning_curve"], data["baseline"], float(data["cv"]["scores"][metric.name])
         )
-        expl_X, expl_y, where = X, y, "training rows (in-sample for models refit on all rows)"
+        expl_X, expl_y, where = X, ys, "training rows (in-sample for models refit on all rows)"
     else:
         for key in ("cv", "gaps", "learning_curve", "baseline", "advice"):
             if key in stored:
@@ -191,7 +212,7 @@ def _baseline(y: np.ndarray, metric, n_classes: int) -> float | None:
         return None
 
 
-def _gaps(automl, X, y, oof, mask, metric, n_classes, seed, deadline) -> list[dict[str, Any]]:
+def _gaps(automl, X, y, cv, metric, n_classes, seed, deadline) -> list[dict[str, Any]]:
     """Train (in-sample) vs cross-validated score for each served member and the ensemble."""
     idx = _sample(len(X), SAMPLE_ROWS["gaps"], seed)
     Xs, ys = X.iloc[idx], y[idx]
@@ -208,7 +229,7 @@ def _gaps(automl, X, y, oof, mask, metric, n_classes, seed, deadline) -> list[di
         if m["name"] in lb:
             rows.append((m["name"], metric(ys, p, n_classes), lb[m["name"]]))
     if len(automl.members_) > 1 and total is not None and len(rows) == len(automl.members_):
-        rows.append(("ensemble", metric(ys, total, n_classes), metric(y[mask], oof[mask], n_classes)))
+        rows.append(("ensemble", metric(ys, total, n_classes), metric(cv[0], cv[1], n_classes)))
     return diagnose.gap_rows(metric, rows)
 
 
@@ -222,9 +243,15 @@ def _learning_curve(automl, ctx, metric, n_classes, seed, seconds) -> dict[str, 
     best = ranked[0]
     fam = get_family(best["family"])
     cleaning = ctx["cleaning"]
+    y, folds, rows = ctx["y"], ctx["splits"].folds, ctx.get("rows")
+    if rows is not None:  # the folds restricted to the rows kept, as positions among them
+        pos = np.full(len(y), -1)
+        pos[rows] = np.arange(len(rows))
+        folds = [(pos[tr][pos[tr] >= 0], pos[va][pos[va] >= 0]) for tr, va in folds]
+        y = y[rows]
     try:
         return diagnose.learning_curve(
-            fam, best["params"], automl.schema_, ctx["X"], ctx["y"], ctx["splits"].folds, metric, n_classes,
+            fam, best["params"], automl.schema_, ctx["X"], y, folds, metric, n_classes,
             _deadline(seconds, SHARES["learning_curve"]), seed=seed, impute=cleaning.impute,
             clip=cleaning.clip_quantile,
         )  # fmt: skip

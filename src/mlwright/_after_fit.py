@@ -1,0 +1,95 @@
+"""What a fitted AutoML offers besides predicting: the model report, a decision threshold, calibration.
+
+A mixin of :class:`mlwright.AutoML` (kept apart so the facade stays small); the work itself lives in
+:mod:`mlwright.report.build` and :mod:`mlwright.diagnose`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .data.sources import read_table
+
+__all__ = ["AfterFit"]
+
+
+class AfterFit:
+    """Report, threshold and calibration methods of a fitted :class:`~mlwright.AutoML`."""
+
+    def report_data(self, data: Any = None) -> dict[str, Any] | None:
+        """The model report as plain values (built once after ``fit``, within ``report_seconds``).
+
+        With labelled ``data`` (DataFrame or path) the report adds a test evaluation and explains the
+        model on those rows.  None when ``report_seconds`` is 0 and nothing was built before.
+        """
+        self._check_fitted()
+        test = read_table(data) if isinstance(data, (str, Path)) else data
+        seconds = float(self.report_seconds or 0)
+        stored = getattr(self, "report_data_", None)
+        if test is None and (stored is not None or seconds <= 0 or getattr(self, "_report_ctx", None) is None):
+            return stored
+        from .report.build import build_report_data
+
+        built = build_report_data(self, test, seconds=seconds if seconds > 0 else 60.0)
+        if test is None:
+            self.report_data_ = built
+            self._report_ctx = None  # the training rows are no longer needed
+        return built
+
+    def report(self, path: str | Path | None = None, data: Any = None) -> str:
+        """The model report as one self-contained HTML page (written to ``path`` when given).
+
+        See :meth:`report_data`; with ``report_seconds=0`` and nothing built, the page holds the
+        leaderboard, findings and model card only.
+        """
+        from .report import render_model_report
+
+        payload = self.report_data(data)
+        if payload is None:
+            from .report.build import build_report_data
+
+            payload = build_report_data(self, None, seconds=0.0)
+        html = render_model_report(payload)
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
+
+    def set_threshold(self, threshold: float | str = 0.5, cost_ratio: float = 1.0) -> float:
+        """Decision threshold of a binary model on P(second class), used by :meth:`predict`.
+
+        Parameters
+        ----------
+        threshold : float or {"f1", "cost"}
+            A probability, or chosen on the cross-validated predictions: ``"f1"`` maximises F1,
+            ``"cost"`` minimises ``cost_ratio`` × false positives + false negatives.
+        cost_ratio : float
+            What a false positive costs in false negatives (``"cost"`` only).
+
+        Returns
+        -------
+        float
+            The threshold now in use (saved with the model).
+        """
+        self._check_fitted()
+        from .diagnose import resolve_threshold
+
+        curve = None
+        if isinstance(threshold, str):
+            curve = ((self.report_data() or {}).get("cv") or {}).get("thresholds")
+        value = resolve_threshold(self.task_, threshold, cost_ratio, curve)
+        self.threshold_ = value
+        return value
+
+    def calibrate(self, method: str | None = "best") -> dict[str, Any] | None:
+        """Calibrate a binary model's probabilities (isotonic or sigmoid, learned on the out-of-fold
+        predictions); ``"best"`` picks the lower cross-fitted log loss, None removes calibration.
+
+        Returns the chosen method's cross-fitted scores (log loss, Brier, ECE), or None.
+        """
+        self._check_fitted()
+        from .diagnose import resolve_calibration
+
+        methods = ((self.report_data() or {}).get("cv") or {}).get("calibration_methods")
+        self.calibration_, chosen = resolve_calibration(self.task_, method, methods)
+        return chosen
