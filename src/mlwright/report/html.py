@@ -141,4 +141,5 @@ def render_profile(profile) -> str:
         missing=d["missing"],
         figs=figs,
         top_pairs=_top_pairs(corr.get("association")),
+        wide_corr=len((corr.get("association") or {}).get("columns", [])) > 12,
     )
