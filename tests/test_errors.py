@@ -13,6 +13,9 @@ from mlwright import errors as E
         (E.BudgetExhaustedError, TimeoutError),
         (E.ArtifactIntegrityError, ValueError),
         (E.ColumnsMismatchError, ValueError),
+        (E.ModelNotFoundError, LookupError),
+        (E.RegistryError, ValueError),
+        (E.StoreError, RuntimeError),
     ],
 )
 def test_errors_are_also_the_builtin_users_expect(cls, builtin):

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
-import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import MlwrightError, UnsupportedFormatError
+from ._console import _run, err, out
+from .errors import UnsupportedFormatError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlwright: an automated ML engineer for tables.")
-out = Console()
-err = Console(stderr=True)
 
 DEMO_TARGET = "card"
 
@@ -28,26 +26,6 @@ DEMO_TARGET = "card"
 def demo_data_path() -> Path:
     """Path of the bundled demo CSV (credit-card applications, target ``card``)."""
     return Path(str(resources.files("mlwright") / "data" / "demo" / "credit_card.csv"))
-
-
-def _warn(message, category, filename, lineno, file=None, line=None) -> None:
-    if issubclass(category, UserWarning) and not issubclass(category, (DeprecationWarning, FutureWarning)):
-        err.print(f"[yellow]warning:[/yellow] {escape(str(message))}", highlight=False)
-
-
-def _run(fn):
-    """Run a command body: typed errors become one line on stderr and exit code 2."""
-    warnings.showwarning = _warn
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    try:
-        return fn()
-    except MlwrightError as exc:
-        err.print(f"[red]error[/red] {escape(f'[{exc.code}]: {exc}')}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
 
 
 def _leaderboard_table(lb, metric: str, limit: int = 15) -> Table:
@@ -455,6 +433,45 @@ def demo(
         out.print(t)
 
     _run(body)
+
+
+@app.command()
+def serve(
+    models: Annotated[
+        list[str], typer.Argument(help="model directories or registered names (name, name@alias, name@3)")
+    ],
+    host: Annotated[str, typer.Option("--host", help="interface to bind; 0.0.0.0 exposes the service")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+    public_predict: Annotated[
+        bool, typer.Option("--public-predict", help="predictions without the token (write endpoints keep it)")
+    ] = False,
+    store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the registry's store")] = None,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="rows per request")] = 100_000,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds per request")] = 30.0,
+) -> None:
+    """Serve MODELS over HTTP (FastAPI + uvicorn); a token is required (see MLWRIGHT_HOME/token)."""
+
+    def body():
+        from .serving import ServeConfig
+        from .serving import serve as run_server
+        from .serving.auth import service_token, token_path
+
+        token = service_token()
+        cfg = ServeConfig(token=token, public_predict=public_predict, max_rows=max_rows, timeout_seconds=timeout)
+        where = "MLWRIGHT_TOKEN" if os.environ.get("MLWRIGHT_TOKEN") else str(token_path())
+        err.print(f"serving {', '.join(models)} on http://{host}:{port} (docs at /docs); token in {where}")
+        run_server(models, host=host, port=port, config=cfg, store=store)
+
+    _run(body)
+
+
+def _add_subcommands() -> None:
+    from .cli_models import models_app
+
+    app.add_typer(models_app, name="models")
+
+
+_add_subcommands()
 
 
 def main() -> None:

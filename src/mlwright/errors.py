@@ -19,8 +19,11 @@ Tree::
     ├── TargetNotFoundError (KeyError)           the target column is not in the data
     ├── NotFittedError (sklearn's: ValueError, AttributeError)  predict/save before fit
     ├── BudgetExhaustedError (TimeoutError)      no model could be trained within the budget
-    └── ArtifactError (ValueError)
-        └── ArtifactIntegrityError               tampered/missing file, hash mismatch
+    ├── ArtifactError (ValueError)
+    │   └── ArtifactIntegrityError               tampered/missing file, hash mismatch
+    ├── ModelNotFoundError (LookupError)         no such registered model, version or alias
+    ├── RegistryError (ValueError)               a registry operation that cannot be done (bad name, …)
+    └── StoreError (RuntimeError)                the database cannot be reached or written
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ __all__ = [
     "DataReadError",
     "EmptyDataError",
     "MlwrightError",
+    "ModelNotFoundError",
     "NotFittedError",
+    "RegistryError",
+    "StoreError",
     "TargetError",
     "TargetNotFoundError",
     "UnsupportedFormatError",
@@ -140,6 +146,27 @@ class ArtifactIntegrityError(ArtifactError):
     """A model file is missing or its SHA-256 does not match the manifest."""
 
     code = "artifact_integrity"
+
+
+class ModelNotFoundError(MlwrightError, LookupError):
+    """No registered model, version or alias by that name."""
+
+    code = "model_not_found"
+    http_status = 404
+
+
+class RegistryError(MlwrightError, ValueError):
+    """A registry operation that cannot be done as asked (bad name, archived version, no previous champion)."""
+
+    code = "registry_error"
+    http_status = 409
+
+
+class StoreError(MlwrightError, RuntimeError):
+    """The store's database cannot be reached, migrated or written."""
+
+    code = "store_error"
+    http_status = 503
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

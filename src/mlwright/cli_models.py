@@ -1,0 +1,128 @@
+"""``mlwright models …``: the registry from the command line (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ._console import _run, out
+
+models_app = typer.Typer(no_args_is_help=True, help="The model registry: register, list, show, promote, roll back.")
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="SQLAlchemy URL of the store (default: MLWRIGHT_STORE_URL or SQLite)")
+]
+
+
+def _registry(store: str | None):
+    from .registry import Registry
+
+    return Registry(store)
+
+
+@models_app.command("register")
+def register(
+    model: Annotated[Path, typer.Argument(help="model directory written by `mlwright fit`")],
+    name: Annotated[str, typer.Argument(help="registered model name")],
+    alias: Annotated[str | None, typer.Option("--alias", help="also point this alias at it, e.g. champion")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Copy MODEL into the registry as the next version of NAME (files verified first)."""
+
+    def body():
+        v = _registry(store).register(model, name, alias=alias, description=description)
+        out.print(f"registered [bold]{v.ref}[/bold]{' as ' + alias if alias else ''} (sha256 {v.sha256[:12]}…)")
+
+    _run(body)
+
+
+@models_app.command("list")
+def list_models(store: StoreOpt = None) -> None:
+    """Every registered model with its versions and aliases."""
+
+    def body():
+        t = Table(title="Registered models")
+        for col in ("name", "versions", "latest", "aliases"):
+            t.add_column(col)
+        for m in _registry(store).models():
+            al = ", ".join(f"{k}→{v}" for k, v in sorted(m["aliases"].items()))
+            t.add_row(m["name"], str(m["versions"]), str(m["latest"]), al or "—")
+        out.print(t)
+
+    _run(body)
+
+
+@models_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="registered model name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Every version of NAME: status, aliases, task, score, where it lives."""
+
+    def body():
+        vs = _registry(store).versions(name)
+        if as_json:
+            sys.stdout.write(json.dumps([v.to_dict() for v in vs], indent=2) + "\n")
+            return
+        t = Table(title=f"{name}: versions")
+        for col in ("version", "status", "aliases", "task", "metric", "score", "created"):
+            t.add_column(col)
+        for v in vs:
+            score = f"{v.score:.5g}" if v.score is not None else "—"
+            t.add_row(str(v.version), v.status, ", ".join(v.aliases) or "—", v.task or "—", v.metric or "—", score,
+                      v.created.strftime("%Y-%m-%d %H:%M") if v.created else "—")  # fmt: skip
+        out.print(t)
+
+    _run(body)
+
+
+@models_app.command("promote")
+def promote(
+    name: Annotated[str, typer.Argument()],
+    version: Annotated[int, typer.Argument()],
+    alias: Annotated[str, typer.Option("--alias", help="alias to move")] = "champion",
+    store: StoreOpt = None,
+) -> None:
+    """Point NAME@ALIAS (champion by default) at VERSION."""
+
+    def body():
+        v = _registry(store).promote(name, version, alias)
+        out.print(f"[bold]{v.ref}[/bold] is now {alias}")
+
+    _run(body)
+
+
+@models_app.command("rollback")
+def rollback(
+    name: Annotated[str, typer.Argument()],
+    alias: Annotated[str, typer.Option("--alias", help="alias to move back")] = "champion",
+    store: StoreOpt = None,
+) -> None:
+    """Point NAME@ALIAS back at the version it held before."""
+
+    def body():
+        v = _registry(store).rollback(name, alias)
+        out.print(f"rolled back: [bold]{v.ref}[/bold] is now {alias}")
+
+    _run(body)
+
+
+@models_app.command("archive")
+def archive(
+    name: Annotated[str, typer.Argument()],
+    version: Annotated[int, typer.Argument()],
+    store: StoreOpt = None,
+) -> None:
+    """Archive VERSION of NAME (kept, never served; refused while an alias points at it)."""
+
+    def body():
+        v = _registry(store).archive(name, version)
+        out.print(f"{v.ref} archived")
+
+    _run(body)

@@ -1,0 +1,356 @@
+"""The model registry: named models, numbered versions, aliases (``champion``, ``challenger``, any name).
+
+``register`` verifies a saved model directory, copies it into the managed artifact root
+(``MLWRIGHT_HOME/artifacts`` by default) under a fresh directory, then records the version — number,
+the SHA-256 of its manifest (which itself holds every file's SHA-256), task, metric, score — in one
+transaction.  The copy is complete and renamed into place before the row exists, so a process killed at
+any point leaves the registry as it was or with the whole new version; an unreferenced copy left by a
+crash is never served.  Concurrent writers get distinct version numbers (retried on conflict).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from . import artifacts
+from .config import home
+from .errors import ArtifactError, ArtifactIntegrityError, ModelNotFoundError, RegistryError, did_you_mean
+from .store import Store
+from .store.tables import alias_history, aliases, registered, versions
+
+__all__ = ["ModelVersion", "Registry", "parse_ref"]
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+CHAMPION = "champion"
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _check_name(name: str, what: str = "model name") -> str:
+    if not isinstance(name, str) or not NAME.match(name) or name in (".", ".."):
+        raise RegistryError(
+            f"{what} {name!r} is not allowed: use 1–128 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit (no slashes or spaces)"
+        )
+    return name
+
+
+def _check_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not ALIAS.match(alias) or alias.isdigit():
+        raise RegistryError(f"alias {alias!r} is not allowed: use a letter, then letters, digits, '_' or '-'")
+    return alias
+
+
+def parse_ref(ref: str) -> tuple[str, str | int | None]:
+    """``"name"``, ``"name@3"`` or ``"name@champion"`` → (name, version number, alias or None)."""
+    name, _, sel = str(ref).partition("@")
+    _check_name(name)
+    if not sel:
+        return name, None
+    return (name, int(sel)) if sel.isdigit() else (name, _check_alias(sel))
+
+
+@dataclass
+class ModelVersion:
+    """One registered version."""
+
+    name: str
+    version: int
+    path: Path
+    sha256: str
+    status: str
+    kind: str
+    created: _dt.datetime
+    task: str | None = None
+    metric: str | None = None
+    score: float | None = None
+    aliases: list[str] = field(default_factory=list)
+    source: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """``name@version``."""
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "status": self.status,
+            "kind": self.kind,
+            "created": self.created.isoformat() if self.created else None,
+            "task": self.task,
+            "metric": self.metric,
+            "score": self.score,
+            "aliases": self.aliases,
+            "source": self.source,
+        }
+
+
+class Registry:
+    """Register, list, alias, promote, roll back and archive model versions.
+
+    Parameters
+    ----------
+    store : Store or str, optional
+        The store (or its URL); default: the SQLite store in ``MLWRIGHT_HOME``.
+    root : path, optional
+        Where artifacts are kept; default ``MLWRIGHT_HOME/artifacts``.
+    """
+
+    def __init__(self, store: Store | str | None = None, root: str | Path | None = None):
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.root = Path(root) if root is not None else home() / "artifacts"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ writing
+    def register(
+        self, path: str | Path, name: str, alias: str | None = None, description: str | None = None
+    ) -> ModelVersion:
+        """Copy a saved model directory into the registry as the next version of ``name``.
+
+        The directory's files are verified against its manifest first; a tampered model is refused.
+        """
+        _check_name(name)
+        if alias is not None:
+            _check_alias(alias)
+        src = Path(path)
+        manifest = artifacts.read_manifest(src)
+        artifacts.verify(src, manifest)
+        digest = artifacts.file_sha256(src / "manifest.json")
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        key = uuid.uuid4().hex
+        tmp = folder / f".tmp-{key}"
+        shutil.copytree(src, tmp)
+        final = folder / key
+        tmp.rename(final)  # complete before any row points at it
+        rel = final.relative_to(self.root).as_posix()
+        estimate = manifest.get("estimate") or {}
+
+        def insert(conn) -> int:
+            if conn.execute(select(registered.c.name).where(registered.c.name == name)).first() is None:
+                conn.execute(registered.insert().values(name=name, created=_now(), description=description))
+            top = conn.execute(select(func.max(versions.c.version)).where(versions.c.name == name)).scalar()
+            number = int(top or 0) + 1
+            conn.execute(
+                versions.insert().values(
+                    name=name, version=number, created=_now(), kind=manifest.get("kind", "mlwright"), path=rel,
+                    sha256=digest, status="ready", task=manifest.get("task"), metric=manifest.get("metric"),
+                    score=estimate.get("score_val"), source=str(src.resolve()),
+                )
+            )  # fmt: skip
+            if alias is not None:
+                self._set_alias(conn, name, alias, number, "set")
+            return number
+
+        try:
+            number = self.store.write(insert)
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        return self.get(name, number)
+
+    def _set_alias(self, conn, name: str, alias: str, version: int, action: str) -> None:
+        row = conn.execute(select(aliases.c.version).where(aliases.c.name == name, aliases.c.alias == alias)).first()
+        previous = row[0] if row else None
+        if row is None:
+            conn.execute(aliases.insert().values(name=name, alias=alias, version=version, updated=_now()))
+        else:
+            conn.execute(
+                aliases.update()
+                .where(aliases.c.name == name, aliases.c.alias == alias)
+                .values(version=version, updated=_now())
+            )
+        conn.execute(
+            alias_history.insert().values(
+                name=name, alias=alias, version=version, previous=previous, at=_now(), action=action
+            )
+        )
+
+    def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
+        """Point ``name@alias`` at ``version`` (which must exist and not be archived)."""
+        _check_alias(alias)
+        v = self.get(name, int(version))
+        if v.status != "ready":
+            raise RegistryError(f"{v.ref} is {v.status}: an alias may point only at a ready version")
+        self.store.write(lambda conn: self._set_alias(conn, name, alias, v.version, "set"))
+        return self.get(name, v.version)
+
+    def promote(self, name: str, version: int, alias: str = CHAMPION) -> ModelVersion:
+        """Make ``version`` the ``alias`` (the champion by default)."""
+        return self.set_alias(name, alias, version)
+
+    def rollback(self, name: str, alias: str = CHAMPION) -> ModelVersion:
+        """Point ``alias`` back at the version it held before the current one (skipping archived ones)."""
+        _check_alias(alias)
+        self._model(name)
+
+        def undo(conn) -> int:
+            rows = conn.execute(
+                select(alias_history.c.version, alias_history.c.action)
+                .where(alias_history.c.name == name, alias_history.c.alias == alias)
+                .order_by(alias_history.c.id)
+            ).all()
+            stack: list[int] = []
+            for version, action in rows:
+                if action == "set":
+                    stack.append(version)
+                elif action == "rollback" and stack:
+                    stack.pop()
+            if not stack:
+                raise RegistryError(f"{name}@{alias} has never been set: nothing to roll back")
+            ready = {
+                r[0]
+                for r in conn.execute(
+                    select(versions.c.version).where(versions.c.name == name, versions.c.status == "ready")
+                )
+            }
+            current = stack.pop()
+            while stack and stack[-1] not in ready:
+                stack.pop()
+            if not stack:
+                raise RegistryError(
+                    f"{name}@{alias} is version {current} and no earlier ready version held it: nothing to roll back to"
+                )
+            target = stack[-1]
+            conn.execute(
+                aliases.update()
+                .where(aliases.c.name == name, aliases.c.alias == alias)
+                .values(version=target, updated=_now())
+            )
+            conn.execute(
+                alias_history.insert().values(
+                    name=name, alias=alias, version=target, previous=current, at=_now(), action="rollback"
+                )
+            )
+            return target
+
+        return self.get(name, self.store.write(undo))
+
+    def archive(self, name: str, version: int) -> ModelVersion:
+        """Mark a version archived (kept on disk, never served); refused while an alias points at it."""
+        v = self.get(name, int(version))
+        if v.aliases:
+            raise RegistryError(
+                f"{v.ref} is still {', '.join(v.aliases)}: promote another version (or roll back) before archiving it"
+            )
+        self.store.write(
+            lambda conn: conn.execute(
+                versions.update()
+                .where(versions.c.name == name, versions.c.version == v.version)
+                .values(status="archived")
+            )
+        )
+        return self.get(name, v.version)
+
+    # ------------------------------------------------------------------ reading
+    def _model(self, name: str) -> None:
+        _check_name(name)
+        names = self.store.read(lambda conn: [r[0] for r in conn.execute(select(registered.c.name))])
+        if name not in names:
+            raise ModelNotFoundError(
+                f"no registered model named {name!r}{did_you_mean(name, names)}; registered: "
+                f"{', '.join(sorted(names)[:20]) or 'none yet'} (register one with `mlwright models register`)"
+            )
+
+    def _row(self, r, names: list[str]) -> ModelVersion:
+        return ModelVersion(
+            name=r.name, version=r.version, path=self.root / r.path, sha256=r.sha256, status=r.status, kind=r.kind,
+            created=r.created, task=r.task, metric=r.metric, score=r.score, aliases=names, source=r.source,
+        )  # fmt: skip
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """Every version of ``name``, newest first."""
+        self._model(name)
+
+        def q(conn):
+            al: dict[int, list[str]] = {}
+            for a in conn.execute(select(aliases.c.alias, aliases.c.version).where(aliases.c.name == name)):
+                al.setdefault(a.version, []).append(a.alias)
+            rows = conn.execute(select(versions).where(versions.c.name == name).order_by(versions.c.version.desc()))
+            return [self._row(r, sorted(al.get(r.version, []))) for r in rows]
+
+        return self.store.read(q)
+
+    def models(self) -> list[dict[str, Any]]:
+        """Each registered model: name, number of versions, latest version, aliases."""
+
+        def q(conn):
+            out = []
+            for m in conn.execute(select(registered).order_by(registered.c.name)):
+                vs = conn.execute(
+                    select(func.count(), func.max(versions.c.version)).where(versions.c.name == m.name)
+                ).one()
+                al = {
+                    a.alias: a.version
+                    for a in conn.execute(select(aliases.c.alias, aliases.c.version).where(aliases.c.name == m.name))
+                }
+                out.append({"name": m.name, "versions": vs[0], "latest": vs[1], "aliases": al,
+                            "created": m.created.isoformat() if m.created else None})  # fmt: skip
+            return out
+
+        return self.store.read(q)
+
+    def get(self, name: str, selector: int | str | None = None) -> ModelVersion:
+        """A version by number, by alias, or (None) the champion if set, else the newest ready version."""
+        all_versions = self.versions(name)
+        if isinstance(selector, int):
+            for v in all_versions:
+                if v.version == selector:
+                    return v
+            raise ModelNotFoundError(
+                f"{name} has no version {selector}; versions: {', '.join(str(v.version) for v in all_versions)}"
+            )
+        if selector is None:
+            for v in all_versions:
+                if CHAMPION in v.aliases:
+                    return v
+            ready = [v for v in all_versions if v.status == "ready"]
+            if not ready:
+                raise ModelNotFoundError(f"{name} has no ready version (all are archived)")
+            return ready[0]
+        for v in all_versions:
+            if selector in v.aliases:
+                return v
+        known = sorted({a for v in all_versions for a in v.aliases})
+        raise ModelNotFoundError(
+            f"{name} has no alias {selector!r}{did_you_mean(selector, known)}; aliases: {', '.join(known) or 'none'}"
+        )
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """``name``, ``name@3`` or ``name@alias`` → the version (see :meth:`get`)."""
+        name, sel = parse_ref(ref)
+        return self.get(name, sel)
+
+    def load(self, ref: str):
+        """Load a registered version after checking its manifest against the recorded SHA-256 (and every
+        file against the manifest)."""
+        from .automl import load
+
+        v = self.resolve(ref)
+        if v.status != "ready":
+            raise RegistryError(f"{v.ref} is {v.status}; it cannot be served")
+        if not (v.path / "manifest.json").is_file():
+            raise ArtifactError(f"the artifact of {v.ref} is missing from {v.path}; restore it or register again")
+        digest = artifacts.file_sha256(v.path / "manifest.json")
+        if digest != v.sha256:
+            raise ArtifactIntegrityError(
+                f"the manifest of {v.ref} changed since it was registered (SHA-256 {digest[:12]}…, registry says "
+                f"{v.sha256[:12]}…); refusing to load it"
+            )
+        return load(v.path)

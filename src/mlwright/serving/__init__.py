@@ -1,0 +1,52 @@
+"""The prediction service: FastAPI app factory (:func:`create_app`), model loading and ``serve``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ConfigError
+from .app import ServeConfig, ServedModel, create_app
+
+__all__ = ["ServeConfig", "ServedModel", "create_app", "load_models", "serve"]
+
+
+def load_models(sources: list[str], store: str | None = None) -> list[ServedModel]:
+    """Model directories or registry references (``name``, ``name@alias``, ``name@3``) → served models.
+
+    A directory is served under its folder name; a registered model under its registered name.  Every
+    artifact is verified (SHA-256) before it is loaded.
+    """
+    import mlwright
+
+    out: list[ServedModel] = []
+    registry = None
+    for src in sources:
+        path = Path(src)
+        if path.is_dir() and (path / "manifest.json").exists():
+            out.append(ServedModel(path.name, mlwright.load(path), "local", str(path.resolve())))
+            continue
+        if registry is None:
+            from ..registry import Registry
+
+            registry = Registry(store)
+        v = registry.resolve(src)
+        out.append(ServedModel(v.name, registry.load(v.ref), str(v.version), v.ref))
+    names = [m.name for m in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ConfigError(f"two served models share the name(s) {sorted(dup)}; serve each name once")
+    return out
+
+
+def serve(
+    sources: list[str],
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    config: ServeConfig | None = None,
+    store: str | None = None,
+) -> None:
+    """Load ``sources`` and serve them with uvicorn until interrupted (binds to loopback by default)."""
+    import uvicorn
+
+    app = create_app(load_models(sources, store), config)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

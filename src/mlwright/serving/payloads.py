@@ -1,0 +1,118 @@
+"""Request bodies → DataFrames, and the per-column report of what is wrong with them.
+
+Native JSON bodies: ``{"records": [{col: value, …}, …]}``, ``{"columns": {col: [values…]}}`` or a bare
+list of records; CSV bodies (``text/csv``) with a header row.  JSON must be strict: NaN and Infinity
+are refused (send ``null`` for a missing value).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pandas as pd
+
+from ..data.schema import Schema, coerce
+from ..errors import ColumnTypeError, DataError
+
+__all__ = ["BadRequest", "column_report", "csv_frame", "parse_json", "records_frame"]
+
+
+class BadRequest(DataError):
+    """The body cannot be read as a table (HTTP 400)."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class UnprocessableRequest(DataError):
+    """The body is a table, but not one the model can score (HTTP 422, with a per-column report)."""
+
+    code = "invalid_columns"
+    http_status = 422
+
+    def __init__(self, message: str, columns: dict[str, str]):
+        super().__init__(message)
+        self.columns = columns
+
+
+def _no_constants(name: str) -> Any:
+    raise BadRequest(f"the JSON holds {name}, which is not valid JSON; send null for a missing value")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON (no NaN/Infinity); a clear error for anything else."""
+    if not body.strip():
+        raise BadRequest('the request body is empty; send JSON such as {"records": [{...}]}')
+    try:
+        return json.loads(body, parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def records_frame(obj: Any) -> pd.DataFrame:
+    """``{"records": […]}``, ``{"columns": {…}}``, ``{"dataframe_records": …}`` or a list of records → DataFrame."""
+    if isinstance(obj, dict) and "records" in obj:
+        obj = obj["records"]
+    elif isinstance(obj, dict) and "columns" in obj and isinstance(obj["columns"], dict):
+        cols = obj["columns"]
+        lengths = {k: len(v) if isinstance(v, list) else -1 for k, v in cols.items()}
+        if any(n < 0 for n in lengths.values()) or len(set(lengths.values())) > 1:
+            raise BadRequest(f"'columns' must map each column to a list of equal length; lengths: {lengths}")
+        return pd.DataFrame(cols)
+    if not isinstance(obj, list) or not obj:
+        raise BadRequest('send {"records": [{column: value, ...}, ...]} or {"columns": {column: [values]}}')
+    if not all(isinstance(r, dict) for r in obj):
+        raise BadRequest("every record must be a JSON object of column → value")
+    for r in obj:
+        for k, v in r.items():
+            if isinstance(v, (dict, list)):
+                raise BadRequest(
+                    f"column {k!r} holds a nested {type(v).__name__}; values must be numbers, text or null"
+                )
+    return pd.DataFrame.from_records(obj)
+
+
+def csv_frame(body: bytes) -> pd.DataFrame:
+    """A CSV body with a header row → DataFrame."""
+    if not body.strip():
+        raise BadRequest("the CSV body is empty; send a header row and at least one row")
+    try:
+        return pd.read_csv(io.BytesIO(body))
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise BadRequest(f"the body is not readable CSV: {str(exc).splitlines()[0]}") from None
+
+
+def column_report(schema: Schema, df: pd.DataFrame) -> dict[str, str]:
+    """Every problem, by column: missing, unknown, or values of the wrong type (empty when none)."""
+    known = {c.name for c in schema.columns}
+    problems: dict[str, str] = {}
+    have = [str(c) for c in df.columns]
+    for c in schema.features:
+        if c not in have:
+            problems[c] = "missing: the model needs this column (send null for an unknown value)"
+    for c in have:
+        if c not in known:
+            problems[c] = "unknown: the model was not trained with this column"
+    for spec in schema.columns:
+        if not spec.used or spec.name not in have:
+            continue
+        try:
+            coerce(df[[spec.name]], Schema([spec], schema.target, schema.task, schema.metric), strict=True)
+        except ColumnTypeError as exc:
+            problems[spec.name] = str(exc)
+    return problems
+
+
+def validated(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` if it can be scored, else :class:`UnprocessableRequest` listing every problem."""
+    problems = column_report(schema, df)
+    if problems:
+        raise UnprocessableRequest(
+            f"{len(problems)} column problem(s): " + "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:5]),
+            problems,
+        )
+    return df

@@ -1,0 +1,100 @@
+"""The store's tables (SQLAlchemy Core).  Changing them means a new Alembic migration in
+``store/migrations/versions`` — the tables here and the migrations must describe the same schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "mlw_runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),  # running | finished | failed
+    Column("task", String(16)),
+    Column("metric", String(32)),
+    Column("target", String(255)),
+    Column("score", Float),
+    Column("params", JSON),
+    Column("data", JSON),  # rows, columns, fingerprint
+    Column("model_path", Text),
+)
+
+trials = Table(
+    "mlw_trials",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("trial", Integer, primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("family", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("score", Float),
+    Column("fit_seconds", Float),
+    Column("params", JSON),
+    Column("error", Text),
+    ForeignKeyConstraint(["run_id"], ["mlw_runs.id"], ondelete="CASCADE"),
+)
+
+registered = Table(
+    "mlw_models",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("description", Text),
+)
+
+versions = Table(
+    "mlw_model_versions",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),  # mlwright | sklearn | onnx
+    Column("path", Text, nullable=False),  # relative to the artifact root
+    Column("sha256", String(64), nullable=False),  # of the artifact's manifest.json
+    Column("status", String(16), nullable=False),  # ready | archived
+    Column("task", String(16)),
+    Column("metric", String(32)),
+    Column("score", Float),
+    Column("run_id", String(36)),
+    Column("source", Text),
+    ForeignKeyConstraint(["name"], ["mlw_models.name"], ondelete="CASCADE"),
+)
+
+aliases = Table(
+    "mlw_aliases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["name", "version"], ["mlw_model_versions.name", "mlw_model_versions.version"]),
+)
+
+alias_history = Table(
+    "mlw_alias_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("version", Integer),  # None: the alias was removed
+    Column("previous", Integer),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(16), nullable=False),  # set | rollback | remove
+)
+
+__all__ = ["alias_history", "aliases", "metadata", "registered", "runs", "trials", "versions"]

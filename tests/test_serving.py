@@ -1,0 +1,177 @@
+"""The prediction service over a real uvicorn server on loopback: native API, auth, validation, limits, metrics."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import warnings
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlwright
+from mlwright.serving import ServeConfig, create_app, load_models
+from mlwright.serving.auth import service_token, token_path
+
+TOKEN = "test-token-123"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """uvicorn in a thread, on 127.0.0.1 and a free port."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = _free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> httpx.Client:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
+        return self.client
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n).astype(float),
+            "plan": rng.choice(["basic", "pro"], n),
+            "usage": rng.normal(size=n),
+        }
+    )
+    df["churn"] = np.where(df.usage + (df.plan == "basic") + rng.normal(scale=0.5, size=n) > 0.5, "yes", "no")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = mlwright.AutoML(time_budget=6, families=["lightgbm"], max_trials=1, report_seconds=0).fit(
+            df, target="churn"
+        )
+    return a.save(tmp_path_factory.mktemp("m") / "churn"), df
+
+
+@pytest.fixture()
+def client(model_dir):
+    path, _ = model_dir
+    app = create_app(load_models([str(path)]), ServeConfig(token=TOKEN, max_rows=1000, max_body_bytes=200_000))
+    with Server(app) as c:
+        yield c
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_predict_records_columns_and_csv(client, model_dir):
+    path, df = model_dir
+    X = df.drop(columns="churn").head(3)
+    want = mlwright.load(path).predict_proba(X)
+    r = client.post("/v1/models/churn/predict", json={"records": X.to_dict(orient="records")}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == "churn" and body["version"] == "local" and len(body["prediction_ids"]) == 3
+    got = np.array([[p[c] for c in want.columns] for p in body["probabilities"]])
+    np.testing.assert_allclose(got, want.to_numpy(), atol=1e-9)
+    assert body["predictions"] == list(mlwright.load(path).predict(X))
+    r2 = client.post("/v1/models/churn/predict", json={"columns": X.to_dict(orient="list")}, headers=AUTH)
+    assert r2.json()["probabilities"] == body["probabilities"]
+    r3 = client.post(
+        "/v1/models/churn/predict", content=X.to_csv(index=False), headers=AUTH | {"Content-Type": "text/csv"}
+    )
+    assert r3.status_code == 200 and r3.json()["predictions"] == body["predictions"]
+    models = client.get("/v1/models", headers=AUTH).json()["models"]
+    assert models[0]["name"] == "churn" and {i["name"] for i in models[0]["inputs"]} == {"age", "plan", "usage"}
+
+
+def test_auth_is_required_and_checked(client, model_dir):
+    _, df = model_dir
+    rec = {"records": df.drop(columns="churn").head(1).to_dict(orient="records")}
+    assert client.post("/v1/models/churn/predict", json=rec).status_code == 401
+    assert (
+        client.post("/v1/models/churn/predict", json=rec, headers={"Authorization": "Bearer nope"}).status_code == 403
+    )
+    assert client.post("/v1/models/churn/predict", json=rec, headers={"X-Mlwright-Token": TOKEN}).status_code == 200
+    assert client.get("/health").json() == {"status": "ok"}  # liveness needs no token
+
+
+def test_bad_input_gets_the_right_4xx(client, model_dir):
+    _, df = model_dir
+    url = "/v1/models/churn/predict"
+    row = df.drop(columns="churn").head(1).to_dict(orient="records")[0]
+
+    def post(**kw):
+        kw.setdefault("headers", AUTH)
+        return client.post(url, **kw)
+
+    cases = {
+        "malformed JSON": (post(content=b"{not json", headers=AUTH | {"Content-Type": "application/json"}), 400),
+        "empty body": (post(content=b"", headers=AUTH | {"Content-Type": "application/json"}), 400),
+        "wrong type": (post(content=b"<x/>", headers=AUTH | {"Content-Type": "application/xml"}), 415),
+        "NaN": (
+            post(
+                content=b'{"records": [{"age": NaN, "plan": "pro", "usage": 1}]}',
+                headers=AUTH | {"Content-Type": "application/json"},
+            ),
+            400,
+        ),
+        "too big": (post(content=b"x" * 300_000, headers=AUTH | {"Content-Type": "application/json"}), 413),
+        "unknown model": (client.post("/v1/models/chrun/predict", json={"records": [row]}, headers=AUTH), 404),
+        "too many rows": (post(json={"records": [row] * 1001}), 413),
+        "nested": (post(json={"records": [row | {"age": {"x": 1}}]}), 400),
+    }
+    for name, (r, status) in cases.items():
+        assert r.status_code == status, (name, r.status_code, r.text)
+        assert r.json()["error"] and r.json()["message"], name
+    assert "did you mean 'churn'" in cases["unknown model"][0].json()["message"]
+    bad = post(json={"records": [{"age": "old", "plan": "pro", "extra": 1}]})
+    assert bad.status_code == 422
+    cols = bad.json()["columns"]
+    assert set(cols) == {"age", "usage", "extra"}
+    assert "missing" in cols["usage"] and "unknown" in cols["extra"] and "numeric" in cols["age"]
+    sql = post(json={"records": [row | {"plan": "'; DROP TABLE mlw_models; --"}]})
+    assert sql.status_code == 200  # an unseen category is just an unseen category
+    metrics = client.get("/metrics").text
+    assert 'mlwright_requests_total{endpoint="/v1/models/{name}/predict",status="422"}' in metrics
+    assert "mlwright_request_seconds_bucket" in metrics and 'status="500"' not in metrics
+
+
+def test_concurrency_cap_answers_429(model_dir):
+    path, _df = model_dir
+    app = create_app(load_models([str(path)]), ServeConfig(token=TOKEN, max_concurrency=0))
+    with Server(app) as c:
+        r = c.post("/v1/models/churn/predict", json={"records": [{"age": 1, "plan": "pro", "usage": 0}]}, headers=AUTH)
+        assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+
+
+def test_public_predict_and_token_file(model_dir, tmp_path, monkeypatch):
+    path, _df = model_dir
+    monkeypatch.delenv("MLWRIGHT_TOKEN", raising=False)
+    first = service_token()
+    assert service_token() == first and len(first) >= 32
+    assert oct(token_path().stat().st_mode & 0o777) == "0o600"
+    app = create_app(load_models([str(path)]), ServeConfig(token=first, public_predict=True))
+    with Server(app) as c:
+        r = c.post("/v1/models/churn/predict", json={"records": [{"age": 30, "plan": "pro", "usage": 0.1}]})
+        assert r.status_code == 200
+        assert json.loads(c.get("/ready").text)["models"] == ["churn"]
