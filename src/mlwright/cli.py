@@ -441,7 +441,7 @@ def serve(
         list[str], typer.Argument(help="model directories or registered names (name, name@alias, name@3)")
     ],
     host: Annotated[str, typer.Option("--host", help="interface to bind; 0.0.0.0 exposes the service")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8080,
+    port: Annotated[int | None, typer.Option("--port", help="default 8080, or AIP_HTTP_PORT (Vertex)")] = None,
     public_predict: Annotated[
         bool, typer.Option("--public-predict", help="predictions without the token (write endpoints keep it)")
     ] = False,
@@ -459,8 +459,9 @@ def serve(
         token = service_token()
         cfg = ServeConfig(token=token, public_predict=public_predict, max_rows=max_rows, timeout_seconds=timeout)
         where = "MLWRIGHT_TOKEN" if os.environ.get("MLWRIGHT_TOKEN") else str(token_path())
-        err.print(f"serving {', '.join(models)} on http://{host}:{port} (docs at /docs); token in {where}")
-        run_server(models, host=host, port=port, config=cfg, store=store)
+        bind = port if port is not None else int(os.environ.get("AIP_HTTP_PORT", "8080"))
+        err.print(f"serving {', '.join(models)} on http://{host}:{bind} (docs at /docs); token in {where}")
+        run_server(models, host=host, port=bind, config=cfg, store=store)
 
     _run(body)
 

@@ -26,7 +26,7 @@ from ..errors import MlwrightError, ModelNotFoundError, did_you_mean
 from .auth import check_token
 from .payloads import BadRequest, UnprocessableRequest, csv_frame, parse_json, records_frame, validated
 
-__all__ = ["ServeConfig", "ServedModel", "create_app"]
+__all__ = ["Core", "ServeConfig", "ServedModel", "create_app", "frame"]
 
 
 @dataclass
@@ -84,74 +84,129 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
 
-def create_app(models: list[ServedModel], config: ServeConfig | None = None) -> FastAPI:
-    """The service app over ``models`` (looked up by name in the URL)."""
-    cfg = config or ServeConfig()
-    by_name = {m.name: m for m in models}
-    metrics = _Metrics()
-    state = {"inflight": 0}
-    app = FastAPI(title="mlwright", version=__version__, description="Predictions from mlwright models.")
-    app.state.models = by_name
-    app.state.config = cfg
+class Core:
+    """What every endpoint shares: models, limits, auth, metrics, and scoring with the caps applied."""
 
-    def authorized(request: Request) -> JSONResponse | None:
+    def __init__(self, models: list[ServedModel], cfg: ServeConfig):
+        self.cfg = cfg
+        self.models = {m.name: m for m in models}
+        self.metrics = _Metrics()
+        self.inflight = 0
+
+    def denied(self, request: Request, write: bool = False) -> JSONResponse | None:
+        """None when the request may go on; else the 401/403 answer (predictions are open with public_predict)."""
+        if self.cfg.public_predict and not write:
+            return None
         auth = request.headers.get("authorization", "")
         given = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-mlwright-token")
         if not given:
+            self.metrics.errors.labels("unauthorized").inc()
             return _error(
                 401, "unauthorized", "this endpoint needs the service token: send 'Authorization: Bearer <token>'"
             )
-        if not check_token(given, cfg.token):
+        if not check_token(given, self.cfg.token):
+            self.metrics.errors.labels("forbidden").inc()
             return _error(403, "forbidden", "the token is not valid for this service")
         return None
 
-    async def read_body(request: Request) -> bytes:
+    def model(self, name: str | None = None) -> ServedModel:
+        """The served model called ``name`` (the only one when None and there is one)."""
+        if name is None and len(self.models) == 1:
+            return next(iter(self.models.values()))
+        if name is None:
+            raise ModelNotFoundError(f"several models are served ({', '.join(sorted(self.models))}): name one")
+        served = self.models.get(name)
+        if served is None:
+            raise ModelNotFoundError(
+                f"no model named {name!r} is served{did_you_mean(name, self.models)}; "
+                f"served: {', '.join(sorted(self.models))}"
+            )
+        return served
+
+    async def body(self, request: Request) -> bytes:
+        """The request body, refused past the size limit (413) without reading it all."""
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > cfg.max_body_bytes:
+        if declared and declared.isdigit() and int(declared) > self.cfg.max_body_bytes:
             raise _TooLarge(int(declared))
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > cfg.max_body_bytes:
+            if size > self.cfg.max_body_bytes:
                 raise _TooLarge(size)
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def frame(body: bytes, content_type: str) -> pd.DataFrame:
-        ctype = content_type.split(";")[0].strip().lower()
-        if ctype in ("text/csv", "application/csv"):
-            return csv_frame(body)
-        if ctype in ("application/json", ""):
-            return records_frame(parse_json(body))
-        raise _Unsupported(ctype)
+    async def predict(self, served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
+        """Validate and score ``df`` off the event loop, within the row, time and concurrency caps.
 
-    def score(served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
-        model = served.model
-        df = validated(model.schema_, df)
-        ids = [uuid.uuid4().hex for _ in range(len(df))]
-        out: dict[str, Any] = {"model": served.name, "version": served.version, "prediction_ids": ids}
-        if model.task_ == "regression":
-            out["predictions"] = [float(v) for v in model.predict(df)]
-            return out
-        proba = model.predict_proba(df)
-        labels = list(proba.columns)
-        p = proba.to_numpy()
-        threshold = getattr(model, "threshold_", None)
-        if threshold is not None and model.task_ == "binary":
-            pick = (p[:, 1] >= threshold).astype(int)
-        else:
-            pick = p.argmax(axis=1)
-        out["predictions"] = [_plain(labels[i]) for i in pick]
-        out["probabilities"] = [{str(k): float(v) for k, v in zip(labels, row)} for row in np.round(p, 10)]
+        Returns ``{"predictions", "probabilities" (classification, (n, k) array), "labels", "ids"}``.
+        """
+        if len(df) == 0:
+            raise BadRequest("the request holds no rows")
+        if len(df) > self.cfg.max_rows:
+            raise _TooManyRows(len(df), self.cfg.max_rows)
+        if self.inflight >= self.cfg.max_concurrency:
+            raise _Busy(self.cfg.max_concurrency)
+        self.inflight += 1
+        self.metrics.inflight.inc()
+        try:
+            out = await asyncio.wait_for(run_in_threadpool(_score, served, df), timeout=self.cfg.timeout_seconds)
+        except TimeoutError:
+            raise _Timeout(self.cfg.timeout_seconds) from None
+        finally:
+            self.inflight -= 1
+            self.metrics.inflight.dec()
+        self.metrics.rows.labels(served.name).inc(len(df))
         return out
+
+    def failure(self, exc: MlwrightError) -> JSONResponse:
+        """The JSON error answer of a typed error (422s carry their per-column report)."""
+        self.metrics.errors.labels(exc.code).inc()
+        extra = {"columns": exc.columns} if isinstance(exc, UnprocessableRequest) else {}
+        r = _error(exc.http_status, exc.code, str(exc), **extra)
+        if isinstance(exc, _Busy):
+            r.headers["Retry-After"] = "1"
+        return r
+
+
+def _score(served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
+    model = served.model
+    df = validated(model.schema_, df)
+    ids = [uuid.uuid4().hex for _ in range(len(df))]
+    if model.task_ == "regression":
+        return {"predictions": [float(v) for v in model.predict(df)], "ids": ids, "labels": None, "probabilities": None}
+    proba = model.predict_proba(df)
+    labels = [_plain(c) for c in proba.columns]
+    p = proba.to_numpy()
+    threshold = getattr(model, "threshold_", None)
+    pick = (p[:, 1] >= threshold).astype(int) if threshold is not None and model.task_ == "binary" else p.argmax(1)
+    return {"predictions": [labels[i] for i in pick], "probabilities": p, "labels": labels, "ids": ids}
+
+
+def frame(body: bytes, content_type: str) -> pd.DataFrame:
+    """A native body (JSON records/columns or CSV) → DataFrame; 415 for other content types."""
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype in ("text/csv", "application/csv"):
+        return csv_frame(body)
+    if ctype in ("application/json", ""):
+        return records_frame(parse_json(body))
+    raise _Unsupported(ctype)
+
+
+def create_app(models: list[ServedModel], config: ServeConfig | None = None) -> FastAPI:
+    """The service app over ``models`` (looked up by name in the URL), with every protocol adapter."""
+    core = Core(models, config or ServeConfig())
+    app = FastAPI(title="mlwright", version=__version__, description="Predictions from mlwright models.")
+    app.state.core = core
 
     @app.middleware("http")
     async def count(request: Request, call_next):
         t0 = time.perf_counter()
         response = await call_next(request)
-        endpoint = request.scope.get("route").path if request.scope.get("route") else "unmatched"
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
+        route = request.scope.get("route")
+        endpoint = route.path if route is not None else "unmatched"
+        core.metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        core.metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
         return response
 
     @app.get("/health")
@@ -162,63 +217,47 @@ def create_app(models: list[ServedModel], config: ServeConfig | None = None) -> 
     @app.get("/ready")
     async def ready() -> Response:
         """Readiness: at least one model is loaded."""
-        if not by_name:
+        if not core.models:
             return _error(503, "not_ready", "no model is loaded")
-        return JSONResponse({"status": "ready", "models": sorted(by_name)})
+        return JSONResponse({"status": "ready", "models": sorted(core.models)})
 
     @app.get("/metrics")
     async def prom() -> Response:
         """Prometheus text: request counts by endpoint and status, latency histogram, rows, errors."""
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(core.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
         """The models served, with their input columns."""
-        if not cfg.public_predict and (denied := authorized(request)) is not None:
+        if (denied := core.denied(request)) is not None:
             return denied
-        return JSONResponse({"models": [m.describe() for m in by_name.values()]})
+        return JSONResponse({"models": [m.describe() for m in core.models.values()]})
 
     @app.post("/v1/models/{name}/predict")
     async def predict(name: str, request: Request) -> Response:
         """Score rows: JSON ``{"records": […]}`` / ``{"columns": {…}}`` or a CSV body."""
-        if not cfg.public_predict and (denied := authorized(request)) is not None:
-            metrics.errors.labels(denied.status_code).inc()
+        if (denied := core.denied(request)) is not None:
             return denied
-        served = by_name.get(name)
-        if served is None:
-            return _fail(metrics, ModelNotFoundError(
-                f"no model named {name!r} is served{did_you_mean(name, by_name)}; served: {', '.join(sorted(by_name))}"
-            ))  # fmt: skip
-        if state["inflight"] >= cfg.max_concurrency:
-            metrics.errors.labels("busy").inc()
-            r = _error(429, "busy", f"{cfg.max_concurrency} requests are being scored; retry shortly")
-            r.headers["Retry-After"] = "1"
-            return r
-        state["inflight"] += 1
-        metrics.inflight.inc()
         try:
-            body = await read_body(request)
-            df = frame(body, request.headers.get("content-type", ""))
-            if len(df) > cfg.max_rows:
-                raise _TooManyRows(len(df), cfg.max_rows)
-            if len(df) == 0:
-                raise BadRequest("the request holds no rows")
-            out = await asyncio.wait_for(run_in_threadpool(score, served, df), timeout=cfg.timeout_seconds)
-            metrics.rows.labels(name).inc(len(df))
-            return JSONResponse(out)
-        except TimeoutError:
-            return _fail(metrics, _Timeout(cfg.timeout_seconds))
-        except UnprocessableRequest as exc:
-            metrics.errors.labels(exc.code).inc()
-            return _error(422, exc.code, str(exc), columns=exc.columns)
+            served = core.model(name)
+            df = frame(await core.body(request), request.headers.get("content-type", ""))
+            res = await core.predict(served, df)
         except MlwrightError as exc:
-            return _fail(metrics, exc)
-        finally:
-            state["inflight"] -= 1
-            metrics.inflight.dec()
+            return core.failure(exc)
+        out: dict[str, Any] = {
+            "model": served.name, "version": served.version, "prediction_ids": res["ids"],
+            "predictions": res["predictions"],
+        }  # fmt: skip
+        if res["probabilities"] is not None:
+            keys = [str(k) for k in res["labels"]]
+            out["probabilities"] = [dict(zip(keys, map(float, row))) for row in res["probabilities"]]
+        return JSONResponse(out)
 
+    from .protocols import add_protocols
+
+    add_protocols(app, core)
     return app
 
 
@@ -253,6 +292,14 @@ class _Unsupported(BadRequest):
 
     def __init__(self, ctype: str):
         super().__init__(f"content type {ctype!r} is not accepted; send application/json or text/csv")
+
+
+class _Busy(MlwrightError):
+    code = "busy"
+    http_status = 429
+
+    def __init__(self, cap: int):
+        super().__init__(f"{cap} requests are being scored; retry shortly")
 
 
 class _Timeout(MlwrightError):

@@ -1,0 +1,344 @@
+"""Protocol adapters: each ecosystem's documented request and response format on the same core.
+
+- MLflow scoring server: ``POST /invocations`` (``dataframe_split``, ``dataframe_records``,
+  ``instances``, ``inputs``; or CSV) → ``{"predictions": […]}``; ``GET /ping``.
+- SageMaker: ``GET /ping``, ``POST /invocations`` (the same handler; CSV with or without a header row).
+- TF-Serving REST: ``POST /v1/models/{name}:predict`` with ``instances`` (row format →
+  ``{"predictions": …}``) or ``inputs`` (columnar → ``{"outputs": …}``); ``GET /v1/models/{name}``.
+- KServe / Open Inference Protocol v2: ``/v2/health/live|ready``, ``GET /v2/models/{name}``
+  (metadata), ``GET /v2/models/{name}/ready``, ``POST /v2/models/{name}/infer`` — one input tensor
+  per column (FP64 / INT64 / BOOL / BYTES), outputs ``predictions`` and, for classifiers,
+  ``probabilities``; JSON tensors and the binary-data extension on input.
+- Vertex AI: the routes named by ``AIP_PREDICT_ROUTE`` / ``AIP_HEALTH_ROUTE`` (``instances`` →
+  ``predictions``); ``mlwright serve`` listens on ``AIP_HTTP_PORT`` when set.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from ..errors import MlwrightError
+from .app import Core, ServedModel
+from .payloads import BadRequest, parse_json, records_frame
+
+__all__ = ["add_protocols", "v2_datatype"]
+
+
+def _columns(served: ServedModel) -> list[str]:
+    return [c.name for c in served.model.schema_.columns if c.used]
+
+
+def _from_instances(served: ServedModel, instances: Any) -> pd.DataFrame:
+    """TF-Serving / Vertex / MLflow ``instances``: a list of objects, or of lists in the model's column order."""
+    if not isinstance(instances, list) or not instances:
+        raise BadRequest("'instances' must be a non-empty list of rows")
+    if all(isinstance(r, dict) for r in instances):
+        return records_frame(instances)
+    if all(isinstance(r, list) for r in instances):
+        cols = _columns(served)
+        bad = {len(r) for r in instances} - {len(cols)}
+        if bad:
+            raise BadRequest(f"each instance must hold {len(cols)} values, in this order: {', '.join(cols)}")
+        return pd.DataFrame(instances, columns=cols)
+    raise BadRequest("'instances' must be all objects (column → value) or all lists of values")
+
+
+def _from_inputs(served: ServedModel, inputs: Any) -> pd.DataFrame:
+    """``inputs`` in the columnar format (column → list), or a list of rows."""
+    if isinstance(inputs, dict):
+        return records_frame({"columns": inputs})
+    return _from_instances(served, inputs)
+
+
+def mlflow_frame(served: ServedModel, body: bytes, content_type: str) -> pd.DataFrame:
+    """An MLflow / SageMaker ``/invocations`` body → DataFrame."""
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype in ("text/csv", "application/csv"):
+        return _csv_maybe_headerless(served, body)
+    if ctype not in ("application/json", ""):
+        raise BadRequest(f"content type {ctype!r} is not accepted at /invocations; send application/json or text/csv")
+    obj = parse_json(body)
+    if not isinstance(obj, dict):
+        raise BadRequest("send one of dataframe_split, dataframe_records, instances or inputs")
+    if "dataframe_split" in obj:
+        split = obj["dataframe_split"]
+        if not isinstance(split, dict) or "data" not in split:
+            raise BadRequest("dataframe_split needs 'columns' and 'data' (a list of rows)")
+        cols = split.get("columns") or _columns(served)
+        try:
+            return pd.DataFrame(split["data"], columns=cols)
+        except (ValueError, TypeError) as exc:
+            raise BadRequest(f"dataframe_split does not form a table: {exc}") from None
+    if "dataframe_records" in obj:
+        return records_frame(obj["dataframe_records"])
+    if "instances" in obj:
+        return _from_instances(served, obj["instances"])
+    if "inputs" in obj:
+        return _from_inputs(served, obj["inputs"])
+    raise BadRequest(
+        f"unknown keys {sorted(obj)[:5]}: send one of dataframe_split, dataframe_records, instances or inputs"
+    )
+
+
+def _csv_maybe_headerless(served: ServedModel, body: bytes) -> pd.DataFrame:
+    if not body.strip():
+        raise BadRequest("the CSV body is empty")
+    cols = _columns(served)
+    first = body.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
+    try:
+        if [c.strip().strip('"') for c in first] == cols or set(cols) <= {c.strip().strip('"') for c in first}:
+            return pd.read_csv(io.BytesIO(body))
+        return pd.read_csv(io.BytesIO(body), header=None, names=cols)  # SageMaker's header-less rows
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise BadRequest(f"the body is not readable CSV: {str(exc).splitlines()[0]}") from None
+
+
+def v2_datatype(kind: str, dtype: str) -> str:
+    """The v2 tensor datatype of a column: FP64 numbers (INT64 when trained as integers), BOOL, BYTES."""
+    if kind == "numeric":
+        return "INT64" if dtype.lower().startswith(("int", "uint")) else "FP64"
+    if kind == "boolean":
+        return "BOOL"
+    return "BYTES"
+
+
+_NP = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4", "INT16": "<i2", "INT8": "i1", "UINT8": "u1",
+       "BOOL": "?"}  # fmt: skip
+
+
+def _binary_tensor(raw: bytes, datatype: str) -> list[Any]:
+    if datatype == "BYTES":
+        out, i = [], 0
+        while i < len(raw):
+            (n,) = struct.unpack_from("<I", raw, i)
+            out.append(raw[i + 4 : i + 4 + n].decode("utf-8"))
+            i += 4 + n
+        return out
+    if datatype not in _NP:
+        raise BadRequest(f"datatype {datatype!r} is not supported; use FP64, INT64, BOOL or BYTES")
+    return np.frombuffer(raw, dtype=_NP[datatype]).tolist()
+
+
+def v2_frame(served: ServedModel, body: bytes, header_length: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """An Open Inference Protocol v2 request (JSON, or JSON + binary tensors) → DataFrame and the request."""
+    binary = b""
+    if header_length:
+        if not header_length.isdigit() or int(header_length) > len(body):
+            raise BadRequest("Inference-Header-Content-Length does not match the body")
+        body, binary = body[: int(header_length)], body[int(header_length) :]
+    req = parse_json(body)
+    if not isinstance(req, dict) or not isinstance(req.get("inputs"), list) or not req["inputs"]:
+        raise BadRequest("a v2 infer request needs 'inputs': a list of tensors (one per column)")
+    cols: dict[str, list[Any]] = {}
+    offset = 0
+    for t in req["inputs"]:
+        if not isinstance(t, dict) or "name" not in t or "datatype" not in t or "shape" not in t:
+            raise BadRequest("each input tensor needs name, shape, datatype and data")
+        size = (t.get("parameters") or {}).get("binary_data_size")
+        if size is not None:
+            data = _binary_tensor(binary[offset : offset + int(size)], t["datatype"])
+            offset += int(size)
+        else:
+            data = t.get("data")
+            if isinstance(data, list) and data and isinstance(data[0], list):
+                data = [v for row in data for v in row]
+        if not isinstance(data, list):
+            raise BadRequest(f"tensor {t['name']!r} has no data")
+        shape = t["shape"]
+        if not isinstance(shape, list) or not shape or int(np.prod(shape)) != len(data):
+            raise BadRequest(f"tensor {t['name']!r}: shape {shape} does not match {len(data)} values")
+        cols[str(t["name"])] = data
+    lengths = {len(v) for v in cols.values()}
+    if len(lengths) > 1:
+        raise BadRequest("every input tensor must hold the same number of rows")
+    return pd.DataFrame(cols), req
+
+
+def _v2_label_type(labels: list[Any]) -> str:
+    if all(isinstance(v, (bool, np.bool_)) for v in labels):
+        return "BOOL"
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
+        return "INT64"
+    return "BYTES"
+
+
+def v2_response(served: ServedModel, res: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
+    """Outputs ``predictions`` (and ``probabilities`` for classifiers), filtered by the requested outputs."""
+    n = len(res["predictions"])
+    outputs = []
+    if res["probabilities"] is None:
+        outputs.append({"name": "predictions", "shape": [n], "datatype": "FP64", "data": res["predictions"]})
+    else:
+        dt = _v2_label_type(res["labels"])
+        data = [str(v) for v in res["predictions"]] if dt == "BYTES" else res["predictions"]
+        outputs.append({"name": "predictions", "shape": [n], "datatype": dt, "data": data})
+        p = np.asarray(res["probabilities"], dtype=float)
+        labels = [str(x) for x in res["labels"]]
+        outputs.append(
+            {"name": "probabilities", "shape": list(p.shape), "datatype": "FP64", "data": p.ravel().tolist(),
+             "parameters": {"labels": labels}}
+        )  # fmt: skip
+    wanted = [o.get("name") for o in req.get("outputs") or [] if isinstance(o, dict)]
+    if wanted:
+        outputs = [o for o in outputs if o["name"] in wanted]
+    out = {"model_name": served.name, "model_version": served.version, "outputs": outputs}
+    if "id" in req:
+        out["id"] = req["id"]
+    return out
+
+
+def v2_metadata(served: ServedModel) -> dict[str, Any]:
+    """``GET /v2/models/{name}``: inputs (one per column) and outputs."""
+    s = served.model.schema_
+    inputs = [{"name": c.name, "datatype": v2_datatype(c.kind, c.dtype), "shape": [-1]} for c in s.columns if c.used]
+    outputs = [{"name": "predictions", "datatype": "FP64" if s.task == "regression" else "BYTES", "shape": [-1]}]
+    if s.task != "regression":
+        outputs.append({"name": "probabilities", "datatype": "FP64", "shape": [-1, len(s.classes)]})
+    return {"name": served.name, "versions": [served.version], "platform": "mlwright", "inputs": inputs,
+            "outputs": outputs}  # fmt: skip
+
+
+def add_protocols(app: FastAPI, core: Core) -> None:
+    """Mount every adapter on ``app``."""
+
+    async def run(request: Request, served_name: str | None, parse, answer) -> Response:
+        """Auth, model lookup, body, ``parse(served, body, request) -> DataFrame``, scoring, ``answer``."""
+        if (denied := core.denied(request)) is not None:
+            return denied
+        try:
+            served = core.model(served_name)
+            df = parse(served, await core.body(request), request)
+            res = await core.predict(served, df)
+        except MlwrightError as exc:
+            return core.failure(exc)
+        return JSONResponse(answer(served, res))
+
+    def predictions_only(served: ServedModel, res: dict[str, Any]) -> dict[str, Any]:
+        return {"predictions": res["predictions"]}
+
+    # ---- MLflow scoring server and SageMaker
+    @app.get("/ping")
+    async def ping() -> Response:
+        """MLflow / SageMaker health check."""
+        return PlainTextResponse("\n") if core.models else Response(status_code=503)
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Response:
+        """MLflow ``dataframe_split`` / ``dataframe_records`` / ``instances`` / ``inputs`` or CSV (SageMaker)."""
+        ctype = request.headers.get("content-type", "")
+        return await run(request, None, lambda s, b, r: mlflow_frame(s, b, ctype), predictions_only)
+
+    # ---- TF-Serving REST
+    @app.get("/v1/models/{spec}")
+    async def tf_status(spec: str, request: Request) -> Response:
+        """TF-Serving model status."""
+        try:
+            served = core.model(spec)
+        except MlwrightError as exc:
+            return core.failure(exc)
+        return JSONResponse({"model_version_status": [
+            {"version": served.version, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+        ]})  # fmt: skip
+
+    @app.post("/v1/models/{spec}")
+    async def tf_predict(spec: str, request: Request) -> Response:
+        """TF-Serving ``:predict`` with ``instances`` (row format) or ``inputs`` (columnar)."""
+        name, _, verb = spec.rpartition(":")
+        if verb != "predict" or not name:
+            return core.failure(BadRequest(f"unknown TF-Serving verb in {spec!r}: use /v1/models/NAME:predict"))
+        columnar: dict[str, bool] = {}
+
+        def parse(served, body, _request):
+            obj = parse_json(body)
+            if not isinstance(obj, dict) or ("instances" in obj) == ("inputs" in obj):
+                raise BadRequest("send exactly one of 'instances' (rows) or 'inputs' (columns)")
+            columnar["yes"] = "inputs" in obj
+            if "instances" in obj:
+                return _from_instances(served, obj["instances"])
+            return _from_inputs(served, obj["inputs"])
+
+        def answer(served, res):
+            if res["probabilities"] is None:
+                preds: Any = res["predictions"]
+            else:
+                p = np.asarray(res["probabilities"]).tolist()
+                preds = [{"label": lab, "probabilities": row} for lab, row in zip(res["predictions"], p)]
+            if columnar.get("yes"):
+                out = {"predictions": res["predictions"]}
+                if res["probabilities"] is not None:
+                    out["probabilities"] = np.asarray(res["probabilities"]).tolist()
+                return {"outputs": out}
+            return {"predictions": preds}
+
+        return await run(request, name, parse, answer)
+
+    # ---- KServe / Open Inference Protocol v2
+    @app.get("/v2/health/live")
+    async def v2_live() -> dict[str, bool]:
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    async def v2_ready() -> Response:
+        return JSONResponse({"ready": bool(core.models)}, status_code=200 if core.models else 503)
+
+    @app.get("/v2")
+    async def v2_server() -> dict[str, Any]:
+        from .. import __version__
+
+        return {"name": "mlwright", "version": __version__, "extensions": ["binary_tensor_data"]}
+
+    @app.get("/v2/models/{name}")
+    @app.get("/v2/models/{name}/versions/{version}")
+    async def v2_model(name: str, request: Request, version: str | None = None) -> Response:
+        try:
+            return JSONResponse(v2_metadata(core.model(name)))
+        except MlwrightError as exc:
+            return core.failure(exc)
+
+    @app.get("/v2/models/{name}/ready")
+    @app.get("/v2/models/{name}/versions/{version}/ready")
+    async def v2_model_ready(name: str, version: str | None = None) -> Response:
+        try:
+            core.model(name)
+        except MlwrightError as exc:
+            return core.failure(exc)
+        return JSONResponse({"name": name, "ready": True})
+
+    @app.post("/v2/models/{name}/infer")
+    @app.post("/v2/models/{name}/versions/{version}/infer")
+    async def v2_infer(name: str, request: Request, version: str | None = None) -> Response:
+        kept: dict[str, Any] = {}
+
+        def parse(served, body, req):
+            df, parsed = v2_frame(served, body, req.headers.get("inference-header-content-length"))
+            kept["req"] = parsed
+            return df
+
+        return await run(request, name, parse, lambda s, res: v2_response(s, res, kept["req"]))
+
+    # ---- Vertex AI custom container
+    route, health = os.environ.get("AIP_PREDICT_ROUTE"), os.environ.get("AIP_HEALTH_ROUTE")
+    if health:
+        app.add_api_route(health, ping, methods=["GET"])
+    if route:
+
+        async def vertex(request: Request) -> Response:
+            """Vertex ``{"instances": […]}`` → ``{"predictions": […]}``."""
+
+            def parse(served, body, _request):
+                obj = parse_json(body)
+                if not isinstance(obj, dict) or "instances" not in obj:
+                    raise BadRequest("a Vertex request needs 'instances'")
+                return _from_instances(served, obj["instances"])
+
+            return await run(request, None, parse, predictions_only)
+
+        app.add_api_route(route, vertex, methods=["POST"])
