@@ -97,7 +97,7 @@ def test_migrations_build_the_schema_the_code_expects(store_url):
             if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "mlw_alembic_version")
         ]
         assert diff == [], diff
-        assert ctx.get_current_revision() == "0001"
+        assert ctx.get_current_revision() == "0002"
 
 
 def test_register_alias_promote_rollback_archive(store_url, saved_models, tmp_path):
@@ -252,3 +252,20 @@ def test_cli_models(saved_models, tmp_path, monkeypatch):
     r = runner.invoke(app, ["models", "show", "nope"])
     assert r.exit_code == 2 and "no registered model named 'nope'" in r.output
     time.sleep(0)
+
+
+def test_prediction_log_on_every_database(store_url):
+    from mlwright.serving.predlog import PredictionLog, read_log
+
+    rng = np.random.default_rng(0)
+    n = 20_000  # a payload well past MySQL's 64 KB BLOB
+    inputs = pd.DataFrame({"a": rng.normal(size=n), "b": rng.choice(["x", "y"], n)})
+    result = {"ids": [f"id{i}" for i in range(n)], "predictions": rng.normal(size=n).tolist(), "probabilities": None}
+    store = Store(store_url)
+    log = PredictionLog(store, interval=0.05)
+    assert log.put("batch1", "m", "1", 3.5, inputs, result)
+    log.close()
+    assert log.written == 1 and log.failed == 0
+    got_in, got_out = read_log(store, "m")
+    np.testing.assert_allclose(got_in["a"].to_numpy(), inputs["a"].to_numpy())
+    assert list(got_out["prediction_id"][:3]) == ["id0", "id1", "id2"] and len(got_out) == n

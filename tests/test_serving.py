@@ -175,3 +175,40 @@ def test_public_predict_and_token_file(model_dir, tmp_path, monkeypatch):
         r = c.post("/v1/models/churn/predict", json={"records": [{"age": 30, "plan": "pro", "usage": 0.1}]})
         assert r.status_code == 200
         assert json.loads(c.get("/ready").text)["models"] == ["churn"]
+
+
+def test_every_prediction_is_logged_off_the_request_path(model_dir, tmp_path):
+    from mlwright.serving.predlog import PredictionLog, read_log
+    from mlwright.store import Store
+
+    path, df = model_dir
+    store = Store(f"sqlite:///{tmp_path / 'log.db'}")
+    log = PredictionLog(store, interval=0.05)
+    app = create_app(load_models([str(path)]), ServeConfig(token=TOKEN), log)
+    X = df.drop(columns="churn")
+    ids = []
+    with Server(app) as c:
+        for k in (1, 5, 20):
+            r = c.post("/v1/models/churn/predict", json={"records": X.head(k).to_dict(orient="records")}, headers=AUTH)
+            ids += r.json()["prediction_ids"]
+        log.flush()
+        assert "mlwright_prediction_log_written 3.0" in c.get("/metrics").text
+    inputs, outputs = read_log(store, "churn")
+    assert len(inputs) == len(outputs) == 26 and list(outputs["prediction_id"]) == ids
+    np.testing.assert_allclose(inputs["usage"].to_numpy(), np.r_[X.usage[:1], X.usage[:5], X.usage[:20]])
+    assert set(outputs.columns) >= {"prediction", "p_no", "p_yes", "batch_id", "version"}
+
+
+def test_a_full_log_queue_drops_visibly(model_dir, tmp_path):
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
+
+    path, df = model_dir
+    log = PredictionLog(Store(f"sqlite:///{tmp_path / 'log.db'}"), max_queue=2, start=False)  # no writer yet
+    app = create_app(load_models([str(path)]), ServeConfig(token=TOKEN), log)
+    row = {"records": df.drop(columns="churn").head(1).to_dict(orient="records")}
+    with Server(app) as c:
+        for _ in range(5):
+            assert c.post("/v1/models/churn/predict", json=row, headers=AUTH).status_code == 200  # answers go on
+        assert "mlwright_prediction_log_dropped 3.0" in c.get("/metrics").text
+    assert log.dropped == 3

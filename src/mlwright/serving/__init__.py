@@ -44,9 +44,15 @@ def serve(
     port: int = 8080,
     config: ServeConfig | None = None,
     store: str | None = None,
+    log_predictions: bool = True,
 ) -> None:
-    """Load ``sources`` and serve them with uvicorn until interrupted (binds to loopback by default)."""
+    """Load ``sources`` and serve them with uvicorn until interrupted (binds to loopback by default);
+    every prediction is logged to the store unless ``log_predictions`` is False."""
     import uvicorn
 
-    app = create_app(load_models(sources, store), config)
+    from ..store import Store
+    from .predlog import PredictionLog
+
+    log = PredictionLog(Store(store)) if log_predictions else None
+    app = create_app(load_models(sources, store), config, log)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

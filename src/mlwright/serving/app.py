@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,11 +88,19 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 class Core:
     """What every endpoint shares: models, limits, auth, metrics, and scoring with the caps applied."""
 
-    def __init__(self, models: list[ServedModel], cfg: ServeConfig):
+    def __init__(self, models: list[ServedModel], cfg: ServeConfig, log=None):
         self.cfg = cfg
         self.models = {m.name: m for m in models}
         self.metrics = _Metrics()
         self.inflight = 0
+        self.log = log
+        if log is not None:
+            from prometheus_client import Gauge
+
+            for what in ("dropped", "written", "failed"):
+                g = Gauge(f"mlwright_prediction_log_{what}", f"prediction log records {what}",
+                          registry=self.metrics.registry)  # fmt: skip
+                g.set_function(lambda w=what: getattr(log, w))
 
     def denied(self, request: Request, write: bool = False) -> JSONResponse | None:
         """None when the request may go on; else the 401/403 answer (predictions are open with public_predict)."""
@@ -149,6 +158,7 @@ class Core:
             raise _Busy(self.cfg.max_concurrency)
         self.inflight += 1
         self.metrics.inflight.inc()
+        t0 = time.perf_counter()
         try:
             out = await asyncio.wait_for(run_in_threadpool(_score, served, df), timeout=self.cfg.timeout_seconds)
         except TimeoutError:
@@ -157,6 +167,9 @@ class Core:
             self.inflight -= 1
             self.metrics.inflight.dec()
         self.metrics.rows.labels(served.name).inc(len(df))
+        out["request_id"] = uuid.uuid4().hex
+        if self.log is not None:
+            self.log.put(out["request_id"], served.name, served.version, 1000 * (time.perf_counter() - t0), df, out)
         return out
 
     def failure(self, exc: MlwrightError) -> JSONResponse:
@@ -193,10 +206,23 @@ def frame(body: bytes, content_type: str) -> pd.DataFrame:
     raise _Unsupported(ctype)
 
 
-def create_app(models: list[ServedModel], config: ServeConfig | None = None) -> FastAPI:
-    """The service app over ``models`` (looked up by name in the URL), with every protocol adapter."""
-    core = Core(models, config or ServeConfig())
-    app = FastAPI(title="mlwright", version=__version__, description="Predictions from mlwright models.")
+def create_app(models: list[ServedModel], config: ServeConfig | None = None, log=None) -> FastAPI:
+    """The service app over ``models`` (looked up by name in the URL), with every protocol adapter.
+
+    ``log``: a :class:`~mlwright.serving.predlog.PredictionLog` that receives every scored request
+    (closed, after writing what it holds, when the app shuts down).
+    """
+    core = Core(models, config or ServeConfig(), log)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        if core.log is not None:
+            await run_in_threadpool(core.log.close)
+
+    app = FastAPI(
+        title="mlwright", version=__version__, description="Predictions from mlwright models.", lifespan=lifespan
+    )
     app.state.core = core
 
     @app.middleware("http")
@@ -247,8 +273,8 @@ def create_app(models: list[ServedModel], config: ServeConfig | None = None) -> 
         except MlwrightError as exc:
             return core.failure(exc)
         out: dict[str, Any] = {
-            "model": served.name, "version": served.version, "prediction_ids": res["ids"],
-            "predictions": res["predictions"],
+            "model": served.name, "version": served.version, "request_id": res["request_id"],
+            "prediction_ids": res["ids"], "predictions": res["predictions"],
         }  # fmt: skip
         if res["probabilities"] is not None:
             keys = [str(k) for k in res["labels"]]

@@ -10,13 +10,17 @@ from sqlalchemy import (
     Float,
     ForeignKeyConstraint,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
 )
+from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
+# MySQL/MariaDB BLOBs stop at 64 KB: the log's Parquet payloads need LONGBLOB there
+BLOB = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql").with_variant(mysql.LONGBLOB(), "mariadb")
 
 runs = Table(
     "mlw_runs",
@@ -97,4 +101,17 @@ alias_history = Table(
     Column("action", String(16), nullable=False),  # set | rollback | remove
 )
 
-__all__ = ["alias_history", "aliases", "metadata", "registered", "runs", "trials", "versions"]
+predictions = Table(
+    "mlw_prediction_batches",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the request's batch id
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("model", String(128), nullable=False, index=True),
+    Column("version", String(32), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("inputs", BLOB, nullable=False),  # Parquet: the validated input rows
+    Column("outputs", BLOB, nullable=False),  # Parquet: prediction_id, prediction, probabilities
+)
+
+__all__ = ["alias_history", "aliases", "metadata", "predictions", "registered", "runs", "trials", "versions"]
