@@ -196,7 +196,8 @@ def test_every_prediction_is_logged_off_the_request_path(model_dir, tmp_path):
     inputs, outputs = read_log(store, "churn")
     assert len(inputs) == len(outputs) == 26 and list(outputs["prediction_id"]) == ids
     np.testing.assert_allclose(inputs["usage"].to_numpy(), np.r_[X.usage[:1], X.usage[:5], X.usage[:20]])
-    assert set(outputs.columns) >= {"prediction", "p_no", "p_yes", "batch_id", "version"}
+    assert set(outputs.columns) >= {"prediction", "p_no", "p_yes", "request_id", "latency_ms", "version"}
+    assert outputs["request_id"].nunique() == 3 and (inputs["request_id"] == outputs["request_id"]).all()
 
 
 def test_a_full_log_queue_drops_visibly(model_dir, tmp_path):
@@ -212,3 +213,38 @@ def test_a_full_log_queue_drops_visibly(model_dir, tmp_path):
             assert c.post("/v1/models/churn/predict", json=row, headers=AUTH).status_code == 200  # answers go on
         assert "mlwright_prediction_log_dropped 3.0" in c.get("/metrics").text
     assert log.dropped == 3
+
+
+def test_cli_serve_answers_and_shuts_down_cleanly(model_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path, df = model_dir
+    port = _free_port()
+    env = os.environ | {"MLWRIGHT_TOKEN": TOKEN, "MLWRIGHT_HOME": str(tmp_path / "home")}
+    exe = Path(sys.executable).with_name("mlwright")
+    proc = subprocess.Popen(
+        [str(exe), "serve", str(path), "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+        row = {"records": df.drop(columns="churn").head(1).to_dict(orient="records")}
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/models/churn/predict", json=row, headers=AUTH)
+        assert r.status_code == 200 and r.json()["predictions"][0] in ("yes", "no")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(20)
+    err = proc.stderr.read()
+    assert rc == 0, err
+    assert f"http://127.0.0.1:{port}" in err and "Traceback" not in err

@@ -448,6 +448,8 @@ def serve(
     store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the registry's store")] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", help="rows per request")] = 100_000,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds per request")] = 30.0,
+    workers: Annotated[int, typer.Option("--workers", help="server processes (each loads the models)")] = 1,
+    no_log: Annotated[bool, typer.Option("--no-log", help="do not log predictions to the store")] = False,
 ) -> None:
     """Serve MODELS over HTTP (FastAPI + uvicorn); a token is required (see MLWRIGHT_HOME/token)."""
 
@@ -461,7 +463,7 @@ def serve(
         where = "MLWRIGHT_TOKEN" if os.environ.get("MLWRIGHT_TOKEN") else str(token_path())
         bind = port if port is not None else int(os.environ.get("AIP_HTTP_PORT", "8080"))
         err.print(f"serving {', '.join(models)} on http://{host}:{bind} (docs at /docs); token in {where}")
-        run_server(models, host=host, port=bind, config=cfg, store=store)
+        run_server(models, host=host, port=bind, config=cfg, store=store, log_predictions=not no_log, workers=workers)
 
     _run(body)
 

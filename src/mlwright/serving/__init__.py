@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -38,6 +41,19 @@ def load_models(sources: list[str], store: str | None = None) -> list[ServedMode
     return out
 
 
+_SPEC_ENV = "MLWRIGHT_SERVE_SPEC"
+
+
+def _app_from_env():
+    """App factory of each worker process (``serve(workers=N)``): the spec travels in the environment."""
+    from ..store import Store
+    from .predlog import PredictionLog
+
+    spec = json.loads(os.environ[_SPEC_ENV])
+    log = PredictionLog(Store(spec["store"])) if spec["log"] else None
+    return create_app(load_models(spec["sources"], spec["store"]), ServeConfig(**spec["config"]), log)
+
+
 def serve(
     sources: list[str],
     host: str = "127.0.0.1",
@@ -45,11 +61,22 @@ def serve(
     config: ServeConfig | None = None,
     store: str | None = None,
     log_predictions: bool = True,
+    workers: int = 1,
 ) -> None:
     """Load ``sources`` and serve them with uvicorn until interrupted (binds to loopback by default);
-    every prediction is logged to the store unless ``log_predictions`` is False."""
+    every prediction is logged to the store unless ``log_predictions`` is False.  ``workers`` > 1 runs
+    that many processes on the port, each with the models loaded and its own log writer."""
     import uvicorn
 
+    if workers > 1:
+        cfg = config or ServeConfig()
+        os.environ[_SPEC_ENV] = json.dumps(
+            {"sources": list(sources), "store": store, "log": log_predictions, "config": asdict(cfg)}
+        )
+        load_models(sources, store)  # fail here, once, with a clear error, not in every worker
+        uvicorn.run("mlwright.serving:_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False)  # fmt: skip
+        return
     from ..store import Store
     from .predlog import PredictionLog
 

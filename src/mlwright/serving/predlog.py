@@ -1,10 +1,11 @@
 """The prediction log: every scored request written to the store, off the request path.
 
 Requests put a record on a bounded queue and return; a background thread takes what has
-accumulated (up to ``batch`` records or ``interval`` seconds), turns each record's inputs and outputs
-into Parquet (compact and columnar: drift over millions of logged rows reads a few column chunks, not
-JSON), and inserts them in one transaction.  When the queue is full the record is dropped — counted
-(``dropped``, exported in ``/metrics``) and logged, never silent.
+accumulated (up to ``batch`` records or ``interval`` seconds), joins the inputs and the outputs of
+those requests into one Parquet each per model version (compact and columnar: drift over millions of
+logged rows reads a few column chunks, not JSON), and inserts them in one transaction.  When the
+queue is full the record is dropped — counted (``dropped``, exported in ``/metrics``) and logged,
+never silent.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,19 +44,29 @@ class _Record:
 
 def _parquet(df: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False, compression="zstd")
+    df.to_parquet(buf, index=False, compression="snappy")
     return buf.getvalue()
 
 
-def _outputs(rec: _Record) -> pd.DataFrame:
-    res = rec.result
-    out = pd.DataFrame({"prediction_id": res["ids"], "prediction": [str(v) for v in res["predictions"]]})
-    if res.get("probabilities") is not None:
-        p = np.asarray(res["probabilities"], dtype=float)
-        for j, lab in enumerate(res["labels"]):
+def _outputs(recs: list[_Record]) -> pd.DataFrame:
+    """The outputs of several requests as one table, built column by column (no frame per request)."""
+    sizes = [len(r.result["ids"]) for r in recs]
+    out = pd.DataFrame(
+        {
+            "prediction_id": [i for r in recs for i in r.result["ids"]],
+            "request_id": np.repeat([r.id for r in recs], sizes),
+            "at": np.repeat(pd.DatetimeIndex([r.at for r in recs]).tz_convert("UTC").tz_localize(None), sizes),
+            "latency_ms": np.repeat([float(r.latency_ms) for r in recs], sizes),
+            "prediction": [str(v) for r in recs for v in r.result["predictions"]],
+        }
+    )
+    first = recs[0].result
+    if first.get("probabilities") is not None:
+        p = np.vstack([np.asarray(r.result["probabilities"], dtype=float) for r in recs])
+        for j, lab in enumerate(first["labels"]):
             out[f"p_{lab}"] = p[:, j]
     else:
-        out["value"] = np.asarray(res["predictions"], dtype=float)
+        out["value"] = np.asarray([v for r in recs for v in r.result["predictions"]], dtype=float)
     return out
 
 
@@ -74,7 +86,7 @@ class PredictionLog:
         Start the writer thread now.
     """
 
-    def __init__(self, store: Store, max_queue: int = 10_000, batch: int = 500, interval: float = 0.5,
+    def __init__(self, store: Store, max_queue: int = 10_000, batch: int = 500, interval: float = 1.0,
                  start: bool = True):  # fmt: skip
         self.store = store
         self.queue: queue.Queue[_Record] = queue.Queue(maxsize=max_queue)
@@ -124,18 +136,25 @@ class PredictionLog:
         return out
 
     def _write(self, records: list[_Record]) -> None:
-        rows = [
-            {"id": r.id, "at": r.at, "model": r.model, "version": r.version, "rows": len(r.inputs),
-             "latency_ms": float(r.latency_ms), "inputs": _parquet(r.inputs.reset_index(drop=True)),
-             "outputs": _parquet(_outputs(r))}
-            for r in records
-        ]  # fmt: skip
+        """One row per model version and flush: the requests' rows together in one Parquet each."""
+        groups: dict[tuple[str, str], list[_Record]] = {}
+        for r in records:
+            groups.setdefault((r.model, r.version), []).append(r)
+        rows = []
+        for (model, version), recs in groups.items():
+            inputs = pd.concat([r.inputs for r in recs], ignore_index=True)
+            outputs = _outputs(recs)
+            rows.append(
+                {"id": uuid.uuid4().hex, "at": recs[0].at, "model": model, "version": version, "rows": len(inputs),
+                 "latency_ms": float(np.mean([r.latency_ms for r in recs])), "inputs": _parquet(inputs),
+                 "outputs": _parquet(outputs)}
+            )  # fmt: skip
         try:
             self.store.write(lambda conn: conn.execute(predictions.insert(), rows))
-            self.written += len(rows)
+            self.written += len(records)
         except Exception as exc:  # the service keeps answering; the loss is counted and logged
-            self.failed += len(rows)
-            log.error("prediction log: %d record(s) could not be written: %s", len(rows), exc)
+            self.failed += len(records)
+            log.error("prediction log: %d record(s) could not be written: %s", len(records), exc)
 
     def _run(self) -> None:
         while not self._stop.is_set() or not self.queue.empty():
@@ -160,7 +179,8 @@ class PredictionLog:
 def read_log(
     store: Store, model: str | None = None, since: _dt.datetime | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The logged inputs and outputs (one row per scored row, with ``batch_id``, ``at`` and ``version``)."""
+    """The logged inputs and outputs: one row per scored row, with ``request_id``, ``at``, ``model`` and
+    ``version`` (outputs also hold ``prediction_id``, the prediction, probabilities and ``latency_ms``)."""
     from sqlalchemy import select
 
     q = select(predictions)
@@ -172,8 +192,8 @@ def read_log(
     for r in store.read(lambda conn: conn.execute(q.order_by(predictions.c.at)).all()):
         i = pd.read_parquet(io.BytesIO(r.inputs))
         o = pd.read_parquet(io.BytesIO(r.outputs))
-        meta = {"batch_id": r.id, "at": r.at, "model": r.model, "version": r.version}
-        ins.append(i.assign(**meta))
+        meta = {"model": r.model, "version": r.version}
+        ins.append(i.assign(request_id=o["request_id"].to_numpy(), at=o["at"].to_numpy(), **meta))
         outs.append(o.assign(**meta))
     if not ins:
         return pd.DataFrame(), pd.DataFrame()

@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ..errors import MlwrightError
-from .app import Core, ServedModel
+from .app import JSON, Core, ServedModel
 from .payloads import BadRequest, parse_json, records_frame
 
 __all__ = ["add_protocols", "v2_datatype"]
@@ -219,7 +219,7 @@ def add_protocols(app: FastAPI, core: Core) -> None:
             res = await core.predict(served, df)
         except MlwrightError as exc:
             return core.failure(exc)
-        return JSONResponse(answer(served, res))
+        return JSON(answer(served, res))
 
     def predictions_only(served: ServedModel, res: dict[str, Any]) -> dict[str, Any]:
         return {"predictions": res["predictions"]}
