@@ -95,9 +95,9 @@ class CatBoostModel:
     def predict_fast(self, ff) -> np.ndarray:
         """Predict from a :class:`~mlwright.features.FastFrame` (categories given back as text)."""
         rows = ff.rows_with_labels()
-        if self.task == "regression":
-            return np.asarray(self.model.predict(rows), dtype=float)
-        p = np.asarray(self.model.predict_proba(rows), dtype=float)
+        if self.task == "regression":  # a few rows: one thread, as for LightGBM
+            return np.asarray(self.model.predict(rows, thread_count=1), dtype=float)
+        p = np.asarray(self.model.predict_proba(rows, thread_count=1), dtype=float)
         if p.shape[1] != self.n_classes:
             out = np.zeros((p.shape[0], self.n_classes))
             out[:, np.asarray(self.model.classes_, dtype=int)] = p

@@ -73,8 +73,10 @@ class LGBMModel:
         return as_proba(self.task, p)
 
     def predict_fast(self, ff) -> np.ndarray:
-        """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training)."""
-        p = self.booster.predict(ff.values, num_iteration=self.best_iteration)
+        """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training).
+
+        A few rows: one thread (a team of OpenMP threads per call only spins and contends)."""
+        p = self.booster.predict(ff.values, num_iteration=self.best_iteration, num_threads=1)
         return as_proba(self.task, p)
 
     def meta(self) -> dict[str, Any]:
