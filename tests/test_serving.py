@@ -248,3 +248,12 @@ def test_cli_serve_answers_and_shuts_down_cleanly(model_dir, tmp_path):
     err = proc.stderr.read()
     assert rc == 0, err
     assert f"http://127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_demo_serves_one_request_and_stops(model_dir, capsys):
+    from mlwright.cli import _serve_once
+
+    path, df = model_dir
+    _serve_once(path, df.drop(columns="churn").head(1))
+    printed = capsys.readouterr().out
+    assert '"predictions": [' in printed and "service stopped" in printed

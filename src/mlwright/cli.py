@@ -431,6 +431,7 @@ def demo(
         for i, (pred, (_, p)) in enumerate(zip(model.predict(rows), proba.iterrows())):
             t.add_row(str(i), str(pred), *(f"{v:.3f}" for v in p))
         out.print(t)
+        _serve_once(saved, rows.head(1))
 
     _run(body)
 
@@ -466,6 +467,47 @@ def serve(
         run_server(models, host=host, port=bind, config=cfg, store=store, log_predictions=not no_log, workers=workers)
 
     _run(body)
+
+
+def _serve_once(model_dir: Path, row) -> None:
+    """Serve the saved model on loopback, send it one request as a client would, print both, shut down."""
+    import secrets
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    import uvicorn
+
+    from .serving import ServeConfig, create_app, load_models
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_urlsafe(16)
+    app = create_app(load_models([str(model_dir)]), ServeConfig(token=token))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    name = model_dir.name
+    body = json.dumps({"records": json.loads(row.to_json(orient="records"))}).encode()
+    url = f"http://127.0.0.1:{port}/v1/models/{name}/predict"
+    req = urllib.request.Request(url, data=body, method="POST", headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            answer = json.loads(resp.read())
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    out.print(f"served it at {url} (token auth) and sent one request:")
+    out.print(f"  POST {body.decode()[:160]}")
+    shown = {k: answer[k] for k in ("model", "version", "predictions", "probabilities") if k in answer}
+    out.print(f"  → {json.dumps(shown)}")
+    out.print("service stopped. To run it yourself: [bold]mlwright serve " + str(model_dir) + "[/bold]")
 
 
 def _add_subcommands() -> None:
