@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, diagnose, explain
+from ..artifacts import _json_default
 from ..budget import Deadline
 from ..metrics import get_metric
 from ..models import get as get_family
@@ -160,15 +161,7 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
     limits["took_seconds"] = round(time.monotonic() - t_start, 2)
     data["limits"] = limits
     data["generated_with"] = __version__
-    return json.loads(json.dumps(data, default=_plain))
-
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+    return json.loads(json.dumps(data, default=_json_default))
 
 
 def _model_summary(automl) -> dict[str, Any]:
