@@ -257,3 +257,13 @@ def test_demo_serves_one_request_and_stops(model_dir, capsys):
     _serve_once(path, df.drop(columns="churn").head(1))
     printed = capsys.readouterr().out
     assert '"predictions": [' in printed and "service stopped" in printed
+
+
+def test_path_traversal_in_model_names_is_just_an_unknown_model(client):
+    row = {"records": [{"age": 30, "plan": "pro", "usage": 0.1}]}
+    for name in ("..%2F..%2Fetc%2Fpasswd", "..", "churn%00", "churn;DROP TABLE mlw_models"):
+        r = client.post(f"/v1/models/{name}/predict", json=row, headers=AUTH)
+        assert r.status_code in (404, 405), (name, r.status_code)
+        assert r.status_code != 500
+    r = client.post("/v2/models/..%2Fchurn/infer", json={"inputs": []}, headers=AUTH)
+    assert r.status_code == 404
