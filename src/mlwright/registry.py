@@ -228,16 +228,7 @@ class Registry:
                     f"{name}@{alias} is version {current} and no earlier ready version held it: nothing to roll back to"
                 )
             target = stack[-1]
-            conn.execute(
-                aliases.update()
-                .where(aliases.c.name == name, aliases.c.alias == alias)
-                .values(version=target, updated=_now())
-            )
-            conn.execute(
-                alias_history.insert().values(
-                    name=name, alias=alias, version=target, previous=current, at=_now(), action="rollback"
-                )
-            )
+            self._set_alias(conn, name, alias, target, "rollback")  # records the current one as previous
             return target
 
         return self.get(name, self.store.write(undo))

@@ -473,20 +473,19 @@ def coerce_arrays(df: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
             continue
         vals = df[c.name].to_numpy()
         kind = vals.dtype.kind
-        if c.na_values:  # disguised missing values: the general path masks them
-            col = coerce(df[[c.name]], Schema([c], schema.target, schema.task, schema.metric), strict=True)
-            out[c.name] = col[c.name].to_numpy()
-        elif (c.kind == "numeric" and kind in "fiub") or (c.kind == "boolean" and kind in "fiub"):
+        if c.na_values:  # disguised missing values (the general path masks them): no shortcut
+            kind = ""
+        if c.kind in ("numeric", "boolean") and kind and kind in "fiub":
             out[c.name] = vals.astype(float)
         elif c.kind == "datetime" and kind == "M":
             out[c.name] = vals.astype("datetime64[ns]")
-        elif c.kind == "text":
+        elif c.kind == "text" and kind:
             out[c.name] = np.array([np.nan if _is_na(v) else str(v) for v in vals], dtype=object)
-        elif c.kind in ("categorical", "high_cardinality"):
+        elif c.kind in ("categorical", "high_cardinality") and kind:
             out[c.name] = np.array(
                 [np.nan if isinstance(v, str) and not v.strip() else _level(v) for v in vals], dtype=object
             )
-        else:  # text-encoded numbers, booleans or dates: the general path
+        else:  # text-encoded numbers, booleans or dates, or placeholders to mask: the general path
             col = coerce(df[[c.name]], Schema([c], schema.target, schema.task, schema.metric), strict=True)
             out[c.name] = col[c.name].to_numpy()
     return out

@@ -335,11 +335,6 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _fail(metrics: _Metrics, exc: MlwrightError) -> JSONResponse:
-    metrics.errors.labels(exc.code).inc()
-    return _error(exc.http_status, exc.code, str(exc))
-
-
 class _TooLarge(BadRequest):
     code = "body_too_large"
     http_status = 413
