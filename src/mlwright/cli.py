@@ -451,6 +451,9 @@ def serve(
     timeout: Annotated[float, typer.Option("--timeout", help="seconds per request")] = 30.0,
     workers: Annotated[int, typer.Option("--workers", help="server processes (each loads the models)")] = 1,
     no_log: Annotated[bool, typer.Option("--no-log", help="do not log predictions to the store")] = False,
+    reload_seconds: Annotated[
+        float, typer.Option("--reload-seconds", help="how often name@alias models check the registry (0: never)")
+    ] = 5.0,
 ) -> None:
     """Serve MODELS over HTTP (FastAPI + uvicorn); a token is required (see MLWRIGHT_HOME/token)."""
 
@@ -460,7 +463,8 @@ def serve(
         from .serving.auth import service_token, token_path
 
         token = service_token()
-        cfg = ServeConfig(token=token, public_predict=public_predict, max_rows=max_rows, timeout_seconds=timeout)
+        cfg = ServeConfig(token=token, public_predict=public_predict, max_rows=max_rows, timeout_seconds=timeout,
+                          reload_seconds=reload_seconds)  # fmt: skip
         where = "MLWRIGHT_TOKEN" if os.environ.get("MLWRIGHT_TOKEN") else str(token_path())
         bind = port if port is not None else int(os.environ.get("AIP_HTTP_PORT", "8080"))
         err.print(f"serving {', '.join(models)} on http://{host}:{bind} (docs at /docs); token in {where}")

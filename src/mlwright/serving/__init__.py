@@ -21,6 +21,8 @@ def load_models(sources: list[str], store: str | None = None) -> list[ServedMode
     """
     import mlwright
 
+    from ..registry import parse_ref
+
     out: list[ServedModel] = []
     registry = None
     for src in sources:
@@ -33,7 +35,8 @@ def load_models(sources: list[str], store: str | None = None) -> list[ServedMode
 
             registry = Registry(store)
         v = registry.resolve(src)
-        out.append(ServedModel(v.name, registry.load(v.ref), str(v.version), v.ref))
+        pinned = isinstance(parse_ref(src)[1], int)
+        out.append(ServedModel(v.name, registry.load(v.ref), str(v.version), v.ref, ref="" if pinned else src))
     names = [m.name for m in out]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
@@ -51,7 +54,7 @@ def _app_from_env():
 
     spec = json.loads(os.environ[_SPEC_ENV])
     log = PredictionLog(Store(spec["store"])) if spec["log"] else None
-    return create_app(load_models(spec["sources"], spec["store"]), ServeConfig(**spec["config"]), log)
+    return create_app(load_models(spec["sources"], spec["store"]), ServeConfig(**spec["config"]), log, spec["store"])
 
 
 def serve(
@@ -81,5 +84,5 @@ def serve(
     from .predlog import PredictionLog
 
     log = PredictionLog(Store(store)) if log_predictions else None
-    app = create_app(load_models(sources, store), config, log)
+    app = create_app(load_models(sources, store), config, log, store)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

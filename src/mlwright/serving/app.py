@@ -42,6 +42,7 @@ class ServeConfig:
     max_rows: int = 100_000
     timeout_seconds: float = 30.0
     max_concurrency: int = 64
+    reload_seconds: float = 5.0
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ServedModel:
     model: Any
     version: str
     source: str
+    ref: str = ""  # a registry reference the service follows (``name@champion``); "" for fixed models
     loaded_at: float = field(default_factory=time.time)
 
     def describe(self) -> dict[str, Any]:
@@ -65,6 +67,7 @@ class ServedModel:
             "classes": [str(c) for c in s.classes],
             "inputs": [{"name": c.name, "kind": c.kind} for c in s.columns if c.used],
             "source": self.source,
+            "follows": self.ref or None,
         }
 
 
@@ -258,17 +261,25 @@ def frame(body: bytes, content_type: str) -> pd.DataFrame:
     raise _Unsupported(ctype)
 
 
-def create_app(models: list[ServedModel], config: ServeConfig | None = None, log=None) -> FastAPI:
+def create_app(
+    models: list[ServedModel], config: ServeConfig | None = None, log=None, store: str | None = None
+) -> FastAPI:
     """The service app over ``models`` (looked up by name in the URL), with every protocol adapter.
 
     ``log``: a :class:`~mlwright.serving.predlog.PredictionLog` that receives every scored request
-    (closed, after writing what it holds, when the app shuts down).
+    (closed, after writing what it holds, when the app shuts down).  ``store``: the registry's store URL,
+    for models that follow an alias (hot swap, see :mod:`mlwright.serving.reload`).
     """
+    from .reload import Reloader
+
     core = Core(models, config or ServeConfig(), log)
+    core.reloader = Reloader(core, store, core.cfg.reload_seconds)
 
     @asynccontextmanager
     async def lifespan(_app):
+        core.reloader.start()
         yield
+        await core.reloader.stop()
         if core.log is not None:
             await run_in_threadpool(core.log.close)
 
@@ -324,6 +335,18 @@ def create_app(models: list[ServedModel], config: ServeConfig | None = None, log
             keys = [str(k) for k in res["labels"]]
             out["probabilities"] = [dict(zip(keys, map(float, row))) for row in res["probabilities"]]
         return JSON(out)
+
+    @app.post("/v1/models/{name}/reload")
+    async def reload(name: str, request: Request) -> Response:
+        """Check the registry now: serve the version the model's alias names (token required)."""
+        if (denied := core.denied(request, write=True)) is not None:
+            return denied
+        try:
+            core.model(name)
+        except MlwrightError as exc:
+            return core.failure(exc)
+        res = await core.reloader.check(name)
+        return JSONResponse(res, status_code=409 if "refused" in res else 200)
 
     from .protocols import add_protocols
 
