@@ -280,12 +280,14 @@ def test_unreachable_latency_warns_and_keeps_one_model(binary_df):
 
 def test_memory_limit_caps_the_models_kept():
     from mlwright.budget import rss_bytes
+    from mlwright.search import _release_memory
 
     df = _interactions(3000)  # deep regression trees: a 300-tree forest would take ~100 MB
     kw = {"families": ["rf", "linear"], "max_trials": 3, "time_budget": 60}
     free = quick_fit(df, "y", **kw)
     free_forest = max(t["model_bytes"] for t in free.trials_ if t["family"] == "rf")
     room = 40_000_000
+    _release_memory()  # garbage of earlier tests freed during the fit would widen the room past what we meant
     before = rss_bytes()
     capped = quick_fit(df, "y", memory_limit=before + room, **kw)
     forests = [t for t in capped.trials_ if t["family"] == "rf" and t["status"] == "ok"]

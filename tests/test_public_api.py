@@ -3,7 +3,18 @@ import mlwright
 
 def test_all_is_the_contract():
     assert sorted(mlwright.__all__) == sorted(
-        ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load", "profile"]
+        [
+            "AutoML",
+            "Budget",
+            "MlwrightError",
+            "Schema",
+            "Snapshot",
+            "__version__",
+            "from_onnx",
+            "from_sklearn",
+            "load",
+            "profile",
+        ]
     )
     for name in mlwright.__all__:
         assert hasattr(mlwright, name)

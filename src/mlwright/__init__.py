@@ -9,5 +9,17 @@ from .budget import Budget, Snapshot
 from .data.profile import profile
 from .data.schema import Schema
 from .errors import MlwrightError
+from .external import from_onnx, from_sklearn
 
-__all__ = ["AutoML", "Budget", "MlwrightError", "Schema", "Snapshot", "__version__", "load", "profile"]
+__all__ = [
+    "AutoML",
+    "Budget",
+    "MlwrightError",
+    "Schema",
+    "Snapshot",
+    "__version__",
+    "from_onnx",
+    "from_sklearn",
+    "load",
+    "profile",
+]

@@ -73,6 +73,7 @@ def save_automl(automl, path: Path) -> Path:
             "trials": automl.trials_,
             "training_data": getattr(automl, "training_fingerprint_", None),
             "fit_seconds": getattr(automl, "fit_seconds_", None),
+            "run_id": getattr(automl, "run_id_", None),
             "params": {k: _plain(v) for k, v in automl.get_params().items() if k != "workdir"},
             "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
             "feature_selection": getattr(automl, "feature_selection_", None),
@@ -115,6 +116,8 @@ def load_automl(path: Path):
         automl.leaderboard_ = pd.DataFrame(manifest["leaderboard"])
         automl.trials_ = manifest.get("trials", [])
         automl.training_fingerprint_ = manifest.get("training_data")
+        if manifest.get("run_id"):
+            automl.run_id_ = manifest["run_id"]
         automl.fit_seconds_ = manifest.get("fit_seconds")
         automl.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
         automl.feature_selection_ = manifest.get("feature_selection")

@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils.metaestimators import available_if
 
 from . import artifacts
 from ._after_fit import AfterFit
@@ -38,6 +38,7 @@ from .errors import (
     TargetNotFoundError,
     did_you_mean,
 )
+from .external import Predicts
 from .metrics import get_metric
 from .models import families_for
 from .models import get as get_family
@@ -60,11 +61,7 @@ def _fold_groups(splits) -> list[np.ndarray]:
     return [pos[va[splits.oof_mask[va]]] for _, va in splits.folds if splits.oof_mask[va].any()]
 
 
-def _can_predict_proba(self) -> bool:
-    return getattr(self, "task_", None) != "regression"
-
-
-class AutoML(AfterFit, BaseEstimator):
+class AutoML(AfterFit, Predicts, BaseEstimator):
     """Automated machine learning for one table and one target.
 
     Parameters
@@ -109,6 +106,10 @@ class AutoML(AfterFit, BaseEstimator):
         over/underfitting diagnosis, importance, SHAP, partial dependence, model card), built after
         ``fit`` returns — by :meth:`report`, :meth:`save` and ``mlwright fit`` — never inside the
         fit budget.  0 turns it off.
+    tracking : str or None, default "store"
+        Where the run and each trial are recorded as the search goes (see :mod:`mlwright.tracking`):
+        ``"store"`` (``MLWRIGHT_STORE_URL`` or the SQLite file in ``MLWRIGHT_HOME``),
+        ``"store:<SQLAlchemy URL>"``, or None.  ``run_id_`` names the run.
     verbose : int, default 0
         1 logs each trial.
 
@@ -147,6 +148,7 @@ class AutoML(AfterFit, BaseEstimator):
         memory_limit: int | str | None = None,
         cleaning: dict | Cleaning | None = None,
         report_seconds: float = 60.0,
+        tracking: str | None = "store",
         verbose: int = 0,
     ):
         self.task = task
@@ -163,6 +165,7 @@ class AutoML(AfterFit, BaseEstimator):
         self.memory_limit = memory_limit
         self.cleaning = cleaning
         self.report_seconds = report_seconds
+        self.tracking = tracking
         self.verbose = verbose
 
     # ================================================================== fit
@@ -204,6 +207,9 @@ class AutoML(AfterFit, BaseEstimator):
         if self.time_budget is not None and not (float(self.time_budget) > 0):
             raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget!r}")
         mem_limit = self._memory_limit()
+        from .tracking import parse_tracking
+
+        parse_tracking(self.tracking)  # a wrong value fails before any work
         cleaning = Cleaning.from_value(self.cleaning)
         df, target = self._table(X, y, target)
         y_raw = df[target]
@@ -242,73 +248,96 @@ class AutoML(AfterFit, BaseEstimator):
                 f"({', '.join(f'{c.name}: {c.kind}' for c in schema.columns[:10])})"
             )
         metric = get_metric(schema.metric, schema.task)
-        Xc = coerce(df, schema)
-        splits = make_splits(y_enc, schema.task, self.n_folds, group_values, order, self.seed)
-        self.feature_selection_ = None
-        if cleaning.select_features:
-            dropped, self.feature_selection_ = select_features(
-                Xc, y_enc, schema, splits, metric, 0.2 * budget.left(), self.seed
-            )
-            for c in dropped:
-                schema[c].kind = "excluded"
-            Xc = Xc.drop(columns=dropped)
-        fams = families_for(schema.task, self.families)
-        if not fams:
-            raise ConfigError(f"none of the families {self.families} handles a {schema.task} task")
-        n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
-        cbs = list(callbacks or [])
-        if self.verbose:
-            cbs.append(
-                lambda s: log.info("trial %s: %s=%s (best %s)", s.last_model, s.metric, s.last_score, s.best_score)
-            )
-        search = Search(
-            schema,
-            Xc,
-            y_enc,
-            splits,
-            metric,
-            fams,
-            budget,
-            seed=self.seed,
-            n_jobs=n_jobs,
-            callbacks=cbs,
-            config=SearchConfig(
-                max_trials=self.max_trials,
-                refit=bool(self.refit),
-                memory_limit=mem_limit,
-                impute=cleaning.impute,
-                clip=cleaning.clip_quantile,
-            ),
-        )
-        self.timings_ = {"prepare": round(budget.elapsed(), 3)}
-        trials = search.run()
-        self.timings_["search"] = round(budget.elapsed() - sum(self.timings_.values()), 3)
-        ok = [t for t in trials if t.status == "ok"]
-        if not ok:
-            errs = "; ".join(f"{t.name}: {t.error}" for t in trials if t.error)[:500]
-            raise BudgetExhaustedError(
-                f"no model finished within time_budget={self.time_budget}s"
-                + (f" (failures: {errs})" if errs else "")
-                + "; raise time_budget"
-            )
+        self.run_id_ = _new_run_id()
+        tracker = self._start_tracking(schema, df, target)
         try:
-            self._finish(schema, search, ok, metric, splits, y_enc)
-        finally:
-            search.close()
-        t0 = budget.elapsed()
-        self._meet_latency(df.drop(columns=[target]).head(1), metric, splits.oof_mask, y_enc)
-        self.timings_["latency"] = round(budget.elapsed() - t0, 3)
-        self.fit_seconds_ = budget.elapsed()
-        self.training_fingerprint_ = artifacts.data_fingerprint(df)
-        # what the report needs from this fit (kept until the report is built; rows capped in memory)
-        from .report.build import report_context
+            Xc = coerce(df, schema)
+            splits = make_splits(y_enc, schema.task, self.n_folds, group_values, order, self.seed)
+            self.feature_selection_ = None
+            if cleaning.select_features:
+                dropped, self.feature_selection_ = select_features(
+                    Xc, y_enc, schema, splits, metric, 0.2 * budget.left(), self.seed
+                )
+                for c in dropped:
+                    schema[c].kind = "excluded"
+                Xc = Xc.drop(columns=dropped)
+            fams = families_for(schema.task, self.families)
+            if not fams:
+                raise ConfigError(f"none of the families {self.families} handles a {schema.task} task")
+            n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
+            cbs = list(callbacks or []) + ([tracker] if tracker is not None else [])
+            if self.verbose:
+                cbs.append(
+                    lambda s: log.info("trial %s: %s=%s (best %s)", s.last_model, s.metric, s.last_score, s.best_score)
+                )
+            search = Search(
+                schema,
+                Xc,
+                y_enc,
+                splits,
+                metric,
+                fams,
+                budget,
+                seed=self.seed,
+                n_jobs=n_jobs,
+                callbacks=cbs,
+                config=SearchConfig(
+                    max_trials=self.max_trials,
+                    refit=bool(self.refit),
+                    memory_limit=mem_limit,
+                    impute=cleaning.impute,
+                    clip=cleaning.clip_quantile,
+                ),
+            )
+            self.timings_ = {"prepare": round(budget.elapsed(), 3)}
+            trials = search.run()
+            self.timings_["search"] = round(budget.elapsed() - sum(self.timings_.values()), 3)
+            ok = [t for t in trials if t.status == "ok"]
+            if not ok:
+                errs = "; ".join(f"{t.name}: {t.error}" for t in trials if t.error)[:500]
+                raise BudgetExhaustedError(
+                    f"no model finished within time_budget={self.time_budget}s"
+                    + (f" (failures: {errs})" if errs else "")
+                    + "; raise time_budget"
+                )
+            try:
+                self._finish(schema, search, ok, metric, splits, y_enc)
+            finally:
+                search.close()
+            t0 = budget.elapsed()
+            self._meet_latency(df.drop(columns=[target]).head(1), metric, splits.oof_mask, y_enc)
+            self.timings_["latency"] = round(budget.elapsed() - t0, 3)
+            self.fit_seconds_ = budget.elapsed()
+            self.training_fingerprint_ = artifacts.data_fingerprint(df)
+            # what the report needs from this fit (kept until the report is built; rows capped in memory)
+            from .report.build import report_context
 
-        self.report_data_ = None
-        self._report_ctx = report_context(self, Xc, y_enc, splits, cleaning)
+            self.report_data_ = None
+            self._report_ctx = report_context(self, Xc, y_enc, splits, cleaning)
+        except BaseException as exc:
+            if tracker is not None:
+                tracker.finish({"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:4000]})
+            raise
+        if tracker is not None:
+            tracker.finish({"status": "finished", "score": float(self.score_val_), "run_dir": str(self._run_dir())})
         self._write_log()
         return self
 
     # ------------------------------------------------------------------ fit helpers
+    def _start_tracking(self, schema, df: pd.DataFrame, target: str):
+        from .tracking import make_tracker
+
+        tracker = make_tracker(self.tracking)
+        if tracker is not None:
+            params = {k: v for k, v in self.get_params().items() if k not in ("workdir",)}
+            tracker.start(self.run_id_, {
+                "task": schema.task, "metric": schema.metric, "target": str(target),
+                "params": json.loads(json.dumps(params, default=str)),
+                "data": {"rows": len(df), "columns": int(df.shape[1]), "features": len(schema.features)},
+            })  # fmt: skip
+        self._tracking = None if tracker is None else (tracker.url,)
+        return tracker
+
     def _memory_limit(self) -> int | None:
         if self.memory_limit is None:
             return None
@@ -557,10 +586,13 @@ class AutoML(AfterFit, BaseEstimator):
         self.leaderboard_ = pd.concat([pd.DataFrame([served]), trials], ignore_index=True)
         self.best_model_ = served["model"]
 
+    def _run_dir(self) -> Path:
+        return (Path(self.workdir) if self.workdir else home() / "runs" / self.run_id_).resolve()
+
     def _write_log(self) -> None:
         """Record the run: ``workdir`` when given, else ``$MLWRIGHT_HOME/runs/<run id>``."""
-        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}-{id(self) % 10_000:04d}"
-        wd = Path(self.workdir) if self.workdir else home() / "runs" / run_id
+        run_id = self.run_id_
+        wd = self._run_dir()
         wd.mkdir(parents=True, exist_ok=True)
         with open(wd / "trials.jsonl", "a", encoding="utf-8") as f:
             for rec in self.trials_:
@@ -665,32 +697,6 @@ class AutoML(AfterFit, BaseEstimator):
             warnings.simplefilter("ignore")
             return self._blend("transform", "predict_raw", Xc)
 
-    @available_if(_can_predict_proba)
-    def predict_proba(self, X: Any) -> pd.DataFrame:
-        """Class probabilities: one column per class label (labels as in training), rows as in X.
-
-        Not available on a model fitted for regression (``hasattr(model, "predict_proba")`` is False).
-        """
-        self._check_fitted()
-        p = self._raw(X)
-        p = np.clip(p, 0.0, 1.0)
-        p = p / p.sum(axis=1, keepdims=True)
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(p, columns=list(self.schema_.classes), index=index)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted values (regression) or class labels (the most probable class, or for a binary
-        task the positive class when its probability reaches the threshold set by :meth:`set_threshold`)."""
-        self._check_fitted()
-        p = self._raw(X)
-        if self.task_ == "regression":
-            return np.asarray(p, dtype=float)
-        classes = np.asarray(self.schema_.classes, dtype=object if _mixed(self.schema_.classes) else None)
-        threshold = getattr(self, "threshold_", None)
-        if threshold is not None and self.task_ == "binary":
-            return classes[(p[:, 1] >= threshold).astype(int)]
-        return classes[p.argmax(1)]
-
     def evaluate(self, data: Any, target: str | None = None) -> dict[str, Any]:
         """Score the model on labelled data: every applicable metric, plus the confusion matrix.
 
@@ -715,7 +721,14 @@ class AutoML(AfterFit, BaseEstimator):
         self._check_fitted()
         from ._persist import save_automl
 
-        return save_automl(self, Path(path))
+        out = save_automl(self, Path(path))
+        if getattr(self, "_tracking", None) and getattr(self, "run_id_", None):
+            from .tracking import StoreTracker
+
+            tracker = StoreTracker(self._tracking[0])
+            tracker.run_id = self.run_id_
+            tracker.set_model_path(str(Path(out).resolve()))
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -726,8 +739,14 @@ class AutoML(AfterFit, BaseEstimator):
         return tags
 
 
+def _new_run_id() -> str:
+    """A sortable, unique run id: UTC time and random hex, e.g. ``20261124-081502-3fa9c1d2``."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
 def load(path: str | Path) -> AutoML:
-    """Load a model directory written by :meth:`AutoML.save`, verifying every file's SHA-256.
+    """Load a model directory written by :meth:`AutoML.save` (or an external model's ``save``, see
+    :mod:`mlwright.external`), verifying every file's SHA-256.
 
     Raises
     ------
@@ -736,6 +755,12 @@ def load(path: str | Path) -> AutoML:
     """
     from ._persist import load_automl
 
+    manifest = artifacts.read_manifest(path)
+    if manifest.get("kind", "mlwright") != "mlwright":
+        from .external import ExternalModel
+
+        artifacts.verify(path, manifest)
+        return ExternalModel.load(path, manifest)
     return load_automl(Path(path))
 
 
@@ -748,7 +773,3 @@ def _key(v: Any) -> Any:
     if isinstance(v, (float, np.floating)):
         return ("n", float(v))
     return ("s", str(v))
-
-
-def _mixed(classes: list) -> bool:
-    return len({type(c) for c in classes}) > 1 or all(isinstance(c, str) for c in classes)

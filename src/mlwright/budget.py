@@ -75,6 +75,7 @@ class Snapshot:
     elapsed: float
     time_left: float
     budget: float
+    trial: dict | None = None  # the finished trial's record (model, family, params, status, score, error)
 
 
 class ProgressCallback(Protocol):

@@ -16,7 +16,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ._console import _run, err, out
-from .errors import UnsupportedFormatError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlwright: an automated ML engineer for tables.")
 
@@ -87,7 +86,7 @@ def _parse_clean(items: list[str] | None) -> dict | None:
 
 
 def _fit(
-    data: Path,
+    data,
     target: str,
     time_budget: float,
     metric: str | None,
@@ -147,8 +146,8 @@ def _fit(
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(help="training table: .csv or .parquet")],
-    target: Annotated[str, typer.Option("--target", "-t", help="column to predict")],
+    data: Annotated[Path | None, typer.Argument(help="training table: .csv or .parquet (or --sql)")] = None,
+    target: Annotated[str, typer.Option("--target", "-t", help="column to predict")] = "",
     time_budget: Annotated[float, typer.Option("--time-budget", help="seconds for the whole fit")] = 60.0,
     metric: Annotated[str | None, typer.Option(help="metric to optimise (default: roc_auc/log_loss/rmse)")] = None,
     task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (default: inferred)")] = None,
@@ -172,62 +171,47 @@ def fit(
             "select_features=true, drop_leaks=false, keep=col1,col2, drop=col3, checks=false",
         ),
     ] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="train on the rows of this SELECT query (with --db)")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the --sql database")] = None,
+    tracking: Annotated[
+        str, typer.Option("--tracking", help="record the run: store (default), store:URL, or none")
+    ] = "store",
+    register: Annotated[
+        str | None, typer.Option("--register", help="register the saved model under this name (next version)")
+    ] = None,
+    alias: Annotated[str | None, typer.Option("--alias", help="with --register: point this alias at it")] = None,
 ) -> None:
-    """Fit models on DATA to predict TARGET within the time budget, and save the best."""
+    """Fit models on DATA (or a --sql query) to predict TARGET within the time budget, and save the best."""
 
     def body():
+        from .errors import ConfigError
+
+        if not target:
+            raise ConfigError("name the column to predict with --target")
+        if (data is None) == (sql is None):
+            raise ConfigError("give the training data: a file path, or --sql QUERY with --db URL (one of them)")
+        if alias is not None and register is None:
+            raise ConfigError("--alias needs --register NAME")
+        if sql is not None:
+            from .data.sql import read_sql
+
+            source = read_sql(sql, db or "")
+            err.print(f"read {len(source):,} rows × {source.shape[1]} columns from the query")
+        else:
+            source = data
         constraints = {
             "max_predict_ms": max_predict_ms,
             "memory_limit": memory_limit,
             "cleaning": _parse_clean(clean),
             "report_seconds": report_seconds,
+            "tracking": tracking,
         }
-        return _fit(data, target, time_budget, metric, task, out_dir, seed, quiet, constraints)
+        automl, path = _fit(source, target, time_budget, metric, task, out_dir, seed, quiet, constraints)
+        if register is not None:
+            from .registry import Registry
 
-    _run(body)
-
-
-def _write_table(df, path: Path) -> None:
-    ext = path.suffix.lower()
-    if ext == ".csv":
-        df.to_csv(path, index=False)
-    elif ext in (".parquet", ".pq"):
-        df.to_parquet(path, index=False)
-    else:
-        raise UnsupportedFormatError(f"cannot write {str(path)!r}: use a .csv or .parquet file name")
-
-
-def _predictions(model: Path, data: Path):
-    import pandas as pd
-
-    import mlwright
-
-    from .data.sources import read_table
-
-    automl = mlwright.load(model)
-    df = read_table(data)
-    res = pd.DataFrame({"prediction": automl.predict(df)}, index=df.index)
-    if automl.task_ != "regression":
-        proba = automl.predict_proba(df)
-        res = pd.concat([res, proba.add_prefix("proba_")], axis=1)
-    return res
-
-
-@app.command()
-def predict(
-    model: Annotated[Path, typer.Argument(help="model directory written by `mlwright fit`")],
-    data: Annotated[Path, typer.Argument(help="table to score: .csv or .parquet")],
-    out_file: Annotated[Path | None, typer.Option("--out", help="write predictions here (.csv/.parquet)")] = None,
-) -> None:
-    """Score DATA with a saved MODEL (prints CSV to stdout without --out)."""
-
-    def body():
-        res = _predictions(model, data)
-        if out_file is None:
-            sys.stdout.write(res.to_csv(index=False))
-        else:
-            _write_table(res, out_file)
-            err.print(f"wrote {len(res)} predictions to {out_file}")
+            v = Registry().register(path, register, alias=alias)
+            out.print(f"registered [bold]{v.ref}[/bold]{' as ' + alias if alias else ''} (run {automl.run_id_})")
 
     _run(body)
 
@@ -515,9 +499,13 @@ def _serve_once(model_dir: Path, row) -> None:
 
 
 def _add_subcommands() -> None:
-    from .cli_models import models_app
+    from .cli_batch import predict
+    from .cli_models import models_app, runs_app
+
+    app.command("predict")(predict)
 
     app.add_typer(models_app, name="models")
+    app.add_typer(runs_app, name="runs")
 
 
 _add_subcommands()

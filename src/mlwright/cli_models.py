@@ -26,16 +26,27 @@ def _registry(store: str | None):
 
 @models_app.command("register")
 def register(
-    model: Annotated[Path, typer.Argument(help="model directory written by `mlwright fit`")],
+    model: Annotated[Path, typer.Argument(help="model directory written by `mlwright fit`, or an .onnx file")],
     name: Annotated[str, typer.Argument(help="registered model name")],
     alias: Annotated[str | None, typer.Option("--alias", help="also point this alias at it, e.g. champion")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
+    sample: Annotated[
+        Path | None, typer.Option("--sample", help="for an .onnx file: a CSV/Parquet of input rows (names columns)")
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
     """Copy MODEL into the registry as the next version of NAME (files verified first)."""
 
     def body():
-        v = _registry(store).register(model, name, alias=alias, description=description)
+        reg = _registry(store)
+        if model.suffix.lower() == ".onnx":
+            from .data.sources import read_table
+            from .external import from_onnx
+
+            rows = read_table(sample) if sample is not None else None
+            v = reg.register_model(from_onnx(model, sample=rows), name, alias=alias, description=description)
+        else:
+            v = reg.register(model, name, alias=alias, description=description)
         out.print(f"registered [bold]{v.ref}[/bold]{' as ' + alias if alias else ''} (sha256 {v.sha256[:12]}…)")
 
     _run(body)
@@ -124,5 +135,68 @@ def archive(
     def body():
         v = _registry(store).archive(name, version)
         out.print(f"{v.ref} archived")
+
+    _run(body)
+
+
+runs_app = typer.Typer(no_args_is_help=True, help="Runs recorded by fit: list them, show one with its trials.")
+
+
+@runs_app.command("list")
+def list_runs(
+    limit: Annotated[int, typer.Option("--limit", help="newest N runs")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """The newest runs: id, status, task, target, score, trials."""
+
+    def body():
+        from .tracking import runs
+
+        rs = runs(store, limit)
+        if as_json:
+            sys.stdout.write(json.dumps(rs, indent=2, default=str) + "\n")
+            return
+        t = Table(title="Runs")
+        t.add_column("id", no_wrap=True, min_width=24)
+        t.add_column("status", no_wrap=True)
+        for col in ("task", "target", "score", "trials"):
+            t.add_column(col, no_wrap=col == "score")
+        for r in rs:
+            score = f"{r['metric']} {r['score']:.4g}" if r["score"] is not None else "—"
+            t.add_row(r["id"], r["status"], r["task"] or "—", r["target"] or "—", score, str(r["trials"]))
+        out.print(t)
+
+    _run(body)
+
+
+@runs_app.command("show")
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="run id (a unique prefix is enough)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """One run: its settings, outcome and every trial."""
+
+    def body():
+        from .tracking import run_detail
+
+        r = run_detail(run_id, store)
+        if as_json:
+            sys.stdout.write(json.dumps(r, indent=2, default=str) + "\n")
+            return
+        score = f"{r['score']:.5g}" if r["score"] is not None else "—"
+        out.print(f"run [bold]{r['id']}[/bold]: {r['status']}, {r['task']} on {r['target']!r}, "
+                  f"{r['metric']} {score}; model: {r['model_path'] or 'not saved'}")  # fmt: skip
+        if r.get("error"):
+            out.print(f"[red]error:[/red] {r['error']}")
+        t = Table(title="Trials")
+        for col in ("trial", "model", "status", "score", "seconds", "params"):
+            t.add_column(col)
+        for tr in r["trial_records"]:
+            sc = f"{tr['score']:.5g}" if tr["score"] is not None else "—"
+            t.add_row(str(tr["trial"]), tr["model"], tr["status"], sc, f"{tr['fit_seconds'] or 0:.2f}",
+                      json.dumps(tr["params"])[:60] if tr["status"] == "ok" else (tr["error"] or "")[:60])  # fmt: skip
+        out.print(t)
 
     _run(body)

@@ -77,6 +77,7 @@ class ModelVersion:
     score: float | None = None
     aliases: list[str] = field(default_factory=list)
     source: str | None = None
+    run_id: str | None = None
 
     @property
     def ref(self) -> str:
@@ -98,6 +99,7 @@ class ModelVersion:
             "score": self.score,
             "aliases": self.aliases,
             "source": self.source,
+            "run_id": self.run_id,
         }
 
 
@@ -151,7 +153,7 @@ class Registry:
                 versions.insert().values(
                     name=name, version=number, created=_now(), kind=manifest.get("kind", "mlwright"), path=rel,
                     sha256=digest, status="ready", task=manifest.get("task"), metric=manifest.get("metric"),
-                    score=estimate.get("score_val"), source=str(src.resolve()),
+                    score=estimate.get("score_val"), source=str(src.resolve()), run_id=manifest.get("run_id"),
                 )
             )  # fmt: skip
             if alias is not None:
@@ -164,6 +166,18 @@ class Registry:
             shutil.rmtree(final, ignore_errors=True)
             raise
         return self.get(name, number)
+
+    def register_model(
+        self, model: Any, name: str, alias: str | None = None, description: str | None = None
+    ) -> ModelVersion:
+        """Save ``model`` (an AutoML, or a model from :func:`mlwright.from_sklearn` / :func:`mlwright.from_onnx`)
+        and register it as the next version of ``name``."""
+        import tempfile
+
+        _check_name(name)
+        with tempfile.TemporaryDirectory(prefix=".mlwright-register-", dir=self.root) as tmp:
+            path = model.save(Path(tmp) / "model")
+            return self.register(path, name, alias=alias, description=description)
 
     def _set_alias(self, conn, name: str, alias: str, version: int, action: str) -> None:
         row = conn.execute(select(aliases.c.version).where(aliases.c.name == name, aliases.c.alias == alias)).first()
@@ -263,6 +277,7 @@ class Registry:
         return ModelVersion(
             name=r.name, version=r.version, path=self.root / r.path, sha256=r.sha256, status=r.status, kind=r.kind,
             created=r.created, task=r.task, metric=r.metric, score=r.score, aliases=names, source=r.source,
+            run_id=r.run_id,
         )  # fmt: skip
 
     def versions(self, name: str) -> list[ModelVersion]:

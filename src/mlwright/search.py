@@ -395,6 +395,7 @@ class Search:
             elapsed=self.budget.elapsed(),
             time_left=self.budget.left(),
             budget=self.budget.seconds,
+            trial=trial.record(),
         )
         for cb in self.callbacks:
             cb(snap)

@@ -36,6 +36,8 @@ runs = Table(
     Column("params", JSON),
     Column("data", JSON),  # rows, columns, fingerprint
     Column("model_path", Text),
+    Column("error", Text),  # why a failed run failed
+    Column("run_dir", Text),  # the run's directory (trials.jsonl, run.json)
 )
 
 trials = Table(

@@ -1,0 +1,240 @@
+"""Run tracking: every ``fit`` records its run and trials in the store (the default tracker).
+
+A tracker is a callback on the same progress stream as any user callback (it receives each
+:class:`~mlwright.budget.Snapshot`, whose ``trial`` field holds the finished trial), plus ``start``
+and ``finish``.  :class:`StoreTracker` writes from a background thread through a queue, so the
+search never waits on the database: the run row when ``fit`` starts (status ``running``), each trial
+as it finishes, and the outcome (``finished`` with the score, or ``failed`` with the error).  A
+process killed mid-run leaves a ``running`` row and the trials finished so far.  If the store cannot
+be reached the fit goes on and says, once, that the run was not recorded.
+
+``tracking`` values: ``"store"`` (default: ``MLWRIGHT_STORE_URL`` or the SQLite file in
+``MLWRIGHT_HOME``), ``"store:<SQLAlchemy URL>"``, or ``None`` / ``"none"`` for no tracking.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import queue
+import threading
+import warnings
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["StoreTracker", "make_tracker", "run_detail", "runs"]
+
+log = logging.getLogger("mlwright")
+
+_STOP = object()
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def parse_tracking(value: str | None) -> tuple[str, str | None] | None:
+    """``"store"``, ``"store:URL"``, ``None``/``"none"`` → (kind, url) or None; a clear error otherwise."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off", "false")):
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"tracking must be 'store', 'store:<SQLAlchemy URL>' or None, got {value!r}")
+    kind, _, url = value.partition(":")
+    kind = kind.strip().lower()
+    if kind == "store":
+        return "store", (url.strip() or None)
+    if kind == "mlflow":
+        raise ConfigError("tracking='mlflow' is not available yet; use 'store' (the default) or None")
+    raise ConfigError(f"tracking={value!r} is not known: use 'store', 'store:<SQLAlchemy URL>' or None")
+
+
+def make_tracker(value: str | None) -> StoreTracker | None:
+    """The tracker for an ``AutoML(tracking=…)`` value (None: no tracking)."""
+    spec = parse_tracking(value)
+    return None if spec is None else StoreTracker(spec[1])
+
+
+class StoreTracker:
+    """Records a run and its trials in the store, off the search's path.
+
+    Parameters
+    ----------
+    url : str, optional
+        The store's SQLAlchemy URL (default: the default store).
+    """
+
+    def __init__(self, url: str | None = None):
+        self.url = url
+        self.run_id: str | None = None
+        self.error: str | None = None
+        self._q: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def start(self, run_id: str, info: dict[str, Any]) -> None:
+        """Open the run (status ``running``); ``info``: task, metric, target, params, data."""
+        self.run_id = run_id
+        self._thread = threading.Thread(target=self._work, name="mlwright-tracking", daemon=True)
+        self._thread.start()
+        self._q.put(("start", info))
+
+    def __call__(self, snapshot) -> None:
+        trial = getattr(snapshot, "trial", None)
+        if trial is not None and self._thread is not None:
+            self._q.put(("trial", trial))
+
+    def finish(self, outcome: dict[str, Any], wait: float = 30.0) -> None:
+        """Close the run: ``{"status": "finished"|"failed", "score", "error", …}``; waits for the writes."""
+        if self._thread is None:
+            return
+        self._q.put(("finish", outcome))
+        self._q.put(_STOP)
+        self._thread.join(wait)
+        if self._thread.is_alive():
+            warnings.warn("the run's record in the store is still being written", UserWarning, stacklevel=3)
+        elif self.error:
+            warnings.warn(f"the run was not recorded in the store: {self.error}", UserWarning, stacklevel=3)
+        self._thread = None
+
+    def set_model_path(self, path: str) -> None:
+        """Note where the run's model was saved (after ``save``)."""
+        if self.run_id is None or self.error:
+            return
+        from sqlalchemy import update
+
+        from .store import Store
+        from .store.tables import runs as runs_t
+
+        try:
+            store = Store(self.url)
+            store.write(lambda c: c.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(model_path=path)))
+            store.close()
+        except Exception as exc:  # recording is best effort; the model is saved either way
+            log.warning("could not note the model path of run %s: %s", self.run_id, exc)
+
+    # ---------------------------------------------------------------- the writer thread
+    def _work(self) -> None:
+        from sqlalchemy import update
+
+        from .store import Store
+        from .store.tables import runs as runs_t
+        from .store.tables import trials as trials_t
+
+        store = None
+        try:
+            store = Store(self.url)
+        except Exception as exc:
+            self.error = str(exc)
+        while True:
+            item = self._q.get()
+            if item is _STOP:
+                break
+            if store is None:
+                continue
+            batch = [item]
+            while not self._q.empty():  # everything waiting goes in one transaction
+                nxt = self._q.get()
+                if nxt is _STOP:
+                    self._q.put(_STOP)
+                    break
+                batch.append(nxt)
+
+            def write(conn, batch=batch):
+                for what, data in batch:
+                    if what == "start":
+                        conn.execute(runs_t.insert().values(id=self.run_id, created=_now(), status="running", **data))
+                    elif what == "trial":
+                        conn.execute(trials_t.insert().values(run_id=self.run_id, **_trial_row(data)))
+                    else:
+                        conn.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(finished=_now(), **data))
+
+            try:
+                store.write(write)
+            except Exception as exc:
+                self.error = str(exc)
+                log.warning("recording run %s in the store failed: %s", self.run_id, exc)
+        if store is not None:
+            store.close()
+
+
+def _trial_row(rec: dict[str, Any]) -> dict[str, Any]:
+    score = rec.get("score")
+    return {
+        "trial": int(rec["id"]),
+        "model": rec["model"],
+        "family": rec["family"],
+        "status": rec["status"],
+        "score": None if score is None or score != score else float(score),
+        "fit_seconds": rec.get("fit_seconds"),
+        "params": _jsonable(rec.get("params") or {}),
+        "error": rec.get("error"),
+    }
+
+
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+# -------------------------------------------------------------------- reading
+def runs(store: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest runs recorded in the store (id, created, status, task, metric, target, score, trials)."""
+    from sqlalchemy import func, select
+
+    from .store import Store
+    from .store.tables import runs as runs_t
+    from .store.tables import trials as trials_t
+
+    s = Store(store)
+    try:
+        n_trials = (
+            select(trials_t.c.run_id, func.count().label("n")).group_by(trials_t.c.run_id).subquery()
+        )  # fmt: skip
+        q = (
+            select(runs_t, n_trials.c.n)
+            .select_from(runs_t.outerjoin(n_trials, n_trials.c.run_id == runs_t.c.id))
+            .order_by(runs_t.c.created.desc())
+            .limit(limit)
+        )
+        return s.read(lambda c: [_run_dict(r._mapping) | {"trials": int(r.n or 0)} for r in c.execute(q)])
+    finally:
+        s.close()
+
+
+def run_detail(run_id: str, store: str | None = None) -> dict[str, Any]:
+    """One run with its trials (a unique prefix of the id is enough)."""
+    from sqlalchemy import select
+
+    from .errors import ModelNotFoundError
+    from .store import Store
+    from .store.tables import runs as runs_t
+    from .store.tables import trials as trials_t
+
+    s = Store(store)
+    try:
+
+        def q(c):
+            found = c.execute(select(runs_t).where(runs_t.c.id.startswith(run_id, autoescape=True)).limit(2)).all()
+            if len(found) != 1:
+                why = "matches several runs; give more of it" if found else "matches no recorded run"
+                raise ModelNotFoundError(f"run id {run_id!r} {why} (see 'mlwright runs list')")
+            out = _run_dict(found[0]._mapping)
+            rows = c.execute(select(trials_t).where(trials_t.c.run_id == out["id"]).order_by(trials_t.c.trial))
+            out["trial_records"] = [
+                {k: v for k, v in r._mapping.items() if k != "run_id"} for r in rows
+            ]  # fmt: skip
+            return out
+
+        return s.read(q)
+    finally:
+        s.close()
+
+
+def _run_dict(m) -> dict[str, Any]:
+    out = dict(m)
+    for k in ("created", "finished"):
+        if out.get(k) is not None:
+            out[k] = out[k].isoformat()
+    out.pop("n", None)
+    return out
