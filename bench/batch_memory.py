@@ -12,6 +12,7 @@ grow with the file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -48,10 +49,8 @@ def peak_rss(cmd: list[str]) -> tuple[float, int]:
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):
             peak = max(peak, ps.memory_info().rss)
-        except psutil.Error:
-            pass
         time.sleep(0.2)
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -72,8 +71,9 @@ def main() -> None:
         model = args.model
         if model is None:
             model = tmp / "model"
-            subprocess.run([exe, "fit", str(DEMO), "--target", "card", "--time-budget", "30", "--report-seconds", "0",
-                            "--out", str(model), "-q", "--tracking", "none"], check=True, capture_output=True)  # fmt: skip
+            fit = [exe, "fit", str(DEMO), "--target", "card", "--time-budget", "30", "--report-seconds", "0",
+                   "--out", str(model), "-q", "--tracking", "none"]  # fmt: skip
+            subprocess.run(fit, check=True, capture_output=True)
         results = []
         for rows in (args.rows // 10, args.rows):
             data = tmp / f"big_{rows}.csv"

@@ -180,6 +180,9 @@ def fit(
         str | None, typer.Option("--register", help="register the saved model under this name (next version)")
     ] = None,
     alias: Annotated[str | None, typer.Option("--alias", help="with --register: point this alias at it")] = None,
+    onnx: Annotated[
+        bool, typer.Option("--onnx", help="search only models `mlwright export --format onnx` can convert")
+    ] = False,
 ) -> None:
     """Fit models on DATA (or a --sql query) to predict TARGET within the time budget, and save the best."""
 
@@ -206,6 +209,10 @@ def fit(
             "report_seconds": report_seconds,
             "tracking": tracking,
         }
+        if onnx:
+            from .export_onnx import ONNX_FAMILIES
+
+            constraints["families"] = list(ONNX_FAMILIES)
         automl, path = _fit(source, target, time_budget, metric, task, out_dir, seed, quiet, constraints)
         if register is not None:
             from .registry import Registry
@@ -499,10 +506,11 @@ def _serve_once(model_dir: Path, row) -> None:
 
 
 def _add_subcommands() -> None:
-    from .cli_batch import predict
+    from .cli_batch import export, predict
     from .cli_models import models_app, runs_app
 
     app.command("predict")(predict)
+    app.command("export")(export)
 
     app.add_typer(models_app, name="models")
     app.add_typer(runs_app, name="runs")

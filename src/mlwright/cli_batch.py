@@ -78,3 +78,36 @@ def predict(
                       f"({res['rows'] / max(secs, 1e-9):,.0f} rows/s)", highlight=False)  # fmt: skip
 
     _run(body)
+
+
+def export(
+    model: Annotated[str, typer.Argument(help="model directory, or registered name[@alias|@version]")],
+    out_file: Annotated[Path, typer.Option("--out", help="file to write, e.g. model.onnx")],
+    fmt: Annotated[str, typer.Option("--format", help="export format (onnx)")] = "onnx",
+    check: Annotated[
+        Path | None, typer.Option("--check", help="CSV/Parquet rows: compare ONNX Runtime with native predictions")
+    ] = None,
+    store: Annotated[str | None, typer.Option("--store", help="store URL, for a registered MODEL")] = None,
+) -> None:
+    """Export MODEL (preprocessing, ensemble, calibration) as one ONNX graph."""
+
+    def body():
+        from .errors import ConfigError
+        from .export_onnx import export_onnx
+
+        if fmt.lower() != "onnx":
+            raise ConfigError(f"export format {fmt!r} is not supported; use --format onnx")
+        automl = load_model_ref(model, store)
+        path = export_onnx(automl, out_file)
+        err.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
+        if check is not None:
+            from .data.sources import read_table
+            from .export_onnx import onnx_parity
+
+            diff = onnx_parity(automl, path, read_table(check))
+            err.print(f"ONNX Runtime vs native on {diff['rows']:,} rows: max |difference| {diff['max_abs']:.2e}"
+                      f"{', labels identical' if diff.get('labels_equal') else ''}", highlight=False)  # fmt: skip
+            if diff["max_abs"] > 1e-5 or diff.get("labels_equal") is False:
+                raise typer.Exit(1)
+
+    _run(body)

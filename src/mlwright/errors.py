@@ -71,6 +71,12 @@ class ConfigError(MlwrightError, ValueError):
     code = "config_error"
 
 
+class ExportError(MlwrightError):
+    """A part of the model has no form in the requested export format (the message names it)."""
+
+    code = "not_exportable"
+
+
 class DataError(MlwrightError, ValueError):
     """The data cannot be used as given."""
 

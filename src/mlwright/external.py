@@ -15,6 +15,7 @@ code: loading one runs nothing but ONNX Runtime.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +341,12 @@ def from_onnx(
         raise ArtifactError(f"{str(path)!r} is not a valid ONNX model: {str(exc).splitlines()[0][:300]}") from None
     inputs = [{"name": i.name, "type": i.type, "rank": len(i.shape or [])} for i in sess.get_inputs()]
     outputs = sess.get_outputs()
+    meta = sess.get_modelmeta().custom_metadata_map  # an `mlwright export` file says what it predicts
+    if "mlwright.task" in meta:
+        task = task or meta["mlwright.task"]
+        if task != "regression" and classes is None:
+            classes = json.loads(meta.get("mlwright.classes", "null"))
+        target = meta.get("mlwright.target", target)
     if len(inputs) == 1 and inputs[0]["rank"] == 2 and (sess.get_inputs()[0].shape[1] not in (1, None)):
         if sample is None:
             raise ConfigError(f"{path.name} takes one input matrix; pass sample= (a DataFrame) to name its columns")
@@ -362,8 +369,10 @@ def from_onnx(
                                   for n, k in kinds.items()})  # fmt: skip
     if task is None:
         task = "regression" if len(outputs) == 1 else None
+    names = [o.name for o in outputs]
     if task != "regression":
-        spec["proba_output"] = 1 if len(outputs) > 1 else 0
+        fallback = 1 if len(outputs) > 1 else 0
+        spec["proba_output"] = names.index("probabilities") if "probabilities" in names else fallback
         if classes is None:
             if sample is None:
                 raise ConfigError("pass sample= (a few rows) or classes= so the class labels can be read")

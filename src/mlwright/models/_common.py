@@ -106,9 +106,12 @@ class SklearnModel:
         self.n_classes = n_classes
         self.params = params
         self.max_bytes = FOREST_MAX_BYTES  # forests stop growing trees at this size
+        self.upcast = False  # fit on float64 (the one-hot matrix is float32): coefficients and scores in double
 
     def fit(self, X, y, X_val=None, y_val=None, deadline: Deadline | None = None):
         est = self.estimator
+        if self.upcast and getattr(X, "dtype", None) == np.float32:
+            X = X.astype(np.float64)
         self.__dict__.pop("_packed", None)
         if "min_samples_leaf" not in self.params and hasattr(est, "min_samples_leaf") and X.shape[0] > 10_000:
             # on many rows, leaves of one sample make huge trees for little gain

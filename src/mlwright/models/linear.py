@@ -17,7 +17,9 @@ def _make(task, params, n_classes, seed, n_jobs, metric):
         est = LogisticRegression(
             C=float(params.get("C", 1.0)), max_iter=int(params.get("max_iter", 300)), tol=1e-3, random_state=seed
         )
-    return SklearnModel(est, task, n_classes, params)
+    model = SklearnModel(est, task, n_classes, params)
+    model.upcast = True  # double-precision coefficients: predictions do not round to float32 (ONNX parity)
+    return model
 
 
 LINEAR = register(
