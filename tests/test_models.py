@@ -195,3 +195,23 @@ def test_fold_forests_served_together_are_thinned_past_the_size_cap():
     assert sum(m.nbytes() for m in thin) < 1.2 * size
     avg = np.mean([m.predict_raw(X) for m in thin], axis=0)
     assert np.corrcoef(avg, full)[0, 1] > 0.98  # about the same average
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_svm_numpy_kernel_equals_libsvm(task, sparse):
+    import scipy.sparse as sp
+
+    from mlwright.models.svm import _make
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 12))
+    X[:, 8:] = X[:, 8:] > 0.3
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int) if task == "binary" else 3 * X[:, 0] + X[:, 1] ** 2
+    fit_X = sp.csr_matrix(X.astype(np.float32)) if sparse else X
+    model = _make(task, {"C": 1.0}, 2, 0, 1, None).fit(fit_X, y)
+    Xt = rng.normal(size=(300, 12))
+    Xt = sp.csr_matrix(Xt.astype(np.float32)) if sparse else Xt
+    want = model.estimator.predict(Xt) if task == "regression" else model.estimator.predict_proba(Xt)
+    np.testing.assert_allclose(model.predict_raw(Xt), want, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.predict_fast(Xt[:1]), want[:1], rtol=1e-9, atol=1e-12)

@@ -661,8 +661,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             a = np.hstack([np.where(missing, fast["fill"], a), missing[:, fast["flags"]].astype(float)])
             blocks.append((a - fast["mean"]) / fast["scale"] if self.style == "onehot" else a)
         if self.cat_enc_ is not None:
-            block = _lookup(fast["cat"], [cols[c] for c in self.cat_])
-            blocks.append(sp.csr_matrix(block) if self.style == "onehot" else block)
+            blocks.append(_lookup(fast["cat"], [cols[c] for c in self.cat_]))
         if self.hc_:
             hc = [[_level_str(v) for v in cols[c]] for c in self.hc_]
             if self.hc_enc_ is not None:
@@ -671,7 +670,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             blocks.append(np.log1p(freq * 1000.0))
         if self.text_ is not None:
             blocks.append(self.text_.transform(pd.DataFrame({c: cols[c] for c in self.txt_})))
-        return _stack(blocks, n)
+        out = _stack(blocks, n)
+        if self.style == "onehot" and self.cat_enc_ is not None and not sp.issparse(out):
+            # the batch path's one-hot matrix is sparse float32: a few rows stay dense (cheaper), same values
+            out = out.astype(np.float32)
+        return out
 
     def _transform_flat(self, df: pd.DataFrame, num: pd.DataFrame, te_train):
         blocks = []

@@ -277,6 +277,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app):
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the loaded models are long-lived: keep them out of every later collection (no GC pauses)
         core.reloader.start()
         yield
         await core.reloader.stop()
