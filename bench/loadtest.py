@@ -46,7 +46,7 @@ async def _phase(url: str, body: bytes, token: str, clients: int, seconds: float
 
     lat: list[float] = []
     errors = 0
-    codes: dict[int, int] = {}
+    codes: dict[int | str, int] = {}
     stop = time.perf_counter() + seconds
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -61,8 +61,10 @@ async def _phase(url: str, body: bytes, token: str, clients: int, seconds: float
                     codes[r.status_code] = codes.get(r.status_code, 0) + 1
                     if r.status_code != 200:
                         errors += 1
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:  # counted by kind, so a failure says what it was
                     errors += 1
+                    kind = type(exc).__name__
+                    codes[kind] = codes.get(kind, 0) + 1
                 lat.append(time.perf_counter() - t0)
 
         t_start = time.perf_counter()

@@ -37,9 +37,13 @@ class SvmModel(SklearnModel):
 
     def _kernel_predict(self, X) -> np.ndarray:
         sv, sv_sq, coef, intercept, gamma, post = self._parts()
-        X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=float)
-        d2 = (X**2).sum(1)[:, None] + sv_sq[None, :] - 2.0 * (X @ sv.T)
-        f = np.exp(-gamma * np.maximum(d2, 0.0)) @ coef + intercept
+        f = np.empty(X.shape[0])
+        step = max(1, 4_000_000 // max(len(sv), 1))  # rows per block: the kernel block stays near 32 MB
+        for i in range(0, X.shape[0], step):
+            B = X[i : i + step]
+            B = np.asarray(B.toarray() if sp.issparse(B) else B, dtype=float)
+            d2 = (B**2).sum(1)[:, None] + sv_sq[None, :] - 2.0 * (B @ sv.T)
+            f[i : i + step] = np.exp(-gamma * np.maximum(d2, 0.0)) @ coef + intercept
         if self.task == "regression":
             return f * post.scale_[0] + post.mean_[0]
         p1 = 1.0 / (1.0 + np.exp(post.a_ * f + post.b_))
