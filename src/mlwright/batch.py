@@ -35,18 +35,15 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
     out = pd.DataFrame(index=df.index)
     for c in keep or []:
         out[c] = df[c]
-    from .external import _mixed
+    from .external import decide, label_array
 
     raw = model._raw(df)
     if model.task_ == "regression":
         out["prediction"] = np.asarray(raw, dtype=float)
         return out
-    p = np.clip(raw, 0.0, 1.0)
-    p = p / p.sum(axis=1, keepdims=True)
+    p, pick = decide(model, raw)
     classes = list(model.schema_.classes)
-    threshold = getattr(model, "threshold_", None)
-    pick = (p[:, 1] >= threshold).astype(int) if threshold is not None and model.task_ == "binary" else p.argmax(1)
-    out["prediction"] = np.asarray(classes, dtype=object if _mixed(classes) else None)[pick]
+    out["prediction"] = label_array(classes)[pick]
     for j, c in enumerate(classes):
         out[f"proba_{c}"] = p[:, j]
     return out

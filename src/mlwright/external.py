@@ -47,9 +47,7 @@ class Predicts:
         Not available on a model fitted for regression (``hasattr(model, "predict_proba")`` is False).
         """
         self._check_fitted()
-        p = self._raw(X)
-        p = np.clip(p, 0.0, 1.0)
-        p = p / p.sum(axis=1, keepdims=True)
+        p, _ = decide(self, self._raw(X))
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(p, columns=list(self.schema_.classes), index=index)
 
@@ -60,15 +58,28 @@ class Predicts:
         p = self._raw(X)
         if self.task_ == "regression":
             return np.asarray(p, dtype=float)
-        classes = np.asarray(self.schema_.classes, dtype=object if _mixed(self.schema_.classes) else None)
-        threshold = getattr(self, "threshold_", None)
-        if threshold is not None and self.task_ == "binary":
-            return classes[(p[:, 1] >= threshold).astype(int)]
-        return classes[p.argmax(1)]
+        _, pick = decide(self, p)
+        return label_array(self.schema_.classes)[pick]
 
 
 def _mixed(classes: list) -> bool:
     return len({type(c) for c in classes}) > 1 or all(isinstance(c, str) for c in classes)
+
+
+def label_array(classes: list) -> np.ndarray:
+    """The class labels as an array to index with predicted class positions (object dtype for text)."""
+    return np.asarray(classes, dtype=object if _mixed(classes) else None)
+
+
+def decide(model: Any, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A classifier's raw scores → (probabilities clipped to [0, 1] and normalised, predicted class positions:
+    the most probable class, or for a binary task the positive one when it reaches ``threshold_``)."""
+    p = np.clip(raw, 0.0, 1.0)
+    p = p / p.sum(axis=1, keepdims=True)
+    threshold = getattr(model, "threshold_", None)
+    if threshold is not None and model.task_ == "binary":
+        return p, (p[:, 1] >= threshold).astype(int)
+    return p, p.argmax(1)
 
 
 def _plain(v: Any) -> Any:

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..errors import ColumnsMismatchError, ColumnTypeError, MlwrightError, ModelNotFoundError, did_you_mean
+from ..external import decide
 from .auth import check_token
 from .payloads import BadRequest, UnprocessableRequest, csv_frame, parse_json, records_frame, validated
 
@@ -43,6 +44,7 @@ class ServeConfig:
     timeout_seconds: float = 30.0
     max_concurrency: int = 64
     reload_seconds: float = 5.0
+    score_threads: int = 2  # batches scored at once off the event loop (more only oversubscribe the cores)
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Core:
         self.models = {m.name: m for m in models}
         self.metrics = _Metrics()
         self.inflight = 0
+        self._scoring: asyncio.Semaphore | None = None
         self.log = log
         if log is not None:
             from prometheus_client import Gauge
@@ -168,7 +171,7 @@ class Core:
             if len(df) <= INLINE_ROWS:  # a few rows score in about a millisecond: no thread hop
                 out = _score(served, df)
             else:
-                out = await asyncio.wait_for(run_in_threadpool(_score, served, df), timeout=self.cfg.timeout_seconds)
+                out = await asyncio.wait_for(self._score_batch(served, df), timeout=self.cfg.timeout_seconds)
         except TimeoutError:
             raise _Timeout(self.cfg.timeout_seconds) from None
         finally:
@@ -178,6 +181,13 @@ class Core:
         if self.log is not None:
             self.log.put(out["request_id"], served.name, served.version, 1000 * (time.perf_counter() - t0), df, out)
         return out
+
+    async def _score_batch(self, served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
+        """Score a batch in a worker thread, at most ``score_threads`` at once (the others wait their turn)."""
+        if self._scoring is None:
+            self._scoring = asyncio.Semaphore(max(1, self.cfg.score_threads))
+        async with self._scoring:
+            return await run_in_threadpool(_score, served, df)
 
     def failure(self, exc: MlwrightError) -> JSONResponse:
         """The JSON error answer of a typed error (422s carry their per-column report)."""
@@ -242,11 +252,8 @@ def _score(served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
     if model.task_ == "regression":
         return {"predictions": np.asarray(raw, dtype=float).tolist(), "ids": ids, "labels": None,
                 "probabilities": None, "request_id": req}  # fmt: skip
-    p = np.clip(raw, 0.0, 1.0)
-    p = p / p.sum(axis=1, keepdims=True)
+    p, pick = decide(model, raw)
     labels = [_plain(c) for c in schema.classes]
-    threshold = getattr(model, "threshold_", None)
-    pick = (p[:, 1] >= threshold).astype(int) if threshold is not None and model.task_ == "binary" else p.argmax(1)
     return {"predictions": [labels[i] for i in pick], "probabilities": p, "labels": labels, "ids": ids,
             "request_id": req}  # fmt: skip
 
