@@ -121,7 +121,7 @@ class PredictionLog:
         Start the writer thread now.
     """
 
-    def __init__(self, store: Store, max_queue: int = 10_000, batch: int = 500, interval: float = 1.0,
+    def __init__(self, store: Store, max_queue: int = 10_000, batch: int = 500, interval: float = 0.25,
                  start: bool = True):  # fmt: skip
         self.store = store
         self.queue: queue.Queue[_Record] = queue.Queue(maxsize=max_queue)
