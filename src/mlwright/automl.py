@@ -723,11 +723,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
         out = save_automl(self, Path(path))
         if getattr(self, "_tracking", None) and getattr(self, "run_id_", None):
-            from .tracking import StoreTracker
+            from .tracking import note_model_path
 
-            tracker = StoreTracker(self._tracking[0])
-            tracker.run_id = self.run_id_
-            tracker.set_model_path(str(Path(out).resolve()))
+            note_model_path(self.run_id_, str(Path(out).resolve()), self._tracking[0])
         return out
 
     def __sklearn_tags__(self):

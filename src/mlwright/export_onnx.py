@@ -132,14 +132,11 @@ def _prep(g: _Graph, inp: _Inputs, pre) -> str:
     parts: list[str] = []
     if pre.style == "native":
         parts += [inp.numeric(c) for c in pre.num_]
-        if pre.cat_enc_ is not None:
-            for c, cats in zip(pre.cat_, pre.cat_enc_.categories_):
+        for cols, enc in ((pre.cat_, pre.cat_enc_), (pre.hc_, pre.hc_enc_)):  # category codes
+            for c, cats in zip(cols, enc.categories_ if enc is not None else []):
                 codes = {lvl: float(i) for i, lvl in enumerate(cats)}
                 parts.append(inp.column(inp.lookup(c, codes, float(cats.index(OTHER)), np.float64)))
         if pre.hc_enc_ is not None:
-            for c, cats in zip(pre.hc_, pre.hc_enc_.categories_):
-                codes = {lvl: float(i) for i, lvl in enumerate(cats)}
-                parts.append(inp.column(inp.lookup(c, codes, float(cats.index(OTHER)), np.float64)))
             for c, m in zip(pre.hc_, pre.freq_.maps_):
                 parts.append(inp.column(inp.lookup(c, {k: float(v) for k, v in m.items()}, 0.0, np.float64)))
         return _concat(g, parts)
@@ -304,10 +301,11 @@ def _forest(g: _Graph, x: str, model, task: str, n_classes: int) -> str:
         if task != "regression":
             value = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-300)
         for out_j, target in enumerate(targets):
-            col = 0 if task == "regression" else (np.flatnonzero(classes == target)[:1])
-            if task != "regression" and not len(col):
-                continue  # a class this tree never saw: probability 0
-            col = int(col[0]) if task != "regression" else 0
+            # the tree's value column of this target (a class the forest never saw: probability 0, no tree)
+            found = [0] if task == "regression" else np.flatnonzero(classes == target)
+            if not len(found):
+                continue
+            col = int(found[0])
 
             before = len(trees.feat)
             if not _sk_tree(trees, t, value, col, out_j, 0)[1]:

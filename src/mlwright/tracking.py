@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["StoreTracker", "make_tracker", "run_detail", "runs"]
+__all__ = ["StoreTracker", "make_tracker", "note_model_path", "run_detail", "runs"]
 
 log = logging.getLogger("mlwright")
 
@@ -96,22 +96,6 @@ class StoreTracker:
             warnings.warn(f"the run was not recorded in the store: {self.error}", UserWarning, stacklevel=3)
         self._thread = None
 
-    def set_model_path(self, path: str) -> None:
-        """Note where the run's model was saved (after ``save``)."""
-        if self.run_id is None or self.error:
-            return
-        from sqlalchemy import update
-
-        from .store import Store
-        from .store.tables import runs as runs_t
-
-        try:
-            store = Store(self.url)
-            store.write(lambda c: c.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(model_path=path)))
-            store.close()
-        except Exception as exc:  # recording is best effort; the model is saved either way
-            log.warning("could not note the model path of run %s: %s", self.run_id, exc)
-
     # ---------------------------------------------------------------- the writer thread
     def _work(self) -> None:
         from sqlalchemy import update
@@ -175,6 +159,21 @@ def _jsonable(obj: Any) -> Any:
     import json
 
     return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+def note_model_path(run_id: str, path: str, url: str | None = None) -> None:
+    """Record where a run's model was saved (best effort: the model is saved either way)."""
+    from sqlalchemy import update
+
+    from .store import Store
+    from .store.tables import runs as runs_t
+
+    try:
+        store = Store(url)
+        store.write(lambda c: c.execute(update(runs_t).where(runs_t.c.id == run_id).values(model_path=path)))
+        store.close()
+    except Exception as exc:
+        log.warning("could not note the model path of run %s: %s", run_id, exc)
 
 
 # -------------------------------------------------------------------- reading

@@ -67,8 +67,7 @@ def read_sql(query: str, url: str) -> pd.DataFrame:
         The query returns no rows.
     """
     chunks = list(iter_sql(query, url, chunk_rows=200_000))
-    df = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-    return df
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
 def iter_sql(query: str, url: str, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:

@@ -65,10 +65,6 @@ class SvmModel(SklearnModel):
         return state
 
 
-def _load(directory, stem, meta, task, n_classes):
-    return SvmModel.load_from(directory, stem, meta, task, n_classes)
-
-
 def _make(task, params, n_classes, seed, n_jobs, metric):
     from sklearn.svm import SVC, SVR
 
@@ -94,7 +90,7 @@ SVM = register(
         tasks=ALL,
         style="onehot",
         make=_make,
-        load=_load,
+        load=SvmModel.load_from,
         space={"C": F(1e-2, 100.0, log=True)},
         start={"C": 1.0},
         portfolio=[{"C": 1.0}],
