@@ -12,7 +12,7 @@ from optuna.distributions import IntDistribution as I
 
 from ..budget import Deadline
 from . import ModelFamily, register
-from ._common import ALL, patience
+from ._common import ALL, patience, predict_threads
 
 
 def _loss(task: str, metric: str) -> dict[str, Any]:
@@ -83,9 +83,10 @@ class CatBoostModel:
 
     def predict_raw(self, X) -> np.ndarray:
         pool = _pool(X)
+        threads = predict_threads(-1)
         if self.task == "regression":
-            return np.asarray(self.model.predict(pool), dtype=float)
-        p = np.asarray(self.model.predict_proba(pool), dtype=float)
+            return np.asarray(self.model.predict(pool, thread_count=threads), dtype=float)
+        p = np.asarray(self.model.predict_proba(pool, thread_count=threads), dtype=float)
         if p.shape[1] != self.n_classes:  # classes absent from this fold's training rows
             out = np.zeros((p.shape[0], self.n_classes))
             out[:, np.asarray(self.model.classes_, dtype=int)] = p

@@ -11,7 +11,7 @@ from optuna.distributions import IntDistribution as I
 
 from ..budget import Deadline
 from . import ModelFamily, register
-from ._common import ALL, as_proba, patience
+from ._common import ALL, as_proba, patience, predict_threads
 
 _OBJ = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
 
@@ -69,7 +69,7 @@ class LGBMModel:
         return self
 
     def predict_raw(self, X) -> np.ndarray:
-        p = self.booster.predict(X, num_iteration=self.best_iteration)
+        p = self.booster.predict(X, num_iteration=self.best_iteration, num_threads=predict_threads(0))
         return as_proba(self.task, p)
 
     def predict_fast(self, ff) -> np.ndarray:

@@ -22,7 +22,7 @@ from optuna.distributions import IntDistribution as I
 
 from ..budget import Deadline
 from . import ModelFamily, register
-from ._common import ALL
+from ._common import ALL, predict_threads
 
 TORCH_VERSION = "2.13.0"  # the extra pins it: later releases pull CUDA builds by default
 
@@ -167,6 +167,8 @@ class MLPModel:
         import torch
 
         net = net if net is not None else self.net
+        if predict_threads(0):
+            torch.set_num_threads(predict_threads(0))
         step = max(64, (1 << 24) // max(1, X.shape[1]))
         out = []
         with torch.no_grad():

@@ -11,7 +11,7 @@ from optuna.distributions import IntDistribution as I
 
 from ..budget import Deadline
 from . import ModelFamily, register
-from ._common import ALL, as_proba, patience
+from ._common import ALL, as_proba, patience, predict_threads
 
 
 def _objective(task: str, metric: str) -> dict[str, Any]:
@@ -66,7 +66,10 @@ class XGBModel:
     def predict_raw(self, X) -> np.ndarray:
         import xgboost as xgb
 
-        d = xgb.DMatrix(X, enable_categorical=True, nthread=self.n_jobs)
+        threads = predict_threads(self.n_jobs)
+        d = xgb.DMatrix(X, enable_categorical=True, nthread=threads)
+        if threads != self.n_jobs:
+            self.booster.set_param({"nthread": threads})
         p = self.booster.predict(d, iteration_range=(0, self.best_iteration))
         return as_proba(self.task, p)
 

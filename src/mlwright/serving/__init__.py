@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MlwrightError
 from .app import ServeConfig, ServedModel, create_app
 
 __all__ = ["ServeConfig", "ServedModel", "create_app", "load_models", "serve"]
@@ -47,14 +47,29 @@ def load_models(sources: list[str], store: str | None = None) -> list[ServedMode
 _SPEC_ENV = "MLWRIGHT_SERVE_SPEC"
 
 
+class ServiceError(MlwrightError):
+    """The service could not run."""
+
+    code = "service_failed"
+
+
 def _app_from_env():
     """App factory of each worker process (``serve(workers=N)``): the spec travels in the environment."""
     from ..store import Store
     from .predlog import PredictionLog
 
     spec = json.loads(os.environ[_SPEC_ENV])
+    cfg = ServeConfig(**spec["config"])
+    _serving_process(cfg)
     log = PredictionLog(Store(spec["store"])) if spec["log"] else None
-    return create_app(load_models(spec["sources"], spec["store"]), ServeConfig(**spec["config"]), log, spec["store"])
+    return create_app(load_models(spec["sources"], spec["store"]), cfg, log, spec["store"])
+
+
+def _serving_process(cfg: ServeConfig) -> None:
+    """Settings for a process that only serves: threads per prediction (see ``ServeConfig.predict_threads``)."""
+    from ..models._common import set_predict_threads
+
+    set_predict_threads(cfg.predict_threads)
 
 
 def serve(
@@ -68,21 +83,28 @@ def serve(
 ) -> None:
     """Load ``sources`` and serve them with uvicorn until interrupted (binds to loopback by default);
     every prediction is logged to the store unless ``log_predictions`` is False.  ``workers`` > 1 runs
-    that many processes on the port, each with the models loaded and its own log writer."""
+    that many processes on the port (see :mod:`mlwright.serving.workers`), each with the models loaded
+    and its own log writer."""
     import uvicorn
 
+    cfg = config or ServeConfig()
     if workers > 1:
-        cfg = config or ServeConfig()
-        os.environ[_SPEC_ENV] = json.dumps(
-            {"sources": list(sources), "store": store, "log": log_predictions, "config": asdict(cfg)}
-        )
+        from .workers import balanced_workers_supported, run_workers
+
+        spec = json.dumps({"sources": list(sources), "store": store, "log": log_predictions, "config": asdict(cfg)})
         load_models(sources, store)  # fail here, once, with a clear error, not in every worker
+        if balanced_workers_supported():
+            if run_workers(_SPEC_ENV, spec, host, port, workers) != 0:
+                raise ServiceError("a server process failed to start; its error is in the log above")
+            return
+        os.environ[_SPEC_ENV] = spec
         uvicorn.run("mlwright.serving:_app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", access_log=False)  # fmt: skip
         return
     from ..store import Store
     from .predlog import PredictionLog
 
+    _serving_process(cfg)
     log = PredictionLog(Store(store)) if log_predictions else None
-    app = create_app(load_models(sources, store), config, log, store)
+    app = create_app(load_models(sources, store), cfg, log, store)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

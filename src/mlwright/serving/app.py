@@ -45,6 +45,9 @@ class ServeConfig:
     max_concurrency: int = 64
     reload_seconds: float = 5.0
     score_threads: int = 2  # batches scored at once off the event loop (more only oversubscribe the cores)
+    # threads one prediction may use in a serving process (`serve` applies it process-wide; None: the
+    # libraries' defaults): requests already run side by side, extra threads per request only contend
+    predict_threads: int | None = 1
 
 
 @dataclass
@@ -85,7 +88,22 @@ class _Metrics:
         )  # fmt: skip
         self.rows = Counter("mlwright_rows_scored", "rows scored", ["model"], registry=self.registry)
         self.errors = Counter("mlwright_errors", "requests answered with an error", ["code"], registry=self.registry)
-        self.inflight = Gauge("mlwright_inflight_requests", "requests being scored", registry=self.registry)
+        self.inflight = Gauge("mlwright_inflight_requests", "requests being scored", registry=self.registry,
+                              multiprocess_mode="livesum")  # fmt: skip
+
+    def exposition(self) -> bytes:
+        """Prometheus text of this process, or of every worker together (``serve --workers N``)."""
+        import os
+
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            merged = CollectorRegistry()
+            multiprocess.MultiProcessCollector(merged)
+            return generate_latest(merged)
+        return generate_latest(self.registry)
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -105,10 +123,17 @@ class Core:
         if log is not None:
             from prometheus_client import Gauge
 
-            for what in ("dropped", "written", "failed"):
-                g = Gauge(f"mlwright_prediction_log_{what}", f"prediction log records {what}",
-                          registry=self.metrics.registry)  # fmt: skip
-                g.set_function(lambda w=what: getattr(log, w))
+            gauges = {
+                what: Gauge(f"mlwright_prediction_log_{what}", f"prediction log records {what}",
+                            registry=self.metrics.registry, multiprocess_mode="livesum")
+                for what in ("dropped", "written", "failed")
+            }  # fmt: skip
+
+            def counted() -> None:  # set values, not callbacks: worker processes share them through files
+                for what, g in gauges.items():
+                    g.set(getattr(log, what))
+
+            log.on_count = counted
 
     def denied(self, request: Request, write: bool = False) -> JSONResponse | None:
         """None when the request may go on; else the 401/403 answer (predictions are open with public_predict)."""
@@ -316,9 +341,9 @@ def create_app(
     @app.get("/metrics")
     async def prom() -> Response:
         """Prometheus text: request counts by endpoint and status, latency histogram, rows, errors."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST
 
-        return Response(generate_latest(core.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(core.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:

@@ -130,6 +130,7 @@ class PredictionLog:
         self.dropped = 0
         self.written = 0
         self.failed = 0
+        self.on_count: Any = None  # called after the counts above change (the service's metrics)
         self._last_warning = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -153,6 +154,8 @@ class PredictionLog:
             return True
         except queue.Full:
             self.dropped += 1
+            if self.on_count is not None:
+                self.on_count()
             now = time.monotonic()
             if now - self._last_warning > 5:
                 self._last_warning = now
@@ -203,6 +206,8 @@ class PredictionLog:
         except Exception as exc:  # the service keeps answering; the loss is counted and logged
             self.failed += len(records)
             log.error("prediction log: %d record(s) could not be written: %s", len(records), exc)
+        if self.on_count is not None:
+            self.on_count()
 
     def _run(self) -> None:
         while not self._stop.is_set() or not self.queue.empty():
