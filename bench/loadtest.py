@@ -1,6 +1,6 @@
 """Load test of `mlwright serve` on loopback: closed-loop clients, bounded in time.
 
-    .venv/bin/python bench/loadtest.py [--model DIR] [--clients 32] [--seconds 60] [--workers 1]
+    .venv/bin/python bench/loadtest.py [--model DIR] [--clients 32] [--seconds 60] [--workers N (default: one per core)]
 
 Fits the bundled demo model when no model is given, starts `mlwright serve` on 127.0.0.1 and a free
 port as a separate process, then runs two phases with an asyncio client (aiohttp by default; `--client
@@ -97,6 +97,24 @@ async def _phase(url: str, body: bytes, token: str, clients: int, seconds: float
             "errors": errors, "status": codes, "client": client}  # fmt: skip
 
 
+def _server_counts(url: str) -> dict:
+    """What the service itself counted (all workers): answers by status, rows scored, prediction log."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict = {}
+    for fam in text_string_to_metric_families(httpx.get(url, timeout=10).text):
+        for s in fam.samples:
+            if s.name == "mlwright_requests_total" and "predict" in s.labels.get("endpoint", ""):
+                key = f"answers_{s.labels['status']}"
+                out[key] = out.get(key, 0) + int(s.value)
+            elif s.name == "mlwright_rows_scored_total":
+                out["rows_scored"] = int(s.value)
+            elif s.name.startswith("mlwright_prediction_log_"):
+                out[s.name.removeprefix("mlwright_")] = int(s.value)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path)
@@ -104,7 +122,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--workers", type=int, default=1, help="server processes")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)")
     ap.add_argument(
         "--client",
         choices=["aiohttp", "httpx"],
@@ -153,6 +171,9 @@ def main() -> int:
                 f"({res['requests']} requests in {res['seconds']} s, {args.clients} clients)"
             )
             print(line, flush=True)
+        time.sleep(1.0)  # the prediction log writes every 0.25 s
+        results["server"] = _server_counts(f"http://127.0.0.1:{port}/metrics")
+        print("   server:", json.dumps(results["server"]), flush=True)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     finally:

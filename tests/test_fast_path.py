@@ -1,10 +1,31 @@
-"""The small-batch path (arrays end to end) must give exactly what the DataFrame path gives."""
+"""The array paths (a few rows; up to FAST_PATH_ROWS; the service's Columns) must give exactly what the
+DataFrame path gives."""
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import mlwright.automl as automl_module
+from mlwright.data.schema import Columns
+
 from .conftest import quick_fit
+
+
+def _frame_path(a, X: pd.DataFrame) -> np.ndarray:
+    """Scores through DataFrames at every stage (the path of large batches)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(automl_module, "FAST_PATH_ROWS", 0)
+        assert not a._fast_ok(X)
+        return a._raw(X)
+
+
+def _as_columns(X: pd.DataFrame) -> Columns:
+    """The rows as the service reads a JSON body: plain Python values, null for missing, per column."""
+    records = json.loads(X.to_json(orient="records", date_format="iso"))
+    return Columns({c: [r.get(c) for r in records] for c in X.columns}, len(records))
+
 
 BOOSTERS = ["lightgbm", "xgboost", "catboost"]
 
@@ -30,10 +51,12 @@ def test_fast_path_matches_dataframe_path(task_df, families, request):
     assert {m["family"] for m in a.members_} <= set(fams)
     X = df.drop(columns=["label"])
     rows = _odd_rows(X)
-    assert a._fast_ok(rows) and not a._fast_ok(X)
-    fast = a._raw(rows)  # ≤ 16 rows: the array path
-    slow = a._raw(pd.concat([rows, X.iloc[12:40]]))[: len(rows)]  # > 16 rows: the DataFrame path
-    np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9)
+    many = pd.concat([rows, X.iloc[12:80]])
+    slow = _frame_path(a, many)
+    assert a._fast_ok(rows) and a._fast_ok(many)
+    np.testing.assert_allclose(a._raw(rows), slow[: len(rows)], rtol=1e-6, atol=1e-9)  # a few rows
+    np.testing.assert_allclose(a._raw(many), slow, rtol=1e-6, atol=1e-9)  # more: arrays, forests one by one
+    np.testing.assert_allclose(a._raw(_as_columns(many)), slow, rtol=1e-6, atol=1e-9)  # as the service reads
 
 
 def test_fast_path_checks_like_the_slow_one(binary_df):
@@ -49,6 +72,9 @@ def test_fast_path_checks_like_the_slow_one(binary_df):
         a.predict(bad)
     with pytest.warns(UserWarning, match="ignoring 1 column"):
         a.predict(X.assign(extra=1))
+    for path in (a.predict, lambda rows: _frame_path(a, rows)):  # true/false is not a number, on either path
+        with pytest.raises(ColumnTypeError, match="'x1' must hold numeric"):
+            path(X.assign(x1=True))
 
 
 def test_forest_members_fused_on_the_fast_path_give_the_same_numbers(multiclass_df):
@@ -62,7 +88,7 @@ def test_forest_members_fused_on_the_fast_path_give_the_same_numbers(multiclass_
     X = multiclass_df.drop(columns=["label"])
     rows = _odd_rows(X)
     fast = rf._raw(rows)  # the fused forest
-    slow = rf._raw(pd.concat([rows, X.iloc[12:40]]))[: len(rows)]  # each forest through scikit-learn
+    slow = _frame_path(rf, pd.concat([rows, X.iloc[12:40]]))[: len(rows)]  # each forest through scikit-learn
     expected = 0.6 * rf_only(m_rf, rf, rows) + 0.4 * rf_only(m_et, et, rows)
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(fast, expected, rtol=1e-6, atol=1e-9)

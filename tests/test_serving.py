@@ -139,11 +139,38 @@ def test_bad_input_gets_the_right_4xx(client, model_dir):
         "unknown model": (client.post("/v1/models/chrun/predict", json={"records": [row]}, headers=AUTH), 404),
         "too many rows": (post(json={"records": [row] * 1001}), 413),
         "nested": (post(json={"records": [row | {"age": {"x": 1}}]}), 400),
+        "beyond a double": (
+            post(
+                content=b'{"records": [{"age": 1e999, "plan": "pro", "usage": 1}]}',
+                headers=AUTH | {"Content-Type": "application/json"},
+            ),
+            400,
+        ),
+        "Infinity": (
+            post(
+                content=b'{"records": [{"age": -Infinity, "plan": "pro", "usage": 1}]}',
+                headers=AUTH | {"Content-Type": "application/json"},
+            ),
+            400,
+        ),
+        "not UTF-8": (
+            post(content=b'{"records": "\xff\xfe"}', headers=AUTH | {"Content-Type": "application/json"}),
+            400,
+        ),
+        "a boolean for a number": (post(json={"records": [row | {"age": True}]}), 422),
+        "records not objects": (post(json={"records": [row, 3]}), 400),
     }
     for name, (r, status) in cases.items():
         assert r.status_code == status, (name, r.status_code, r.text)
         assert r.json()["error"] and r.json()["message"], name
     assert "did you mean 'churn'" in cases["unknown model"][0].json()["message"]
+    assert "NaN" in cases["NaN"][0].json()["message"] and "UTF-8" in cases["not UTF-8"][0].json()["message"]
+    assert "'age'" in cases["a boolean for a number"][0].json()["message"]
+    # numbers sent as text are read as numbers (as in a CSV), in any mix with real numbers, and logged
+    mixed = post(json={"records": [row | {"age": "41"}, row | {"age": 41}, row | {"age": None}]})
+    assert mixed.status_code == 200, mixed.text
+    p = mixed.json()["probabilities"]
+    assert p[0] == p[1]  # "41" and 41 are the same age
     bad = post(json={"records": [{"age": "old", "plan": "pro", "extra": 1}]})
     assert bad.status_code == 422
     cols = bad.json()["columns"]
@@ -267,3 +294,85 @@ def test_path_traversal_in_model_names_is_just_an_unknown_model(client):
         assert r.status_code != 500
     r = client.post("/v2/models/..%2Fchurn/infer", json={"inputs": []}, headers=AUTH)
     assert r.status_code == 404
+
+
+def _children(pid: int) -> set[int]:
+    from pathlib import Path
+
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.add(int(stat.parent.name))
+    return out
+
+
+def test_workers_share_the_port_merge_metrics_replace_a_dead_one_and_stop_cleanly(model_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mlwright.serving.predlog import read_log
+    from mlwright.serving.workers import balanced_workers_supported
+    from mlwright.store import Store
+
+    if not balanced_workers_supported():
+        pytest.skip("SO_REUSEPORT balancing is Linux-only; elsewhere --workers runs uvicorn's own workers")
+    path, df = model_dir
+    port, home = _free_port(), tmp_path / "home"
+    env = os.environ | {"MLWRIGHT_TOKEN": TOKEN, "MLWRIGHT_HOME": str(home)}
+    exe = str(Path(sys.executable).with_name("mlwright"))
+    serve = [exe, "serve", str(path), "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen(serve, env=env, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    row = {"records": df.drop(columns="churn").head(1).to_dict(orient="records")}
+
+    def ready(deadline: float) -> None:
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+
+    def requests(n: int) -> None:  # each on a new connection: the kernel spreads them over the workers
+        for _ in range(n):
+            r = httpx.post(f"{url}/v1/models/churn/predict", json=row, headers=AUTH, timeout=30)
+            assert r.status_code == 200, r.text
+
+    try:
+        ready(time.monotonic() + 90)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        requests(20)
+        metrics = httpx.get(f"{url}/metrics").text  # one worker answers, counting for both
+        assert 'mlwright_requests_total{endpoint="/v1/models/{name}/predict",status="200"} 20.0' in metrics
+        assert 'mlwright_rows_scored_total{model="churn"} 20.0' in metrics
+        # a second service on the same port is refused, not silently joined to this one
+        second = subprocess.run(serve, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode != 0 and "cannot listen" in second.stderr and "Traceback" not in second.stderr
+        time.sleep(1.0)  # the prediction log writes every 0.25 s
+        dead = min(workers)
+        os.kill(dead, signal.SIGKILL)  # a worker dies: another takes its place, the port keeps answering
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid) - {dead}) < 2:
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.2)
+        ready(time.monotonic() + 60)
+        requests(10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    err = proc.stderr.read()
+    assert rc == 0, err
+    assert "starting another" in err and "Traceback" not in err
+    assert not _children(proc.pid)
+    _, outputs = read_log(Store())  # the test's MLWRIGHT_HOME is the service's
+    assert len(outputs) == 30  # every answered prediction was logged, by whichever worker answered it

@@ -25,7 +25,7 @@ from ._after_fit import AfterFit
 from .budget import Budget, Deadline, Snapshot, rss_bytes
 from .cleaning import Cleaning, act_on_findings, select_features
 from .config import home, parse_bytes
-from .data.schema import Schema, coerce, infer_schema
+from .data.schema import Columns, Schema, coerce, infer_schema
 from .data.sources import check_array, read_table, training_table
 from .ensemble import caruana, nested_scores
 from .errors import (
@@ -52,7 +52,10 @@ __all__ = ["AutoML", "load"]
 log = logging.getLogger("mlwright")
 ENSEMBLE_NAME = "ensemble"
 MAX_ENSEMBLE_CANDIDATES = 15
-FAST_PATH_ROWS = 16  # up to this many rows, predictions go through arrays, not DataFrames
+# up to this many rows a DataFrame is scored through arrays, not DataFrames per stage (measured on the demo
+# model: 100 rows 9.6 → 2.3 ms, 1,000 rows 15 → 8 ms); the service's Columns always are
+FAST_PATH_ROWS = 2000
+FUSED_ROWS = 16  # up to this many rows, forest members are scored fused (see fuse_forest_members)
 
 
 def _fold_groups(splits) -> list[np.ndarray]:
@@ -637,10 +640,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             return self.schema_.validate(X)
 
     def _fast_ok(self, X: Any) -> bool:
-        return (
-            isinstance(X, pd.DataFrame)
-            and len(X) <= FAST_PATH_ROWS
-            and all(hasattr(mod, "predict_fast") for m in self.members_ for mod in m["models"])
+        return (isinstance(X, Columns) or (isinstance(X, pd.DataFrame) and len(X) <= FAST_PATH_ROWS)) and all(
+            hasattr(mod, "predict_fast") for m in self.members_ for mod in m["models"]
         )
 
     def _blend(self, transform: str, predict: str, data: Any, members=None, fused=()) -> np.ndarray:
@@ -686,12 +687,16 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
     def _blended(self, X: Any) -> np.ndarray:
         self._check_fitted()
-        if self._fast_ok(X):  # few rows: arrays end to end, no DataFrame per stage
+        if self._fast_ok(X):  # few rows, or the service's columns: arrays end to end, no DataFrame per stage
             with warnings.catch_warnings():
                 warnings.simplefilter("always")
                 cols = self.schema_.validate_arrays(X)
+            if len(X) > FUSED_ROWS:
+                return self._blend("transform_fast", "predict_fast", cols)
             rest, fused = self._fused_forests()
             return self._blend("transform_fast", "predict_fast", cols, rest, fused)
+        if isinstance(X, Columns):
+            X = X.frame()
         Xc = self._prepare(X)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.utils.metaestimators import available_if
 
 from . import __version__, artifacts
-from .data.schema import Schema, infer_column
+from .data.schema import Columns, Schema, infer_column
 from .errors import ArtifactError, ColumnTypeError, ConfigError, NotFittedError, did_you_mean
 from .metrics import default_metric
 
@@ -155,7 +155,7 @@ class ExternalModel(Predicts):
     # ------------------------------------------------------------------ scoring
     def _raw(self, X: Any) -> np.ndarray:
         self._check_fitted()
-        df = self._frame(X)
+        df = self._frame(X.frame() if isinstance(X, Columns) else X)
         if self.kind == "sklearn":
             if self.task_ == "regression":
                 return np.asarray(self.estimator_.predict(df), dtype=float).reshape(-1)

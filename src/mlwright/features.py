@@ -32,7 +32,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data.schema import Schema, distinct
+from .data.schema import SMALL_BATCH, Schema, distinct
 
 __all__ = [
     "CategoryEncoder",
@@ -337,6 +337,14 @@ class FastFrame:
                 r[j] = levels[int(r[j])]
         return rows
 
+    def frame_with_labels(self) -> pd.DataFrame:
+        """:meth:`rows_with_labels` as a DataFrame (columns named as :meth:`TabularPreprocessor.transform`
+        names them: f0, f1, …): cheaper to hand over for many rows."""
+        cols: dict[int, Any] = dict(enumerate(self.values.T))
+        for j, levels in zip(self.cat_idx, self.cat_levels):
+            cols[j] = np.asarray(levels, dtype=object)[self.values[:, j].astype(np.intp)]
+        return pd.DataFrame({f"f{i}": v for i, v in cols.items()})
+
 
 def _stack(blocks: list[Any], n: int):
     """Side by side: sparse (float32) if any block is sparse, else a dense float array."""
@@ -388,14 +396,23 @@ def _block_tables(enc, names: list[str]) -> list[tuple[dict[str, int], np.ndarra
     return tables
 
 
-def _lookup(tables, columns, as_levels: bool = True) -> np.ndarray:
-    """Encode a few rows with :func:`_block_tables` (values, or levels already normalised)."""
+def _lookup(tables, columns) -> np.ndarray:
+    """Encode rows given as arrays with :func:`_block_tables`."""
     parts = []
     for (index, matrix, _), values in zip(tables, columns):
         unseen = len(matrix) - 1
-        rows = [index.get(_level_str(v) if as_levels else v, unseen) for v in values]
-        parts.append(matrix[rows])
+        parts.append(matrix[_per_level(values, lambda v, i=index, u=unseen: i.get(v, u), int)])
     return np.hstack(parts)
+
+
+def _per_level(values: Any, fn: Any, dtype: Any = float) -> np.ndarray:
+    """``fn(level)`` of every value's level (see :func:`_level_str`): value by value for a few rows, once
+    per distinct value for more (the values are coerced levels: text or missing, see ``coerce_columns``)."""
+    if len(values) <= SMALL_BATCH:
+        return np.array([fn(_level_str(v)) for v in values], dtype=dtype)
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    table = np.array([fn(_level_str(u)) for u in uniques] + [fn(MISSING)], dtype=dtype)
+    return table[codes]
 
 
 def _encode_by_tables(tables, columns: list[pd.Series], sparse: bool):
@@ -606,7 +623,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         def codes(enc, names):
             for c, cats, lookup in zip(names, enc.categories_, enc.lookups_):
                 other = lookup[OTHER]
-                parts.append(np.array([lookup.get(_level_str(v), other) for v in cols[c]], dtype=float))
+                parts.append(_per_level(cols[c], lambda v, lk=lookup, o=other: lk.get(v, o)))
                 cat_levels.append(cats)
 
         first_cat = len(parts)
@@ -617,7 +634,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         n_cat = len(parts) - first_cat
         if self.hc_enc_ is not None:
             for c, m in zip(self.hc_, self.freq_.maps_):
-                parts.append(np.array([m.get(_level_str(v), 0.0) for v in cols[c]], dtype=float))
+                parts.append(_per_level(cols[c], lambda v, m=m: m.get(v, 0.0)))
         matrix = np.column_stack(parts) if parts else np.empty((0, 0))
         if self.text_ is not None:
             matrix = np.hstack([matrix, self.text_.transform_arrays([cols[c] for c in self.txt_])])
@@ -663,10 +680,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         if self.cat_enc_ is not None:
             blocks.append(_lookup(fast["cat"], [cols[c] for c in self.cat_]))
         if self.hc_:
-            hc = [[_level_str(v) for v in cols[c]] for c in self.hc_]
+            hc = [cols[c] for c in self.hc_]
             if self.hc_enc_ is not None:
-                blocks.append(_lookup(fast["hc"], hc, as_levels=False))
-            freq = np.column_stack([[m.get(v, 0.0) for v in vals] for vals, m in zip(hc, self.freq_.maps_)])
+                blocks.append(_lookup(fast["hc"], hc))
+            freq = np.column_stack(
+                [_per_level(vals, lambda v, m=m: m.get(v, 0.0)) for vals, m in zip(hc, self.freq_.maps_)]
+            )
             blocks.append(np.log1p(freq * 1000.0))
         if self.text_ is not None:
             blocks.append(self.text_.transform(pd.DataFrame({c: cols[c] for c in self.txt_})))

@@ -141,14 +141,19 @@ class Schema:
         self.check_columns(df)
         return coerce(df, self, strict=True)
 
-    def validate_arrays(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
-        """:meth:`validate` for small batches: column name → numpy array, no DataFrame built."""
+    def validate_arrays(self, df: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
+        """:meth:`validate` without a DataFrame on the way: column name → numpy array.
+
+        ``df``: a (small) DataFrame, or :class:`Columns` (a batch of any size, as the service reads it).
+        """
         self.check_columns(df)
+        if isinstance(df, Columns):
+            return coerce_columns(df.data, self)
         return coerce_arrays(df, self)
 
     def check_columns(self, df: pd.DataFrame) -> None:
         """Raise on missing columns, warn on extra ones."""
-        if not isinstance(df, pd.DataFrame):
+        if not isinstance(df, (pd.DataFrame, Columns)):
             raise ColumnTypeError(f"expected a pandas DataFrame to score, got {type(df).__name__}")
         needed = self.features
         have = [str(c) for c in df.columns]
@@ -465,30 +470,98 @@ def _level(v: Any) -> Any:
     return str(v)
 
 
+class Columns:
+    """A batch of rows as column name → values (lists or 1-D arrays of one length), no DataFrame.
+
+    What the service builds from a JSON body: scoring reads it column by column (see
+    :func:`coerce_columns`); :meth:`frame` gives the DataFrame for the rare paths that need one.
+    """
+
+    __slots__ = ("data", "n")
+
+    def __init__(self, data: dict[str, Any], n: int):
+        self.data, self.n = data, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.data)
+
+    def frame(self) -> pd.DataFrame:
+        """The same rows as a DataFrame (dtypes inferred as ``DataFrame.from_records`` would)."""
+        return pd.DataFrame({k: pd.Series(v) if isinstance(v, list) else v for k, v in self.data.items()})
+
+
+_NUMBERS = frozenset({int, float, type(None)})
+_BOOLS = frozenset({bool, type(None)})
+_TEXTS = frozenset({str, type(None)})
+SMALL_BATCH = 16  # up to this many values, a per-value loop is cheaper than factorizing
+
+
 def coerce_arrays(df: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
     """Small-batch :func:`coerce` (strict): column → numpy array, same values, much less overhead."""
+    return coerce_columns({c.name: df[c.name].to_numpy() for c in schema.columns if c.used}, schema)
+
+
+def coerce_columns(cols: Any, schema: Schema) -> dict[str, np.ndarray]:
+    """Strict :func:`coerce` of ``cols`` (column → list or 1-D array): column → numpy array, same values.
+
+    Plain JSON values (numbers, booleans, text, null) and numpy arrays convert directly; anything else
+    (text-encoded numbers or dates, placeholders to mask, mixed types) goes through :func:`coerce`, which
+    also raises the :class:`ColumnTypeError` naming the column, rows and values.
+    """
     out: dict[str, np.ndarray] = {}
     for c in schema.columns:
         if not c.used:
             continue
-        vals = df[c.name].to_numpy()
-        kind = vals.dtype.kind
-        if c.na_values:  # disguised missing values (the general path masks them): no shortcut
-            kind = ""
-        if c.kind in ("numeric", "boolean") and kind and kind in "fiub":
-            out[c.name] = vals.astype(float)
-        elif c.kind == "datetime" and kind == "M":
-            out[c.name] = vals.astype("datetime64[ns]")
-        elif c.kind == "text" and kind:
-            out[c.name] = np.array([np.nan if _is_na(v) else str(v) for v in vals], dtype=object)
-        elif c.kind in ("categorical", "high_cardinality") and kind:
-            out[c.name] = np.array(
-                [np.nan if isinstance(v, str) and not v.strip() else _level(v) for v in vals], dtype=object
-            )
-        else:  # text-encoded numbers, booleans or dates, or placeholders to mask: the general path
-            col = coerce(df[[c.name]], Schema([c], schema.target, schema.task, schema.metric), strict=True)
-            out[c.name] = col[c.name].to_numpy()
+        vals = cols[c.name]
+        arr = None if c.na_values else _direct(vals, c.kind)
+        if arr is None:  # the general path
+            s = pd.Series(vals) if isinstance(vals, list) else pd.Series(np.asarray(vals))
+            col = coerce(s.to_frame(c.name), Schema([c], schema.target, schema.task, schema.metric), strict=True)
+            arr = col[c.name].to_numpy()
+        out[c.name] = arr
     return out
+
+
+def _direct(vals: Any, kind: str) -> np.ndarray | None:
+    """``vals`` coerced to ``kind`` without pandas, or None when it needs the general path."""
+    if isinstance(vals, list):
+        types = set(map(type, vals))
+        if (kind == "numeric" and types <= _NUMBERS) or (kind == "boolean" and types <= _BOOLS):
+            return np.array(vals, dtype=float)  # None → NaN
+        if kind in ("categorical", "high_cardinality") and types <= _TEXTS | _NUMBERS | _BOOLS:
+            return _levels(np.array(vals, dtype=object), types)
+        if kind == "text" and types <= _TEXTS:
+            return np.array([np.nan if v is None else v for v in vals], dtype=object)
+        return None
+    vals = np.asarray(vals)
+    k = vals.dtype.kind
+    if (kind == "numeric" and k in "fiu") or (kind == "boolean" and k in "fiub"):
+        return vals.astype(float)
+    if kind == "datetime" and k == "M":
+        return vals.astype("datetime64[ns]")
+    if kind == "text" and k:
+        return np.array([np.nan if _is_na(v) else str(v) for v in vals], dtype=object)
+    if kind in ("categorical", "high_cardinality") and k:
+        return _levels(vals.astype(object), {type(v) for v in vals} if k == "O" else set())
+    return None
+
+
+def _levels(vals: np.ndarray, types: set) -> np.ndarray:
+    """Category levels of an object array (see :func:`_level`; blank text is missing)."""
+    mixed = any(issubclass(t, (bool, np.bool_)) for t in types) and any(
+        issubclass(t, (int, float, np.number)) and not issubclass(t, (bool, np.bool_)) for t in types
+    )  # True == 1: factorizing would merge the levels "True" and "1"
+    if len(vals) <= SMALL_BATCH or mixed:
+        return np.array([_blank_level(v) for v in vals], dtype=object)
+    codes, uniques = pd.factorize(vals, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[: len(uniques)] = [_blank_level(v) for v in uniques]
+    table[-1] = np.nan
+    return table[codes]
 
 
 def _bad(name: str, s: pd.Series, bad: pd.Series, expected: str) -> ColumnTypeError:
@@ -502,6 +575,8 @@ def _bad(name: str, s: pd.Series, bad: pd.Series, expected: str) -> ColumnTypeEr
 
 def _to_float(s: pd.Series, name: str, strict: bool) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
+        if strict and s.notna().any():  # true/false where a number is expected is a mistake, not 1/0
+            raise _bad(name, s, s.notna(), "numeric")
         return s.astype(float)
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s.astype(float)

@@ -21,6 +21,9 @@ ALL = frozenset({"binary", "multiclass", "regression"})
 # forest, 2 cores: below ~3,000 rows starting the threads costs more than they save)
 BIG_BATCH_ROWS = 4000
 PREDICT_JOBS = min(4, os.cpu_count() or 1)
+# the packed copy of a forest walks every row through every tree at once ((rows × trees) arrays per level):
+# right for a few rows, while scikit-learn's own predict is leaner for more
+PACKED_MAX_ROWS = 64
 _PREDICT_THREADS: int | None = None
 
 
@@ -210,7 +213,7 @@ class SklearnModel:
 
     def predict_fast(self, X) -> np.ndarray:
         """Small batches: forests through their packed copy, others as usual."""
-        packed = self.packed()
+        packed = self.packed() if X.shape[0] <= PACKED_MAX_ROWS else None
         if packed is None:
             return self.predict_raw(X)
         p = packed.predict(X)

@@ -95,10 +95,15 @@ class CatBoostModel:
 
     def predict_fast(self, ff) -> np.ndarray:
         """Predict from a :class:`~mlwright.features.FastFrame` (categories given back as text)."""
-        rows = ff.rows_with_labels()
-        if self.task == "regression":  # a few rows: one thread, as for LightGBM
-            return np.asarray(self.model.predict(rows, thread_count=1), dtype=float)
-        p = np.asarray(self.model.predict_proba(rows, thread_count=1), dtype=float)
+        if len(ff.values) <= 64:  # a few rows: lists, and one thread, as for LightGBM
+            rows, threads = ff.rows_with_labels(), 1
+        else:  # more: a DataFrame (CatBoost would convert a long list of lists value by value)
+            from catboost import Pool
+
+            rows, threads = Pool(ff.frame_with_labels(), cat_features=ff.cat_idx), predict_threads(-1)
+        if self.task == "regression":
+            return np.asarray(self.model.predict(rows, thread_count=threads), dtype=float)
+        p = np.asarray(self.model.predict_proba(rows, thread_count=threads), dtype=float)
         if p.shape[1] != self.n_classes:
             out = np.zeros((p.shape[0], self.n_classes))
             out[:, np.asarray(self.model.classes_, dtype=int)] = p

@@ -76,7 +76,8 @@ class LGBMModel:
         """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training).
 
         A few rows: one thread (a team of OpenMP threads per call only spins and contends)."""
-        p = self.booster.predict(ff.values, num_iteration=self.best_iteration, num_threads=1)
+        threads = 1 if len(ff.values) <= 64 else predict_threads(0)
+        p = self.booster.predict(ff.values, num_iteration=self.best_iteration, num_threads=threads)
         return as_proba(self.task, p)
 
     def meta(self) -> dict[str, Any]:

@@ -23,10 +23,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
+from ..data.schema import Columns
 from ..errors import ColumnsMismatchError, ColumnTypeError, MlwrightError, ModelNotFoundError, did_you_mean
 from ..external import decide
 from .auth import check_token
-from .payloads import BadRequest, UnprocessableRequest, csv_frame, parse_json, records_frame, validated
+from .payloads import BadRequest, UnprocessableRequest, csv_frame, parse_json, records_columns, validated
 
 __all__ = ["JSON", "Core", "ServeConfig", "ServedModel", "create_app", "frame"]
 
@@ -178,8 +179,9 @@ class Core:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def predict(self, served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
-        """Validate and score ``df`` off the event loop, within the row, time and concurrency caps.
+    async def predict(self, served: ServedModel, df: pd.DataFrame | Columns) -> dict[str, Any]:
+        """Validate and score the batch ``df`` (off the event loop unless it is a few rows), within the row,
+        time and concurrency caps.
 
         Returns ``{"predictions", "probabilities" (classification, (n, k) array), "labels", "ids"}``.
         """
@@ -207,7 +209,7 @@ class Core:
             self.log.put(out["request_id"], served.name, served.version, 1000 * (time.perf_counter() - t0), df, out)
         return out
 
-    async def _score_batch(self, served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
+    async def _score_batch(self, served: ServedModel, df: pd.DataFrame | Columns) -> dict[str, Any]:
         """Score a batch in a worker thread, at most ``score_threads`` at once (the others wait their turn)."""
         if self._scoring is None:
             self._scoring = asyncio.Semaphore(max(1, self.cfg.score_threads))
@@ -260,20 +262,21 @@ class JSON(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def _score(served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
+def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]:
     """Validate (the model's own strict coercion; a full per-column report only when it fails) and score."""
     model = served.model
     schema = model.schema_
     known = {c.name for c in schema.columns}
-    if set(schema.features) - set(map(str, df.columns)) or set(map(str, df.columns)) - known:
-        validated(schema, df)  # raises with the per-column report
+    have = set(map(str, batch.columns))
+    if set(schema.features) - have or have - known:
+        validated(schema, _frame(batch))  # raises with the per-column report
     try:
-        raw = model._raw(df)
+        raw = model._raw(batch)
     except (ColumnTypeError, ColumnsMismatchError):
-        validated(schema, df)  # the full report of what is wrong, column by column
+        validated(schema, _frame(batch))  # the full report of what is wrong, column by column
         raise
     req = uuid.uuid4().hex
-    ids = [f"{req}-{i}" for i in range(len(df))]
+    ids = [f"{req}-{i}" for i in range(len(batch))]
     if model.task_ == "regression":
         return {"predictions": np.asarray(raw, dtype=float).tolist(), "ids": ids, "labels": None,
                 "probabilities": None, "request_id": req}  # fmt: skip
@@ -283,13 +286,18 @@ def _score(served: ServedModel, df: pd.DataFrame) -> dict[str, Any]:
             "request_id": req}  # fmt: skip
 
 
-def frame(body: bytes, content_type: str) -> pd.DataFrame:
-    """A native body (JSON records/columns or CSV) → DataFrame; 415 for other content types."""
+def _frame(batch: pd.DataFrame | Columns) -> pd.DataFrame:
+    return batch.frame() if isinstance(batch, Columns) else batch
+
+
+def frame(body: bytes, content_type: str) -> pd.DataFrame | Columns:
+    """A native body → the batch to score: JSON records/columns as :class:`Columns`, CSV as a DataFrame;
+    415 for other content types."""
     ctype = content_type.split(";")[0].strip().lower()
     if ctype in ("text/csv", "application/csv"):
         return csv_frame(body)
     if ctype in ("application/json", ""):
-        return records_frame(parse_json(body))
+        return records_columns(parse_json(body))
     raise _Unsupported(ctype)
 
 

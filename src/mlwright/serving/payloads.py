@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..data.schema import Schema, coerce
+from ..data.schema import Columns, Schema, coerce
 from ..errors import ColumnTypeError, DataError
 
-__all__ = ["BadRequest", "column_report", "csv_frame", "parse_json", "records_frame"]
+__all__ = ["BadRequest", "column_report", "csv_frame", "parse_json", "records_columns", "records_frame"]
 
 
 class BadRequest(DataError):
@@ -42,19 +42,39 @@ def _no_constants(name: str) -> Any:
 
 
 def parse_json(body: bytes) -> Any:
-    """Strict JSON (no NaN/Infinity); a clear error for anything else."""
+    """Strict JSON (no NaN/Infinity, no numbers beyond a double); a clear error for anything else.
+
+    Parsed by orjson (several times faster than ``json`` on a 1,000-row body); a body it refuses is read
+    again by ``json`` only to say what is wrong in the clearest words.
+    """
+    import orjson
+
     if not body.strip():
         raise BadRequest('the request body is empty; send JSON such as {"records": [{...}]}')
     try:
-        return json.loads(body, parse_constant=_no_constants)
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        first = exc
+    try:
+        json.loads(body, parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise BadRequest("the body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    raise BadRequest(f"the body is not valid JSON: {first.msg} at line {first.lineno} column {first.colno}")
 
 
-def records_frame(obj: Any) -> pd.DataFrame:
-    """``{"records": […]}``, ``{"columns": {…}}``, ``{"dataframe_records": …}`` or a list of records → DataFrame."""
+def _nested(name: Any, values: list) -> BadRequest | None:
+    kinds = set(map(type, values))
+    for kind in (dict, list):
+        if kind in kinds:
+            return BadRequest(f"column {name!r} holds a nested {kind.__name__}; values must be numbers, text or null")
+    return None
+
+
+def records_columns(obj: Any) -> Columns:
+    """:func:`records_frame` without the DataFrame: the batch as column → list of values (a column absent
+    from some records is null there), which the models score directly."""
     if isinstance(obj, dict) and "records" in obj:
         obj = obj["records"]
     elif isinstance(obj, dict) and "columns" in obj and isinstance(obj["columns"], dict):
@@ -62,18 +82,27 @@ def records_frame(obj: Any) -> pd.DataFrame:
         lengths = {k: len(v) if isinstance(v, list) else -1 for k, v in cols.items()}
         if any(n < 0 for n in lengths.values()) or len(set(lengths.values())) > 1:
             raise BadRequest(f"'columns' must map each column to a list of equal length; lengths: {lengths}")
-        return pd.DataFrame(cols)
+        if not cols or not next(iter(lengths.values())):
+            raise BadRequest("the request holds no rows")
+        for k, v in cols.items():
+            if (bad := _nested(k, v)) is not None:
+                raise bad
+        return Columns({str(k): v for k, v in cols.items()}, next(iter(lengths.values())))
     if not isinstance(obj, list) or not obj:
         raise BadRequest('send {"records": [{column: value, ...}, ...]} or {"columns": {column: [values]}}')
-    if not all(isinstance(r, dict) for r in obj):
+    if set(map(type, obj)) != {dict}:
         raise BadRequest("every record must be a JSON object of column → value")
-    for r in obj:
-        for k, v in r.items():
-            if isinstance(v, (dict, list)):
-                raise BadRequest(
-                    f"column {k!r} holds a nested {type(v).__name__}; values must be numbers, text or null"
-                )
-    return pd.DataFrame.from_records(obj)
+    names = dict.fromkeys(k for r in obj for k in r)
+    data = {k: [r.get(k) for r in obj] for k in names}
+    for k, v in data.items():
+        if (bad := _nested(k, v)) is not None:
+            raise bad
+    return Columns(data, len(obj))
+
+
+def records_frame(obj: Any) -> pd.DataFrame:
+    """``{"records": […]}``, ``{"columns": {…}}``, ``{"dataframe_records": …}`` or a list of records → DataFrame."""
+    return records_columns(obj).frame()
 
 
 def csv_frame(body: bytes) -> pd.DataFrame:

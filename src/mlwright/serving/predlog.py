@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.schema import Columns
 from ..store import Store
 from ..store.tables import predictions
 
@@ -77,7 +78,13 @@ def _inputs(recs: list[_Record]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+_MIXED = ("mixed", "mixed-integer")
+
+
 def _parquet(df: pd.DataFrame) -> bytes:
+    mixed = [c for c in df.columns if df[c].dtype == object and pd.api.types.infer_dtype(df[c]) in _MIXED]
+    if mixed:  # e.g. "3" and 3 in one column (both accepted as numbers): Parquet needs one type per column
+        df = df.assign(**{c: df[c].map(lambda v: v if v is None or v != v else str(v)) for c in mixed})
     buf = io.BytesIO()
     df.to_parquet(buf, index=False, compression="snappy")
     return buf.getvalue()
@@ -143,10 +150,12 @@ class PredictionLog:
             self._thread = threading.Thread(target=self._run, name="mlwright-prediction-log", daemon=True)
             self._thread.start()
 
-    def put(self, batch_id: str, model: str, version: str, latency_ms: float, inputs: pd.DataFrame,
+    def put(self, batch_id: str, model: str, version: str, latency_ms: float, inputs: pd.DataFrame | Columns,
             result: dict[str, Any]) -> bool:  # fmt: skip
         """Queue one scored request; False (and counted) when the queue is full."""
-        if len(inputs) <= 16:  # a few rows: lists now (~20 µs) spare the writer concatenating thousands of frames
+        if isinstance(inputs, Columns):  # the JSON body's column lists, as they are
+            inputs = inputs.data
+        elif len(inputs) <= 16:  # a few rows: lists now (~20 µs) spare the writer concatenating thousands of frames
             inputs = {str(k): v.tolist() for k, v in inputs.items()}
         rec = _Record(batch_id, _dt.datetime.now(_dt.UTC), model, version, latency_ms, inputs, result)
         try:

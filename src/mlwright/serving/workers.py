@@ -31,7 +31,8 @@ __all__ = ["balanced_workers_supported", "run_workers"]
 log = logging.getLogger("mlwright.serving")
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-_QUICK_DEATH = 10.0  # a worker dying this soon after it started is broken, not unlucky: stop, do not loop
+_QUICK_DEATH = 10.0  # a worker failing (exit code > 0) this soon after it started is broken: stop, do not loop
+_MAX_DEATHS = 5  # more worker deaths than this within a minute: stop
 
 
 def balanced_workers_supported() -> bool:
@@ -76,13 +77,17 @@ def run_workers(spec_env: str, spec: str, host: str, port: int, workers: int) ->
     procs: list[tuple[subprocess.Popen, float]] = []
     try:
         procs = [(subprocess.Popen(cmd, env=env), time.monotonic()) for _ in range(workers)]
+        deaths: list[float] = []
         while not stop.is_set():
             for i, (p, started) in enumerate(procs):
                 if p.poll() is None:
                     continue
                 _mark_dead(p.pid)
-                if time.monotonic() - started < _QUICK_DEATH:
-                    log.error("worker %d exited with code %s right after starting; stopping", p.pid, p.returncode)
+                now = time.monotonic()
+                deaths = [t for t in deaths if now - t < 60] + [now]
+                if (p.returncode > 0 and now - started < _QUICK_DEATH) or len(deaths) > _MAX_DEATHS:
+                    # it failed on its own right after starting, or workers keep dying: a loop would not help
+                    log.error("worker %d exited with code %s; stopping the service", p.pid, p.returncode)
                     code = 1
                     stop.set()
                     break
