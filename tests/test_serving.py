@@ -242,6 +242,19 @@ def test_a_full_log_queue_drops_visibly(model_dir, tmp_path):
     assert log.dropped == 3
 
 
+def _wait_ready(url: str, proc, seconds: float) -> None:
+    """Until the service process answers ``/ready`` (it must not exit meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.2)
+
+
 def test_cli_serve_answers_and_shuts_down_cleanly(model_dir, tmp_path):
     import os
     import signal
@@ -257,15 +270,7 @@ def test_cli_serve_answers_and_shuts_down_cleanly(model_dir, tmp_path):
         [str(exe), "serve", str(path), "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
+        _wait_ready(f"http://127.0.0.1:{port}", proc, 60)
         row = {"records": df.drop(columns="churn").head(1).to_dict(orient="records")}
         r = httpx.post(f"http://127.0.0.1:{port}/v1/models/churn/predict", json=row, headers=AUTH)
         assert r.status_code == 200 and r.json()["predictions"][0] in ("yes", "no")
@@ -332,23 +337,13 @@ def test_workers_share_the_port_merge_metrics_replace_a_dead_one_and_stop_cleanl
     url = f"http://127.0.0.1:{port}"
     row = {"records": df.drop(columns="churn").head(1).to_dict(orient="records")}
 
-    def ready(deadline: float) -> None:
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
-
     def requests(n: int) -> None:  # each on a new connection: the kernel spreads them over the workers
         for _ in range(n):
             r = httpx.post(f"{url}/v1/models/churn/predict", json=row, headers=AUTH, timeout=30)
             assert r.status_code == 200, r.text
 
     try:
-        ready(time.monotonic() + 90)
+        _wait_ready(url, proc, 90)
         workers = _children(proc.pid)
         assert len(workers) == 2
         requests(20)
@@ -365,7 +360,7 @@ def test_workers_share_the_port_merge_metrics_replace_a_dead_one_and_stop_cleanl
         while len(_children(proc.pid) - {dead}) < 2:
             assert time.monotonic() < deadline, "the dead worker was not replaced"
             time.sleep(0.2)
-        ready(time.monotonic() + 60)
+        _wait_ready(url, proc, 60)
         requests(10)
     finally:
         proc.send_signal(signal.SIGTERM)
