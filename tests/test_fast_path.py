@@ -72,9 +72,9 @@ def test_fast_path_checks_like_the_slow_one(binary_df):
         a.predict(bad)
     with pytest.warns(UserWarning, match="ignoring 1 column"):
         a.predict(X.assign(extra=1))
-    for path in (a.predict, lambda rows: _frame_path(a, rows)):  # true/false is not a number, on either path
-        with pytest.raises(ColumnTypeError, match="'x1' must hold numeric"):
-            path(X.assign(x1=True))
+    ones = _frame_path(a, X.assign(x1=1.0))  # true/false are 1/0, on either path
+    np.testing.assert_allclose(a._raw(X.assign(x1=True)), ones)
+    np.testing.assert_allclose(_frame_path(a, X.assign(x1=True)), ones)
 
 
 def test_forest_members_fused_on_the_fast_path_give_the_same_numbers(multiclass_df):

@@ -157,7 +157,6 @@ def test_bad_input_gets_the_right_4xx(client, model_dir):
             post(content=b'{"records": "\xff\xfe"}', headers=AUTH | {"Content-Type": "application/json"}),
             400,
         ),
-        "a boolean for a number": (post(json={"records": [row | {"age": True}]}), 422),
         "records not objects": (post(json={"records": [row, 3]}), 400),
     }
     for name, (r, status) in cases.items():
@@ -165,7 +164,6 @@ def test_bad_input_gets_the_right_4xx(client, model_dir):
         assert r.json()["error"] and r.json()["message"], name
     assert "did you mean 'churn'" in cases["unknown model"][0].json()["message"]
     assert "NaN" in cases["NaN"][0].json()["message"] and "UTF-8" in cases["not UTF-8"][0].json()["message"]
-    assert "'age'" in cases["a boolean for a number"][0].json()["message"]
     # numbers sent as text are read as numbers (as in a CSV), in any mix with real numbers, and logged
     mixed = post(json={"records": [row | {"age": "41"}, row | {"age": 41}, row | {"age": None}]})
     assert mixed.status_code == 200, mixed.text

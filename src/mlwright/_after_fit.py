@@ -92,4 +92,9 @@ class AfterFit:
 
         methods = ((self.report_data() or {}).get("cv") or {}).get("calibration_methods")
         self.calibration_, chosen = resolve_calibration(self.task_, method, methods)
+        ref = getattr(self, "reference_", None)
+        if ref is not None and ref.get("output_raw") is not None:  # monitoring compares served probabilities
+            from .monitoring.reference import calibrated_output
+
+            ref["output"] = calibrated_output(ref["output_raw"], self.calibration_)
         return chosen

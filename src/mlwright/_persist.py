@@ -50,6 +50,9 @@ def save_automl(automl, path: Path) -> Path:
 
             (tmp / "report.json").write_text(json.dumps(report), encoding="utf-8")
             (tmp / "report.html").write_text(render_model_report(report), encoding="utf-8")
+        reference = getattr(automl, "reference_", None)
+        if reference is not None:  # monitoring's baseline (see mlwright.monitoring.reference)
+            (tmp / "reference.json").write_text(json.dumps(reference, allow_nan=False), encoding="utf-8")
         lb = automl.leaderboard_.replace({np.nan: None})
         return {
             "mlwright_version": __version__,
@@ -125,6 +128,9 @@ def load_automl(path: Path):
             automl.threshold_ = float(manifest["threshold"])
         automl.calibration_ = manifest.get("calibration")
         automl.report_data_ = None
+        automl.reference_ = None
+        if "reference.json" in manifest.get("files", {}):
+            automl.reference_ = json.loads((path / "reference.json").read_text(encoding="utf-8"))
         if "report.json" in manifest.get("files", {}):
             automl.report_data_ = json.loads((path / "report.json").read_text(encoding="utf-8"))
         automl.preprocessors_ = {

@@ -508,8 +508,11 @@ def _serve_once(model_dir: Path, row) -> None:
 def _add_subcommands() -> None:
     from .cli_batch import export, predict
     from .cli_models import models_app, runs_app
+    from .cli_monitor import feedback, monitor
 
     app.command("predict")(predict)
+    app.command("monitor")(monitor)
+    app.command("feedback")(feedback)
     app.command("export")(export)
 
     app.add_typer(models_app, name="models")

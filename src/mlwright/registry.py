@@ -351,6 +351,11 @@ class Registry:
         v = self.resolve(ref)
         if v.status != "ready":
             raise RegistryError(f"{v.ref} is {v.status}; it cannot be served")
+        return load(self.verified_path(v))
+
+    def verified_path(self, v: ModelVersion) -> Path:
+        """The artifact directory of ``v`` once its manifest matches the SHA-256 recorded at registration
+        (each file is then checked against the manifest by whoever reads it)."""
         if not (v.path / "manifest.json").is_file():
             raise ArtifactError(f"the artifact of {v.ref} is missing from {v.path}; restore it or register again")
         digest = artifacts.file_sha256(v.path / "manifest.json")
@@ -359,4 +364,4 @@ class Registry:
                 f"the manifest of {v.ref} changed since it was registered (SHA-256 {digest[:12]}…, registry says "
                 f"{v.sha256[:12]}…); refusing to load it"
             )
-        return load(v.path)
+        return v.path

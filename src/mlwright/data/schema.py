@@ -539,7 +539,7 @@ def _direct(vals: Any, kind: str) -> np.ndarray | None:
         return None
     vals = np.asarray(vals)
     k = vals.dtype.kind
-    if (kind == "numeric" and k in "fiu") or (kind == "boolean" and k in "fiub"):
+    if kind in ("numeric", "boolean") and k in "fiub":
         return vals.astype(float)
     if kind == "datetime" and k == "M":
         return vals.astype("datetime64[ns]")
@@ -574,9 +574,7 @@ def _bad(name: str, s: pd.Series, bad: pd.Series, expected: str) -> ColumnTypeEr
 
 
 def _to_float(s: pd.Series, name: str, strict: bool) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        if strict and s.notna().any():  # true/false where a number is expected is a mistake, not 1/0
-            raise _bad(name, s, s.notna(), "numeric")
+    if pd.api.types.is_bool_dtype(s.dtype):  # true/false are 1/0 (as in numpy, pandas and ONNX exports)
         return s.astype(float)
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s.astype(float)

@@ -26,6 +26,7 @@ from .. import __version__
 from ..data.schema import Columns
 from ..errors import ColumnsMismatchError, ColumnTypeError, MlwrightError, ModelNotFoundError, did_you_mean
 from ..external import decide
+from ..monitoring.feedback import FeedbackError, record_feedback
 from .auth import check_token
 from .payloads import BadRequest, UnprocessableRequest, csv_frame, parse_json, records_columns, validated
 
@@ -121,6 +122,8 @@ class Core:
         self.inflight = 0
         self._scoring: asyncio.Semaphore | None = None
         self.log = log
+        self.store_url: str | None = None
+        self._store = None
         if log is not None:
             from prometheus_client import Gauge
 
@@ -135,6 +138,16 @@ class Core:
                     g.set(getattr(log, what))
 
             log.on_count = counted
+
+    def store(self):
+        """The store predictions and feedback go to (the prediction log's, else ``store_url``'s)."""
+        if self.log is not None:
+            return self.log.store
+        if self._store is None:
+            from ..store import Store
+
+            self._store = Store(self.store_url)
+        return self._store
 
     def denied(self, request: Request, write: bool = False) -> JSONResponse | None:
         """None when the request may go on; else the 401/403 answer (predictions are open with public_predict)."""
@@ -216,10 +229,13 @@ class Core:
         async with self._scoring:
             return await run_in_threadpool(_score, served, df)
 
-    def failure(self, exc: MlwrightError) -> JSONResponse:
-        """The JSON error answer of a typed error (422s carry their per-column report)."""
+    def failure(self, exc: MlwrightError, model: str | None = None) -> JSONResponse:
+        """The JSON error answer of a typed error (422s carry their per-column report); answers to a
+        prediction request (``model``) are also counted in the store, for monitoring's error rate."""
         self.metrics.errors.labels(exc.code).inc()
-        extra = {"columns": exc.columns} if isinstance(exc, UnprocessableRequest) else {}
+        if model is not None and self.log is not None:
+            self.log.error_answer(model, exc.http_status, exc.code)
+        extra = {"columns": exc.columns} if isinstance(exc, (UnprocessableRequest, FeedbackError)) else {}
         r = _error(exc.http_status, exc.code, str(exc), **extra)
         if isinstance(exc, _Busy):
             r.headers["Retry-After"] = "1"
@@ -313,6 +329,7 @@ def create_app(
     from .reload import Reloader
 
     core = Core(models, config or ServeConfig(), log)
+    core.store_url = store
     core.reloader = Reloader(core, store, core.cfg.reload_seconds)
 
     @asynccontextmanager
@@ -370,7 +387,7 @@ def create_app(
             df = frame(await core.body(request), request.headers.get("content-type", ""))
             res = await core.predict(served, df)
         except MlwrightError as exc:
-            return core.failure(exc)
+            return core.failure(exc, model=name)
         out: dict[str, Any] = {
             "model": served.name, "version": served.version, "request_id": res["request_id"],
             "prediction_ids": res["ids"], "predictions": res["predictions"],
@@ -379,6 +396,25 @@ def create_app(
             keys = [str(k) for k in res["labels"]]
             out["probabilities"] = [dict(zip(keys, map(float, row))) for row in res["probabilities"]]
         return JSON(out)
+
+    @app.post("/v1/models/{name}/feedback")
+    async def feedback(name: str, request: Request) -> Response:
+        """Ground truth for earlier predictions: ``{"feedback": [{"prediction_id": …, "actual": …}, …]}``
+        (or one such object); token required.  The monitor turns it into live metrics."""
+        if (denied := core.denied(request, write=True)) is not None:
+            return denied
+        try:
+            served = core.model(name)
+            obj = parse_json(await core.body(request))
+            items = obj.get("feedback", [obj]) if isinstance(obj, dict) else obj
+            if not isinstance(items, list):
+                raise BadRequest('send {"feedback": [{"prediction_id": "…", "actual": …}, …]}')
+            stored = await run_in_threadpool(
+                record_feedback, core.store(), served.name, served.model.schema_, items, "api"
+            )
+        except MlwrightError as exc:
+            return core.failure(exc)
+        return JSONResponse({"stored": stored})
 
     @app.post("/v1/models/{name}/reload")
     async def reload(name: str, request: Request) -> Response:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..data.schema import Columns
 from ..store import Store
-from ..store.tables import predictions
+from ..store.tables import predictions, request_errors
 
 __all__ = ["PredictionLog", "read_log"]
 
@@ -137,6 +137,7 @@ class PredictionLog:
         self.dropped = 0
         self.written = 0
         self.failed = 0
+        self._errors: dict[tuple[str, int, str], int] = {}  # (model, status, code) → answers since the last write
         self.on_count: Any = None  # called after the counts above change (the service's metrics)
         self._last_warning = 0.0
         self._stop = threading.Event()
@@ -170,6 +171,23 @@ class PredictionLog:
                 self._last_warning = now
                 log.warning("prediction log queue full: %d record(s) dropped so far", self.dropped)
             return False
+
+    def error_answer(self, model: str, status: int, code: str) -> None:
+        """Count an error answer to a prediction request (written with the next batch, per kind)."""
+        key = (model[:128], int(status), code[:64])
+        self._errors[key] = self._errors.get(key, 0) + 1
+
+    def _write_errors(self) -> None:
+        if not self._errors:
+            return
+        counts, self._errors = self._errors, {}
+        now = _dt.datetime.now(_dt.UTC)
+        rows = [{"at": now, "model": m, "status": s, "code": c, "count": n} for (m, s, c), n in counts.items()]
+        try:
+            self.store.write(lambda conn: conn.execute(request_errors.insert(), rows))
+        except Exception as exc:  # counted in the log and /metrics like lost predictions
+            self.failed += sum(counts.values())
+            log.error("prediction log: %d error count(s) could not be written: %s", len(rows), exc)
 
     def _take(self) -> list[_Record]:
         out: list[_Record] = []
@@ -223,6 +241,8 @@ class PredictionLog:
             records = self._take()
             if records:
                 self._write(records)
+            self._write_errors()
+        self._write_errors()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until the queue is empty (what was queued is written)."""

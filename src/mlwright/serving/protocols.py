@@ -206,6 +206,10 @@ def v2_metadata(served: ServedModel) -> dict[str, Any]:
             "outputs": outputs}  # fmt: skip
 
 
+def _only(core: Core) -> str | None:
+    return next(iter(core.models)) if len(core.models) == 1 else None
+
+
 def add_protocols(app: FastAPI, core: Core) -> None:
     """Mount every adapter on ``app``."""
 
@@ -218,7 +222,7 @@ def add_protocols(app: FastAPI, core: Core) -> None:
             df = parse(served, await core.body(request), request)
             res = await core.predict(served, df)
         except MlwrightError as exc:
-            return core.failure(exc)
+            return core.failure(exc, model=served_name or _only(core))
         return JSON(answer(served, res))
 
     def predictions_only(served: ServedModel, res: dict[str, Any]) -> dict[str, Any]:

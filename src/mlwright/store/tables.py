@@ -116,4 +116,36 @@ predictions = Table(
     Column("outputs", BLOB, nullable=False),  # Parquet: prediction_id, prediction, probabilities
 )
 
-__all__ = ["alias_history", "aliases", "metadata", "predictions", "registered", "runs", "trials", "versions"]
+feedback = Table(
+    "mlw_feedback",
+    metadata,
+    Column("prediction_id", String(64), primary_key=True),
+    Column("model", String(128), nullable=False, index=True),
+    Column("actual", Text, nullable=False),  # JSON: the true label or value
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("source", String(32), nullable=False),  # api | cli | review
+)
+
+request_errors = Table(
+    "mlw_request_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("model", String(128), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("count", Integer, nullable=False),  # error answers of this kind in the log writer's interval
+)
+
+__all__ = [
+    "alias_history",
+    "aliases",
+    "feedback",
+    "metadata",
+    "predictions",
+    "registered",
+    "request_errors",
+    "runs",
+    "trials",
+    "versions",
+]

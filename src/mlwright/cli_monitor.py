@@ -1,0 +1,97 @@
+"""``mlwright monitor`` and ``mlwright feedback``: the loop's eyes (see :mod:`mlwright.monitoring`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ._console import _run, err, out
+
+__all__ = ["feedback", "monitor"]
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
+def _num(v) -> str:
+    return "—" if v is None else f"{v:.3g}"
+
+
+def monitor(
+    model: Annotated[str, typer.Argument(help="model directory or registered name (name, name@alias)")],
+    window: Annotated[str | None, typer.Option("--window", "-w", help="window length: 1d, 6h, 15min, 1w")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="only the log since: 7d (ago) or a date")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML with [monitor] settings and [monitor.alerts] rules")
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="write the monitoring report here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
+    fail_on_alert: Annotated[
+        bool, typer.Option("--fail-on-alert", help="exit 1 when the latest window alerts")
+    ] = False,
+    store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+) -> None:
+    """Drift, data quality, latency, errors and live metrics of MODEL's logged predictions, per window."""
+
+    def body():
+        from .monitoring import MonitorConfig, monitor_model
+        from .monitoring.alerts import fire_alerts
+
+        cfg = MonitorConfig.from_file(config) if config else MonitorConfig()
+        if window:
+            cfg.window = window
+        res = monitor_model(model, cfg, since, store)
+        fired = fire_alerts(res, cfg.webhook)
+        if as_json:
+            typer.echo(res.to_json())
+        else:
+            t = Table(title=f"{res.model} — windows of {res.window}", title_justify="left")
+            for col in ("from", "rows", "version", "drifting", "most drifted", "pred PSI", "missing", "unseen",
+                        "p99 ms", "errors", "live"):  # fmt: skip
+                t.add_column(col, justify="left" if col in ("from", "version", "most drifted") else "right")
+            for w in res.windows:
+                drift = _pct(w.get("drift_share")) + (" [red]DRIFT[/red]" if w.get("dataset_drift") else "")
+                live = w.get("live") or {}
+                shown = f"{live.get('metric')} {_num(live.get('value'))} (n={live.get('rows')})" if live else "—"
+                t.add_row(w["start"][:16], f"{w['rows']:,}", ",".join(w["versions"]), drift,
+                          escape(", ".join((w.get("drifted") or [])[:3]) or "—"),
+                          _num((w.get("output") or {}).get("psi")), _pct(w.get("missing")), _pct(w.get("unseen")),
+                          _num(w.get("latency_p99_ms")), _pct(w.get("error_rate")),
+                          shown)  # fmt: skip
+            out.print(t)
+            for a in fired:
+                err.print(f"[yellow]alert[/yellow] {escape(a['rule'])}: {escape(str(a['value']))} "
+                          f"(threshold {a['threshold']:g}) in the window from {a['window'][:16]}")  # fmt: skip
+        if html is not None:
+            from .report.monitor import render_monitor
+
+            html.write_text(render_monitor(res.to_dict()), encoding="utf-8")
+            err.print(f"monitoring report: {html}")
+        if fired and fail_on_alert:
+            raise typer.Exit(1)
+
+    _run(body)
+
+
+def feedback(
+    model: Annotated[str, typer.Argument(help="model directory or registered name the predictions came from")],
+    labels: Annotated[Path, typer.Argument(help="CSV/Parquet with prediction_id and actual (or the target column)")],
+    store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+) -> None:
+    """Record ground truth for logged predictions (the monitor turns it into live metrics)."""
+
+    def body():
+        from .monitoring.feedback import model_info, read_feedback_file, record_feedback
+        from .store import Store
+
+        st = Store(store)
+        name, schema, _ = model_info(model, st)
+        n = record_feedback(st, name, schema, read_feedback_file(labels, schema.target), source="cli")
+        out.print(f"stored {n:,} label(s) for {name}")
+
+    _run(body)

@@ -1,0 +1,47 @@
+"""Monitoring: reference statistics of the training data, drift and live metrics over the prediction log.
+
+:func:`monitor_model` is the one call: a model directory or registered name → per-window results
+(:class:`~mlwright.monitoring.drift.MonitorResult`) with the alerts its rules raise.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from .drift import MonitorConfig, MonitorResult, monitor, parse_window
+from .feedback import model_info, record_feedback
+
+__all__ = ["MonitorConfig", "MonitorResult", "monitor", "monitor_model", "parse_window", "record_feedback"]
+
+
+def monitor_model(
+    model: str,
+    config: MonitorConfig | None = None,
+    since: _dt.datetime | str | None = None,
+    store: str | None = None,
+) -> MonitorResult:
+    """Monitor ``model`` (a model directory, or a registered ``name`` / ``name@alias``) over its prediction log.
+
+    ``since``: a datetime, an ISO date, or a duration back from now (``"7d"``); None: the whole log.
+    """
+    from ..store import Store
+
+    st = Store(store)
+    name, schema, references = model_info(model, st)
+    return monitor(name, references, schema, st, config, _since(since))
+
+
+def _since(since: _dt.datetime | str | None) -> _dt.datetime | None:
+    if since is None or isinstance(since, _dt.datetime):
+        return since
+    try:
+        return _dt.datetime.now(_dt.UTC) - parse_window(since).to_pytimedelta()
+    except Exception:
+        pass
+    try:
+        t = _dt.datetime.fromisoformat(since)
+    except ValueError:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--since {since!r} is neither a duration (7d, 12h) nor a date (2026-11-01)") from None
+    return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)

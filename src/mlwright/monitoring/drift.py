@@ -1,0 +1,281 @@
+"""Drift, data quality, service health and live metrics per time window of the prediction log.
+
+:func:`monitor` reads a model's logged requests (inputs and outputs, stored as Parquet per write batch)
+in one query, decodes them with pyarrow into one table, coerces the inputs with the model's Schema and
+cuts the rows into windows by their time.  Per window and feature it compares the values with the
+version's reference (:mod:`mlwright.monitoring.stats`: vectorised — one sort or one value count per
+column), then the outputs, the missing-value and unseen-level shares, latency, error answers and, where
+ground truth has arrived (``feedback``), the model's metrics on the labelled rows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.schema import Schema, coerce
+from ..errors import ConfigError, MlwrightError
+from ..store import Store
+from .reference import LEVELS, NUMBERS, column_values
+from .stats import level_drift, numeric_drift
+
+__all__ = ["MonitorConfig", "MonitorResult", "log_tables", "monitor", "parse_window"]
+
+
+class MonitoringError(MlwrightError):
+    """Monitoring cannot run on what was asked (no reference, no log)."""
+
+    code = "monitoring_error"
+
+
+@dataclass
+class MonitorConfig:
+    """What counts as drift, and the alert rules (see :func:`mlwright.monitoring.alerts.check_alerts`).
+
+    A feature drifts when its PSI reaches ``psi`` and the change is significant (KS or chi² p-value
+    below ``alpha``: on small windows PSI alone reads noise over many sparse bins as drift); the data
+    drifts when at least ``drift_share`` of the features do.  Windows with fewer than ``min_rows`` rows
+    are reported but not judged.
+    """
+
+    window: str = "1d"
+    psi: float = 0.2
+    alpha: float = 0.01
+    drift_share: float = 0.5
+    min_rows: int = 100
+    alerts: dict[str, float] = field(default_factory=dict)  # rule → threshold (see alerts.RULES)
+    webhook: str | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> MonitorConfig:
+        """Read ``[monitor]`` (and ``[monitor.alerts]``) from a TOML file."""
+        import tomllib
+
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read the monitoring config {str(path)!r}: {exc}") from None
+        section = data.get("monitor", data)
+        known = set(cls.__dataclass_fields__)
+        unknown = set(section) - known
+        if unknown:
+            raise ConfigError(f"unknown monitoring setting(s) {sorted(unknown)} in {path}; known: {sorted(known)}")
+        return cls(**section)
+
+
+def parse_window(text: str) -> pd.Timedelta:
+    """``"1d"``, ``"6h"``, ``"15min"``, ``"1w"`` → a duration (a clear error for anything else)."""
+    try:
+        w = pd.Timedelta(text)
+    except (ValueError, TypeError):
+        raise ConfigError(f"window {text!r} is not a duration; use e.g. 1d, 6h, 15min or 1w") from None
+    if w <= pd.Timedelta(0):
+        raise ConfigError(f"window {text!r} must be longer than zero")
+    return w
+
+
+@dataclass
+class MonitorResult:
+    """Per-window results (oldest first) of one model: see :func:`monitor`."""
+
+    model: str
+    window: str
+    windows: list[dict[str, Any]]
+    config: dict[str, Any]
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        from ..data.profile import _clean
+
+        return json.dumps(_clean(self.to_dict()), default=str, allow_nan=False)
+
+
+def log_tables(
+    store: Store, model: str, since: _dt.datetime | None = None, until: _dt.datetime | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The logged inputs and outputs of ``model`` (one row per scored row, aligned), with ``at`` and
+    ``version`` on the outputs; decoded with pyarrow into one table each."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from sqlalchemy import select
+
+    from ..store.tables import predictions as t
+
+    q = select(t.c.version, t.c.rows, t.c.inputs, t.c.outputs).where(t.c.model == model)
+    if since is not None:
+        q = q.where(t.c.at >= since)
+    if until is not None:
+        q = q.where(t.c.at < until)
+    rows = store.read(lambda conn: conn.execute(q.order_by(t.c.at)).all())
+    if not rows:
+        return pd.DataFrame(), pd.DataFrame()
+    ins = pa.concat_tables([pq.read_table(pa.BufferReader(r.inputs)) for r in rows], promote_options="permissive")
+    outs = pa.concat_tables([pq.read_table(pa.BufferReader(r.outputs)) for r in rows], promote_options="permissive")
+    o = outs.to_pandas()
+    o["version"] = np.repeat([str(r.version) for r in rows], [int(r.rows) for r in rows])
+    return ins.to_pandas(), o
+
+
+def feedback_table(store: Store, model: str) -> pd.DataFrame:
+    """The ground truth received for ``model``: ``prediction_id`` → ``actual`` (decoded JSON)."""
+    from sqlalchemy import select
+
+    from ..store.tables import feedback as t
+
+    rows = store.read(lambda conn: conn.execute(select(t.c.prediction_id, t.c.actual).where(t.c.model == model)).all())
+    return pd.DataFrame({"prediction_id": [r[0] for r in rows], "actual": [json.loads(r[1]) for r in rows]})
+
+
+def error_table(store: Store, model: str, since: _dt.datetime | None = None) -> pd.DataFrame:
+    """Error answers counted by the service: ``at``, ``status``, ``code``, ``count``."""
+    from sqlalchemy import select
+
+    from ..store.tables import request_errors as t
+
+    q = select(t.c.at, t.c.status, t.c.code, t.c["count"]).where(t.c.model == model)
+    if since is not None:
+        q = q.where(t.c.at >= since)
+    rows = store.read(lambda conn: conn.execute(q).all())
+    return pd.DataFrame([tuple(r) for r in rows], columns=["at", "status", "code", "count"])
+
+
+def monitor(
+    model: str,
+    references: dict[str, dict[str, Any]],
+    schema: Schema,
+    store: Store | None = None,
+    config: MonitorConfig | None = None,
+    since: _dt.datetime | None = None,
+) -> MonitorResult:
+    """Every window of ``model``'s prediction log, judged against the reference of the version that served it.
+
+    Parameters
+    ----------
+    model : str
+        The served name (as logged).
+    references : dict
+        Version (as logged: ``"3"``, ``"local"``) → its reference statistics (``reference.json``).
+    schema : Schema
+        The model's input schema (to coerce the logged inputs as the model read them).
+    """
+    from ..metrics import default_metric, get_metric, score_all
+
+    cfg = config or MonitorConfig()
+    width = parse_window(cfg.window)
+    store = store or Store()
+    inputs, outputs = log_tables(store, model, since)
+    if outputs.empty:
+        raise MonitoringError(f"no predictions of {model!r} are logged yet; serve it and send requests first")
+    X = coerce(inputs.reindex(columns=[c.name for c in schema.columns if c.used]), schema)
+    at = pd.to_datetime(outputs["at"])
+    start = at.dt.floor(width)
+    labels = feedback_table(store, model)
+    actual = outputs["prediction_id"].map(dict(zip(labels["prediction_id"], labels["actual"])))
+    errors = error_table(store, model, since)
+    if not errors.empty:
+        errors["start"] = pd.to_datetime(errors["at"]).dt.tz_localize(None).dt.floor(width)
+    task, classes = schema.task, [str(c) for c in schema.classes]
+    metric = schema.metric or default_metric(task)
+    windows = []
+    for t0, idx in start.groupby(start).groups.items():
+        rows = np.asarray(idx)
+        version = outputs["version"].iloc[rows].mode().iloc[0]
+        ref = references.get(version)
+        w: dict[str, Any] = {"start": t0.isoformat(), "end": (t0 + width).isoformat(), "rows": len(rows),
+                             "versions": sorted(outputs["version"].iloc[rows].unique().tolist())}  # fmt: skip
+        lat = outputs["latency_ms"].iloc[rows].groupby(outputs["request_id"].iloc[rows]).first()
+        w["requests"] = len(lat)
+        w["latency_p50_ms"], w["latency_p99_ms"] = (float(np.percentile(lat, q)) for q in (50, 99))
+        n_err = int(errors.loc[errors["start"] == t0, "count"].sum()) if not errors.empty else 0
+        w["errors"] = n_err
+        w["error_rate"] = n_err / (n_err + w["requests"])
+        if ref is None:
+            w["note"] = f"no reference statistics for version {version} (saved before monitoring existed)"
+        else:
+            w |= _drift(ref, schema, X.iloc[rows], outputs.iloc[rows], cfg, task, classes)
+        y = actual.iloc[rows]
+        has = y.notna().to_numpy()
+        w["labels"] = int(has.sum())
+        if has.sum() >= 1:
+            w["live"] = _live(task, classes, y[has].tolist(), outputs.iloc[rows][has], score_all, get_metric(metric))
+        windows.append(w)
+    from .alerts import check_alerts
+
+    result = MonitorResult(model, cfg.window, windows, asdict(cfg))
+    result.alerts = check_alerts(result, cfg)
+    return result
+
+
+def _drift(ref: dict, schema: Schema, X: pd.DataFrame, out: pd.DataFrame, cfg: MonitorConfig, task: str,
+           classes: list[str]) -> dict[str, Any]:  # fmt: skip
+    feats: dict[str, Any] = {}
+    for c in schema.columns:
+        r = ref["columns"].get(c.name)
+        if r is None or c.name not in X.columns:
+            continue
+        if c.kind in NUMBERS and r["type"] == "numeric":
+            feats[c.name] = numeric_drift(r, column_values(X[c.name], c.kind))
+        elif c.kind in LEVELS and r["type"] == "levels":
+            feats[c.name] = level_drift(r, X[c.name])
+        else:
+            feats[c.name] = {"rows": len(X), "missing": float(X[c.name].isna().mean()), "missing_ref": r["missing"]}
+    judged = len(X) >= cfg.min_rows
+    drifted = [k for k, v in feats.items() if judged and _drifts(v, cfg)]
+    scored = [k for k, v in feats.items() if v.get("psi") is not None]
+    share = len(drifted) / len(scored) if scored else 0.0
+    o = ref.get("output")
+    output = None
+    if o is not None:
+        if task == "binary":
+            output = numeric_drift(o, out[f"p_{classes[1]}"].to_numpy(float))
+        elif task == "multiclass":
+            output = level_drift(o, out["prediction"].astype(str))
+        else:
+            output = numeric_drift(o, out["value"].to_numpy(float))
+    unseen = [v["unseen"] for v in feats.values() if v.get("unseen") is not None]
+    return {
+        "features": feats,
+        "drifted": sorted(drifted, key=lambda k: -feats[k]["psi"]),
+        "drift_share": share,
+        "dataset_drift": bool(judged and scored and share >= cfg.drift_share),
+        "judged": judged,
+        "output": output,
+        "output_drift": bool(judged and output is not None and _drifts(output, cfg)),
+        "missing": float(np.mean([v["missing"] for v in feats.values()])) if feats else 0.0,
+        "missing_ref": float(np.mean([v["missing_ref"] for v in feats.values()])) if feats else 0.0,
+        "unseen": float(max(unseen)) if unseen else 0.0,
+    }
+
+
+def _drifts(v: dict[str, Any], cfg: MonitorConfig) -> bool:
+    p = v.get("ks_pvalue", v.get("chi2_pvalue"))
+    return (v.get("psi") or 0) >= cfg.psi and (p is None or p < cfg.alpha)
+
+
+def _live(task: str, classes: list[str], y: list, out: pd.DataFrame, score_all, metric) -> dict[str, Any]:
+    """The model's metrics on the window's labelled rows (labels as sent back through feedback)."""
+    import warnings
+
+    with warnings.catch_warnings():  # a window with one class only has no AUC: None, not a warning
+        warnings.simplefilter("ignore")
+        if task == "regression":
+            scores = score_all(task, np.asarray(y, float), out["value"].to_numpy(float))
+        else:
+            index = {c: i for i, c in enumerate(classes)}
+            codes = np.array([index.get(str(v), -1) for v in y])
+            keep = codes >= 0
+            if not keep.any():
+                return {"rows": 0}
+            p = out[[f"p_{c}" for c in classes]].to_numpy(float)[keep]
+            scores = score_all(task, codes[keep], p, len(classes))
+    scores = {k: (float(v) if v is not None and np.isfinite(v) else None) for k, v in scores.items()}
+    return {"rows": len(y), "metric": metric.name, "value": scores.get(metric.name), "scores": scores}

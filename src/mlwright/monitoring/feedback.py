@@ -1,0 +1,149 @@
+"""Ground truth that arrives late: ``prediction id → actual`` pairs, checked and stored.
+
+Sent by ``POST /v1/models/{name}/feedback`` or ``mlwright feedback MODEL LABELS.csv``; the monitor joins
+them to the logged predictions to compute live metrics per window.  Sending a label again for the same
+prediction replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from ..data.schema import Schema
+from ..errors import DataError
+from ..store import Store
+
+__all__ = ["FeedbackError", "model_info", "read_feedback_file", "record_feedback"]
+
+_ID = re.compile(r"^[0-9a-f]{32}-\d{1,9}$")
+
+
+class FeedbackError(DataError):
+    """Feedback that cannot be stored (HTTP 422), with what is wrong per item."""
+
+    code = "invalid_feedback"
+    http_status = 422
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None):
+        super().__init__(message)
+        self.columns = problems or {}
+
+
+def _actual(value: Any, schema: Schema) -> tuple[Any, str | None]:
+    """The label as stored, or the reason it cannot be."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None, "missing actual value"
+    if schema.task == "regression":
+        if isinstance(value, bool):
+            return None, f"{value!r} is not a number"
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return None, f"{value!r} is not a number"
+        return (v, None) if math.isfinite(v) else (None, f"{value!r} is not a finite number")
+    classes = {str(c): c for c in schema.classes}
+    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if key not in classes:
+        shown = ", ".join(map(repr, list(classes)[:10]))
+        return None, f"{value!r} is not one of the model's classes ({shown})"
+    return classes[key], None
+
+
+def record_feedback(store: Store, model: str, schema: Schema, items: list[dict[str, Any]], source: str = "api") -> int:
+    """Check and store ``[{"prediction_id": …, "actual": …}, …]``; returns how many were stored.
+
+    Nothing is stored when any item is wrong: :class:`FeedbackError` lists each problem by prediction id.
+    """
+    from sqlalchemy import delete
+
+    from ..store.tables import feedback
+
+    if not items:
+        raise FeedbackError('no feedback given; send {"feedback": [{"prediction_id": "…", "actual": …}]}')
+    problems: dict[str, str] = {}
+    rows = []
+    now = _dt.datetime.now(_dt.UTC)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or "prediction_id" not in item or "actual" not in item:
+            problems[f"item {i}"] = "each item needs 'prediction_id' and 'actual'"
+            continue
+        pid = str(item["prediction_id"])
+        if not _ID.match(pid):
+            problems[pid[:80] or f"item {i}"] = "not a prediction id (they look like '<32 hex digits>-<row>')"
+            continue
+        value, why = _actual(item["actual"], schema)
+        if why:
+            problems[pid] = why
+            continue
+        rows.append({"prediction_id": pid, "model": model, "actual": json.dumps(value), "at": now, "source": source})
+    if problems:
+        first = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
+        raise FeedbackError(f"{len(problems)} feedback item(s) cannot be stored: {first}", problems)
+    latest = {r["prediction_id"]: r for r in rows}  # the last label sent for a prediction wins
+
+    def write(conn) -> None:
+        ids = list(latest)
+        for k in range(0, len(ids), 500):
+            conn.execute(delete(feedback).where(feedback.c.prediction_id.in_(ids[k : k + 500])))
+        conn.execute(feedback.insert(), list(latest.values()))
+
+    store.write(write)
+    return len(latest)
+
+
+def read_feedback_file(path: str | Path, target: str | None = None) -> list[dict[str, Any]]:
+    """A CSV/Parquet of ``prediction_id`` and ``actual`` (or the model's target name) → feedback items."""
+    from ..data.sources import read_table
+
+    df = read_table(path)
+    col = "actual" if "actual" in df.columns else target if target in df.columns else None
+    if "prediction_id" not in df.columns or col is None:
+        raise FeedbackError(
+            f"{path} needs a 'prediction_id' column and an 'actual' column (or {target!r}); it has "
+            f"{', '.join(map(str, df.columns[:10]))}"
+        )
+    values = df[col].astype(object).where(df[col].notna(), None)
+    return [{"prediction_id": p, "actual": v} for p, v in zip(df["prediction_id"].astype(str), values)]
+
+
+def model_info(ref: str, store: Store | None = None) -> tuple[str, Schema, dict[str, dict | None]]:
+    """A model directory or registered name → (served name, schema, {logged version: reference or None}).
+
+    Reads manifests and ``reference.json`` only (each checked against its recorded SHA-256), not models.
+    """
+    from .. import artifacts
+    from .reference import REFERENCE_FILE
+
+    def reference(path: Path, manifest: dict) -> dict | None:
+        digest = manifest.get("files", {}).get(REFERENCE_FILE)
+        if digest is None:
+            return None
+        if artifacts.file_sha256(path / REFERENCE_FILE) != digest:
+            from ..errors import ArtifactIntegrityError
+
+            raise ArtifactIntegrityError(f"{path / REFERENCE_FILE} does not match its manifest; refusing to use it")
+        return json.loads((path / REFERENCE_FILE).read_text(encoding="utf-8"))
+
+    path = Path(ref)
+    if path.is_dir() and (path / "manifest.json").exists():
+        manifest = artifacts.read_manifest(path)
+        return path.name, Schema.from_dict(manifest["schema"]), {"local": reference(path, manifest)}
+    from ..registry import Registry, parse_ref
+
+    reg = Registry(store)
+    name, _ = parse_ref(ref)
+    current = reg.resolve(ref)
+    refs: dict[str, dict | None] = {}
+    schema = None
+    for v in reg.versions(name):
+        p = reg.verified_path(v)
+        manifest = artifacts.read_manifest(p)
+        refs[str(v.version)] = reference(p, manifest)
+        if v.version == current.version:
+            schema = Schema.from_dict(manifest["schema"])
+    return name, schema, refs

@@ -1,0 +1,40 @@
+"""Late ground truth (feedback per prediction id) and the service's error answers per model.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "mlw_feedback",
+        sa.Column("prediction_id", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(128), nullable=False),
+        sa.Column("actual", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.String(32), nullable=False),
+    )
+    op.create_index("ix_mlw_feedback_model", "mlw_feedback", ["model"])
+    op.create_table(
+        "mlw_request_errors",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("model", sa.String(128), nullable=False),
+        sa.Column("status", sa.Integer, nullable=False),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+    )
+    op.create_index("ix_mlw_request_errors_at", "mlw_request_errors", ["at"])
+
+
+def downgrade() -> None:
+    op.drop_table("mlw_request_errors")
+    op.drop_table("mlw_feedback")
