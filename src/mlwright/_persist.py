@@ -77,6 +77,8 @@ def save_automl(automl, path: Path) -> Path:
             "training_data": getattr(automl, "training_fingerprint_", None),
             "fit_seconds": getattr(automl, "fit_seconds_", None),
             "run_id": getattr(automl, "run_id_", None),
+            "training_source": getattr(automl, "training_source_", None),
+            "fit_options": getattr(automl, "fit_options_", None),
             "params": {k: _plain(v) for k, v in automl.get_params().items() if k != "workdir"},
             "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
             "feature_selection": getattr(automl, "feature_selection_", None),
@@ -122,6 +124,8 @@ def load_automl(path: Path):
         if manifest.get("run_id"):
             automl.run_id_ = manifest["run_id"]
         automl.fit_seconds_ = manifest.get("fit_seconds")
+        automl.training_source_ = manifest.get("training_source")
+        automl.fit_options_ = manifest.get("fit_options")
         automl.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
         automl.feature_selection_ = manifest.get("feature_selection")
         if manifest.get("threshold") is not None:

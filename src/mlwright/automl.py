@@ -215,6 +215,10 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         parse_tracking(self.tracking)  # a wrong value fails before any work
         cleaning = Cleaning.from_value(self.cleaning)
         df, target = self._table(X, y, target)
+        # what `retrain` needs to fit the same way again (and, with history, to find the old rows)
+        self.training_source_ = str(Path(X).resolve()) if isinstance(X, (str, Path)) else None
+        self.fit_options_ = {"target": target, "groups": groups, "time_column": time_column,
+                             "column_types": dict(column_types or {})}  # fmt: skip
         y_raw = df[target]
         n_missing = int(y_raw.isna().sum())
         if n_missing == len(df):

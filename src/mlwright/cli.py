@@ -445,6 +445,10 @@ def serve(
     reload_seconds: Annotated[
         float, typer.Option("--reload-seconds", help="how often name@alias models check the registry (0: never)")
     ] = 5.0,
+    shadow: Annotated[
+        list[str] | None,
+        typer.Option("--shadow", help="NAME@ALIAS scored alongside NAME's served model, logged, never answered"),
+    ] = None,
 ) -> None:
     """Serve MODELS over HTTP (FastAPI + uvicorn); a token is required (see MLWRIGHT_HOME/token)."""
 
@@ -459,7 +463,8 @@ def serve(
         where = "MLWRIGHT_TOKEN" if os.environ.get("MLWRIGHT_TOKEN") else str(token_path())
         bind = port if port is not None else int(os.environ.get("AIP_HTTP_PORT", "8080"))
         err.print(f"serving {', '.join(models)} on http://{host}:{bind} (docs at /docs); token in {where}")
-        run_server(models, host=host, port=bind, config=cfg, store=store, log_predictions=not no_log, workers=workers)
+        run_server(models, host=host, port=bind, config=cfg, store=store, log_predictions=not no_log, workers=workers,
+                   shadows=shadow)  # fmt: skip
 
     _run(body)
 
@@ -508,11 +513,12 @@ def _serve_once(model_dir: Path, row) -> None:
 def _add_subcommands() -> None:
     from .cli_batch import export, predict
     from .cli_models import models_app, runs_app
-    from .cli_monitor import feedback, monitor
+    from .cli_monitor import feedback, monitor, retrain
 
     app.command("predict")(predict)
     app.command("monitor")(monitor)
     app.command("feedback")(feedback)
+    app.command("retrain")(retrain)
     app.command("export")(export)
 
     app.add_typer(models_app, name="models")

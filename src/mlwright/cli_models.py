@@ -93,6 +93,33 @@ def show(
     _run(body)
 
 
+@models_app.command("outcomes")
+def outcomes(
+    name: Annotated[str, typer.Argument(help="registered model name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Every retraining of NAME: challenger against champion, the gate's outcome and its numbers."""
+
+    def body():
+        from .retrain import outcomes as recorded
+
+        rows = recorded(name, store)
+        if as_json:
+            sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+            return
+        t = Table(title=f"{name}: retraining outcomes")
+        for col in ("at", "champion", "challenger", "outcome", "metric", "delta", "p-value", "why not"):
+            t.add_column(col)
+        for r in rows:
+            why = "; ".join((r["details"] or {}).get("reasons", [])) or "—"
+            t.add_row(r["at"].strftime("%Y-%m-%d %H:%M"), f"v{r['champion']}", f"v{r['challenger']}", r["outcome"],
+                      r["metric"] or "—", f"{r['delta']:+.4g}", f"{r['pvalue']:.3g}", why)  # fmt: skip
+        out.print(t)
+
+    _run(body)
+
+
 @models_app.command("promote")
 def promote(
     name: Annotated[str, typer.Argument()],

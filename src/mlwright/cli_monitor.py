@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ._console import _run, err, out
 
-__all__ = ["feedback", "monitor"]
+__all__ = ["feedback", "monitor", "retrain"]
 
 
 def _pct(v) -> str:
@@ -93,5 +93,57 @@ def feedback(
         name, schema, _ = model_info(model, st)
         n = record_feedback(st, name, schema, read_feedback_file(labels, schema.target), source="cli")
         out.print(f"stored {n:,} label(s) for {name}")
+
+    _run(body)
+
+
+def retrain(
+    name: Annotated[str, typer.Argument(help="registered model name (its champion is challenged)")],
+    data: Annotated[Path, typer.Option("--data", help="new labelled rows (CSV/Parquet)")],
+    with_history: Annotated[
+        bool, typer.Option("--with-history", help="also train on the champion's training rows")
+    ] = False,
+    history: Annotated[Path | None, typer.Option("--history", help="where those rows are, if moved")] = None,
+    min_delta: Annotated[float, typer.Option("--min-delta", help="least improvement of the primary metric")] = 0.0,
+    alpha: Annotated[float, typer.Option("--alpha", help="significance level of the paired test")] = 0.05,
+    guard: Annotated[
+        list[str] | None, typer.Option("--guard", help="METRIC=TOLERANCE: largest allowed regression (repeatable)")
+    ] = None,
+    approval: Annotated[str, typer.Option("--approval", help="auto: promote if it passes; human: recommend")] = "auto",
+    holdout: Annotated[float, typer.Option("--holdout", help="share of the new rows held out (most recent)")] = 0.25,
+    time_budget: Annotated[float | None, typer.Option("--time-budget", help="seconds (default: champion's)")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+) -> None:
+    """Train a challenger for NAME on new data; promote it only when it beats the champion (see the gate)."""
+
+    def body():
+        from .errors import ConfigError
+        from .retrain import GateConfig
+        from .retrain import retrain as run
+
+        guards = {}
+        for g in guard or []:
+            metric, sep, tol = g.partition("=")
+            try:
+                guards[metric.strip()] = float(tol)
+            except ValueError:
+                raise ConfigError(f"--guard {g!r}: write METRIC=TOLERANCE, e.g. log_loss=0.02") from None
+            if not sep:
+                raise ConfigError(f"--guard {g!r}: write METRIC=TOLERANCE, e.g. log_loss=0.02")
+        cfg = GateConfig(min_delta=min_delta, alpha=alpha, guards=guards, approval=approval, holdout=holdout)
+        res = run(name, data, with_history=with_history, history=history, config=cfg, time_budget=time_budget,
+                  store=store)  # fmt: skip
+        c = res.comparison
+        colour = {"promoted": "green", "recommended": "yellow", "rejected": "red"}[res.outcome]
+        out.print(f"[{colour}]{res.outcome}[/{colour}]: {name} v{res.challenger_version} (challenger) against "
+                  f"v{res.champion_version} (champion) on {res.holdout_rows:,} held-out rows")  # fmt: skip
+        out.print(f"  {res.metric}: {c['champion']:.4f} → {c['challenger']:.4f} ({c['delta']:+.4f}); "
+                  f"{c['test']} p = {c['pvalue']:.3g}")  # fmt: skip
+        for g, v in res.guards.items():
+            out.print(f"  guard {g}: {v['champion']:.4f} → {v['challenger']:.4f} ({'ok' if v['ok'] else 'REGRESSED'})")
+        for r in res.reasons:
+            out.print(f"  - {escape(r)}")
+        if res.outcome == "recommended":
+            out.print(f"  promote it with: mlwright models promote {name} {res.challenger_version}")
 
     _run(body)

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
+from ..monitoring.stats import quantile_edges
 from .findings import CheckConfig, Ctx, Finding, finding, pct
 from .schema import ColumnSpec, infer_columns
 
@@ -32,7 +33,7 @@ def _bins(s: pd.Series, c: ColumnSpec, max_bins: int = 64) -> np.ndarray | None:
         nan = np.isnan(x)
         if nan.all():
             return None
-        edges = np.unique(np.quantile(x[~nan], np.linspace(0, 1, max_bins + 1)[1:-1]))
+        edges = quantile_edges(x[~nan], max_bins)
         codes = np.searchsorted(edges, np.where(nan, 0, x), side="right")
         return np.where(nan, len(edges) + 1, codes)
     if c.kind in ("categorical", "high_cardinality", "boolean"):

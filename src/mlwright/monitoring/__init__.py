@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING, Any
 
-from .drift import MonitorConfig, MonitorResult, monitor, parse_window
-from .feedback import model_info, record_feedback
+if TYPE_CHECKING:
+    from .drift import MonitorConfig, MonitorResult
 
 __all__ = ["MonitorConfig", "MonitorResult", "monitor", "monitor_model", "parse_window", "record_feedback"]
 
@@ -20,21 +21,41 @@ def monitor_model(
     since: _dt.datetime | str | None = None,
     store: str | None = None,
 ) -> MonitorResult:
-    """Monitor ``model`` (a model directory, or a registered ``name`` / ``name@alias``) over its prediction log.
+    """Monitor ``model`` (a model directory, or a registered ``name`` / ``name@alias``; ``name:shadow`` for its
+    shadow's scores of the same requests) over its prediction log.
 
     ``since``: a datetime, an ISO date, or a duration back from now (``"7d"``); None: the whole log.
     """
     from ..store import Store
+    from .drift import monitor
+    from .feedback import model_info
 
     st = Store(store)
-    name, schema, references = model_info(model, st)
+    shadow = model.endswith(":shadow")  # the challenger scored alongside (``serve --shadow``)
+    name, schema, references = model_info(model.removesuffix(":shadow"), st)
+    if shadow:
+        name += ":shadow"
     return monitor(name, references, schema, st, config, _since(since))
+
+
+def __getattr__(name: str) -> Any:  # lazily: mlwright.data imports the statistics module of this package
+    if name in ("MonitorConfig", "MonitorResult", "monitor", "parse_window"):
+        from . import drift
+
+        return getattr(drift, name)
+    if name == "record_feedback":
+        from .feedback import record_feedback
+
+        return record_feedback
+    raise AttributeError(name)
 
 
 def _since(since: _dt.datetime | str | None) -> _dt.datetime | None:
     if since is None or isinstance(since, _dt.datetime):
         return since
     try:
+        from .drift import parse_window
+
         return _dt.datetime.now(_dt.UTC) - parse_window(since).to_pytimedelta()
     except Exception:
         pass

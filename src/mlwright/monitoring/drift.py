@@ -131,7 +131,8 @@ def feedback_table(store: Store, model: str) -> pd.DataFrame:
 
     from ..store.tables import feedback as t
 
-    rows = store.read(lambda conn: conn.execute(select(t.c.prediction_id, t.c.actual).where(t.c.model == model)).all())
+    base = model.removesuffix(":shadow")  # a shadow answered the same prediction ids: the same labels
+    rows = store.read(lambda conn: conn.execute(select(t.c.prediction_id, t.c.actual).where(t.c.model == base)).all())
     return pd.DataFrame({"prediction_id": [r[0] for r in rows], "actual": [json.loads(r[1]) for r in rows]})
 
 

@@ -43,8 +43,19 @@ _EPS = 1e-4  # an empty bin counts as this share in PSI (the usual smoothing)
 
 
 def quantile_edges(x: np.ndarray, bins: int) -> np.ndarray:
-    """Inner edges of ``bins`` equal-frequency bins of the finite values ``x`` (duplicates merged)."""
+    """Inner edges of ``bins`` equal-frequency bins of the finite values ``x`` (duplicates merged).
+
+    Shared by the profile's and the leakage check's binning and by drift's PSI."""
     return np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1])) if len(x) else np.zeros(0)
+
+
+def _in_gaps(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Each edge moved to the middle of the gap above it, between two training values: on discrete data
+    an edge sitting on a value would put 3.9 and 3.9000000001 (a float32 sent back as float64, or a
+    client's rounding) in different bins."""
+    u = np.unique(x)
+    nxt = np.searchsorted(u, edges, side="right")
+    return np.where(nxt < len(u), (edges + u[np.minimum(nxt, len(u) - 1)]) / 2, edges)
 
 
 def psi(ref: np.ndarray, cur: np.ndarray) -> float:
@@ -60,7 +71,7 @@ def numeric_reference(x: np.ndarray) -> dict[str, Any]:
     x = np.asarray(x, dtype=float)
     finite = x[np.isfinite(x)]
     n_missing = int(len(x) - len(finite))
-    edges = quantile_edges(finite, PSI_BINS)
+    edges = _in_gaps(quantile_edges(finite, PSI_BINS), finite)
     counts = np.bincount(np.searchsorted(edges, finite, side="right"), minlength=len(edges) + 1)
     return {
         "type": "numeric",

@@ -13,8 +13,11 @@ from .app import ServeConfig, ServedModel, create_app
 __all__ = ["ServeConfig", "ServedModel", "create_app", "load_models", "serve"]
 
 
-def load_models(sources: list[str], store: str | None = None) -> list[ServedModel]:
+def load_models(sources: list[str], store: str | None = None, shadows: list[str] | None = None) -> list[ServedModel]:
     """Model directories or registry references (``name``, ``name@alias``, ``name@3``) → served models.
+
+    ``shadows``: registry references scored alongside the served model of the same name (``churn@challenger``
+    next to ``churn@champion``), logged as ``<name>:shadow`` and never answered.
 
     A directory is served under its folder name; a registered model under its registered name.  Every
     artifact is verified (SHA-256) before it is loaded.
@@ -41,6 +44,13 @@ def load_models(sources: list[str], store: str | None = None) -> list[ServedMode
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise ConfigError(f"two served models share the name(s) {sorted(dup)}; serve each name once")
+    for ref in shadows or []:  # each shadows the served model of the same name
+        (shadow,) = load_models([ref], store)
+        target = next((m for m in out if m.name == shadow.name), None)
+        if target is None:
+            raise ConfigError(f"--shadow {ref}: no served model is named {shadow.name!r}; serve {shadow.name}@champion "
+                              "too (a shadow scores the requests of the model of its own name)")  # fmt: skip
+        target.shadow = shadow
     return out
 
 
@@ -62,7 +72,8 @@ def _app_from_env():
     cfg = ServeConfig(**spec["config"])
     _serving_process(cfg)
     log = PredictionLog(Store(spec["store"])) if spec["log"] else None
-    return create_app(load_models(spec["sources"], spec["store"]), cfg, log, spec["store"])
+    models = load_models(spec["sources"], spec["store"], spec.get("shadows"))
+    return create_app(models, cfg, log, spec["store"])
 
 
 def _serving_process(cfg: ServeConfig) -> None:
@@ -80,6 +91,7 @@ def serve(
     store: str | None = None,
     log_predictions: bool = True,
     workers: int = 1,
+    shadows: list[str] | None = None,
 ) -> None:
     """Load ``sources`` and serve them with uvicorn until interrupted (binds to loopback by default);
     every prediction is logged to the store unless ``log_predictions`` is False.  ``workers`` > 1 runs
@@ -91,8 +103,9 @@ def serve(
     if workers > 1:
         from .workers import balanced_workers_supported, run_workers
 
-        spec = json.dumps({"sources": list(sources), "store": store, "log": log_predictions, "config": asdict(cfg)})
-        load_models(sources, store)  # fail here, once, with a clear error, not in every worker
+        spec = json.dumps({"sources": list(sources), "store": store, "log": log_predictions, "config": asdict(cfg),
+                           "shadows": list(shadows or [])})  # fmt: skip
+        load_models(sources, store, shadows)  # fail here, once, with a clear error, not in every worker
         if balanced_workers_supported():
             if run_workers(_SPEC_ENV, spec, host, port, workers) != 0:
                 raise ServiceError("a server process failed to start; its error is in the log above")
@@ -106,5 +119,5 @@ def serve(
 
     _serving_process(cfg)
     log = PredictionLog(Store(store)) if log_predictions else None
-    app = create_app(load_models(sources, store), cfg, log, store)
+    app = create_app(load_models(sources, store, shadows), cfg, log, store)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -10,6 +10,7 @@ was started with ``public_predict``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -31,6 +32,8 @@ from .auth import check_token
 from .payloads import BadRequest, UnprocessableRequest, csv_frame, parse_json, records_columns, validated
 
 __all__ = ["JSON", "Core", "ServeConfig", "ServedModel", "create_app", "frame"]
+
+logger = logging.getLogger("mlwright.serving")
 
 INLINE_ROWS = 16  # batches up to this size are scored on the event loop (the model's small-batch path)
 
@@ -62,6 +65,7 @@ class ServedModel:
     source: str
     ref: str = ""  # a registry reference the service follows (``name@champion``); "" for fixed models
     loaded_at: float = field(default_factory=time.time)
+    shadow: ServedModel | None = None  # scores the same requests off the answer path, logged as "<name>:shadow"
 
     def describe(self) -> dict[str, Any]:
         """Name, version, task and input columns (for ``GET /v1/models``)."""
@@ -120,6 +124,8 @@ class Core:
         self.models = {m.name: m for m in models}
         self.metrics = _Metrics()
         self.inflight = 0
+        self.shadow_pending = 0
+        self._tasks: set[asyncio.Task] = set()
         self._scoring: asyncio.Semaphore | None = None
         self.log = log
         self.store_url: str | None = None
@@ -220,7 +226,38 @@ class Core:
         self.metrics.rows.labels(served.name).inc(len(df))
         if self.log is not None:
             self.log.put(out["request_id"], served.name, served.version, 1000 * (time.perf_counter() - t0), df, out)
+            if served.shadow is not None:
+                self._shadow(served, df, out)
         return out
+
+    def _shadow(self, served: ServedModel, df: pd.DataFrame | Columns, answered: dict[str, Any]) -> None:
+        """Score the request with ``served.shadow`` after the answer, and log it under the same prediction
+        ids (feedback then labels both); skipped — and counted — while the service is busy."""
+        if self.shadow_pending >= max(1, self.cfg.max_concurrency // 2):
+            self.metrics.errors.labels("shadow_skipped").inc()
+            return
+        self.shadow_pending += 1
+        shadow = served.shadow
+
+        async def run() -> None:
+            t0 = time.perf_counter()
+            try:
+                if self._scoring is None:
+                    self._scoring = asyncio.Semaphore(max(1, self.cfg.score_threads))
+                async with self._scoring:
+                    res = await run_in_threadpool(_score, shadow, df)
+                res["ids"], res["request_id"] = answered["ids"], answered["request_id"]
+                self.log.put(res["request_id"], f"{served.name}:shadow", shadow.version,
+                             1000 * (time.perf_counter() - t0), df, res)  # fmt: skip
+            except Exception as exc:  # a failing shadow never touches the answers; counted and logged
+                self.metrics.errors.labels("shadow_failed").inc()
+                logger.warning("shadow %s:%s failed: %s", served.name, shadow.version, exc)
+            finally:
+                self.shadow_pending -= 1
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _score_batch(self, served: ServedModel, df: pd.DataFrame | Columns) -> dict[str, Any]:
         """Score a batch in a worker thread, at most ``score_threads`` at once (the others wait their turn)."""

@@ -137,6 +137,21 @@ request_errors = Table(
     Column("count", Integer, nullable=False),  # error answers of this kind in the log writer's interval
 )
 
+retrain_outcomes = Table(
+    "mlw_retrain_outcomes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("model", String(128), nullable=False, index=True),
+    Column("champion", Integer),  # version numbers
+    Column("challenger", Integer),
+    Column("outcome", String(16), nullable=False),  # promoted | recommended | rejected
+    Column("metric", String(32)),
+    Column("delta", Float),  # challenger − champion on the primary metric, positive = better
+    Column("pvalue", Float),
+    Column("details", JSON),  # scores, test, guards, reasons, hold-out rows
+)
+
 __all__ = [
     "alias_history",
     "aliases",
@@ -145,6 +160,7 @@ __all__ = [
     "predictions",
     "registered",
     "request_errors",
+    "retrain_outcomes",
     "runs",
     "trials",
     "versions",

@@ -1,4 +1,5 @@
-"""Late ground truth (feedback per prediction id) and the service's error answers per model.
+"""Late ground truth (feedback per prediction id), the service's error answers per model, and the outcomes
+of retraining (challenger against champion).
 
 Revision ID: 0004
 Revises: 0003
@@ -33,8 +34,23 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer, nullable=False),
     )
     op.create_index("ix_mlw_request_errors_at", "mlw_request_errors", ["at"])
+    op.create_table(
+        "mlw_retrain_outcomes",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("model", sa.String(128), nullable=False),
+        sa.Column("champion", sa.Integer),
+        sa.Column("challenger", sa.Integer),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("metric", sa.String(32)),
+        sa.Column("delta", sa.Float),
+        sa.Column("pvalue", sa.Float),
+        sa.Column("details", sa.JSON),
+    )
+    op.create_index("ix_mlw_retrain_outcomes_model", "mlw_retrain_outcomes", ["model"])
 
 
 def downgrade() -> None:
+    op.drop_table("mlw_retrain_outcomes")
     op.drop_table("mlw_request_errors")
     op.drop_table("mlw_feedback")

@@ -1,0 +1,242 @@
+"""The feedback loop's decision: retrain a challenger on new data and promote it only when it is really better.
+
+:func:`retrain` fits a challenger with the champion's configuration (its search: families, budget,
+metric, fit options) on new data — optionally with the champion's own training rows (``with_history``)
+— and holds out the most recent rows of the new data (or a random share) for both models.  The gate
+(:class:`GateConfig`): the challenger must beat the champion by at least ``min_delta`` on the primary
+metric; a paired test on the same rows must find the difference significant at ``alpha`` (DeLong for
+ROC AUC, McNemar for accuracy, a paired bootstrap for any other metric, see :mod:`mlwright.compare`);
+and no guard metric may regress by more than its tolerance.  The challenger is registered either way
+(alias ``challenger``); it becomes the champion when the gate passes and ``approval="auto"``, is
+*recommended* for a person to promote when ``approval="human"``, or is *rejected* — each outcome is
+recorded in the store with its numbers (``mlwright models outcomes NAME``).  Rollback stays one
+``Registry.rollback`` away.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import tempfile
+import uuid
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, MlwrightError, TargetNotFoundError
+
+__all__ = ["GateConfig", "RetrainOutcome", "gate", "outcomes", "retrain"]
+
+
+class RetrainError(MlwrightError):
+    """Retraining cannot run on what was given."""
+
+    code = "retrain_error"
+
+
+@dataclass
+class GateConfig:
+    """When a challenger may replace the champion (see the module docstring)."""
+
+    min_delta: float = 0.0
+    alpha: float = 0.05
+    guards: dict[str, float] = field(default_factory=dict)  # metric → largest allowed regression
+    approval: str = "auto"  # auto | human
+    holdout: float = 0.25
+    n_boot: int = 1000
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.approval not in ("auto", "human"):
+            raise ConfigError(f"approval must be 'auto' or 'human', got {self.approval!r}")
+        if not 0.05 <= self.holdout <= 0.9:
+            raise ConfigError(f"holdout must be a share between 0.05 and 0.9, got {self.holdout!r}")
+
+
+@dataclass
+class RetrainOutcome:
+    """What :func:`retrain` decided, with its numbers."""
+
+    outcome: str  # promoted | recommended | rejected
+    model: str
+    champion_version: int | None
+    challenger_version: int | None
+    metric: str
+    comparison: dict[str, Any]
+    guards: dict[str, Any]
+    reasons: list[str]
+    holdout_rows: int
+    id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def gate(task: str, metric: str, y: np.ndarray, champion: dict[str, np.ndarray], challenger: dict[str, np.ndarray],
+         config: GateConfig) -> tuple[str, dict[str, Any], dict[str, Any], list[str]]:  # fmt: skip
+    """Judge two models' hold-out outputs: (outcome, paired comparison, guards, reasons).
+
+    ``champion`` / ``challenger``: ``{"proba": (n, k)}`` (classification, with ``"labels"`` as class codes)
+    or ``{"values": (n,)}`` (regression); ``y``: class codes or values.
+    """
+    from .compare import delong, mcnemar, paired_bootstrap
+    from .metrics import get_metric, score_all
+
+    m = get_metric(metric, task)
+    k = champion["proba"].shape[1] if task != "regression" else 0
+    key = "values" if task == "regression" else "proba"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if task == "binary" and metric == "roc_auc" and len(np.unique(y)) == 2:
+            comp = delong(y, champion["proba"][:, 1], challenger["proba"][:, 1])
+        elif task != "regression" and metric == "accuracy":
+            comp = mcnemar(y, champion["labels"], challenger["labels"])
+        else:
+            comp = paired_bootstrap(y, champion[key], challenger[key], lambda t, p: m(t, p, k),
+                                    m.greater_is_better, config.n_boot, config.seed)  # fmt: skip
+        a, b = score_all(task, y, champion[key], k), score_all(task, y, challenger[key], k)
+    reasons = []
+    if not comp["delta"] >= config.min_delta:
+        reasons.append(f"{metric} improves by {comp['delta']:+.4g}, less than min_delta {config.min_delta:g}")
+    if not comp["pvalue"] < config.alpha:
+        reasons.append(f"not significant: {comp['test']} p = {comp['pvalue']:.3g} ≥ alpha {config.alpha:g}")
+    guards = {}
+    for g, tol in config.guards.items():
+        if g not in a:
+            raise ConfigError(f"guard metric {g!r} is not computed for {task}; use one of {', '.join(a)}")
+        worse = (a[g] - b[g]) if get_metric(g, task).greater_is_better else (b[g] - a[g])
+        guards[g] = {"champion": a[g], "challenger": b[g], "regression": worse, "tolerance": tol, "ok": worse <= tol}
+        if worse > tol:
+            reasons.append(f"guard {g} regresses by {worse:.4g} (tolerance {tol:g})")
+    comp["scores"] = {"champion": a, "challenger": b}
+    if reasons:
+        return "rejected", comp, guards, reasons
+    return ("promoted" if config.approval == "auto" else "recommended"), comp, guards, []
+
+
+def _outputs(model, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    if model.task_ == "regression":
+        return {"values": np.asarray(model.predict(X), dtype=float)}
+    proba = model.predict_proba(X).to_numpy(dtype=float)
+    index = {str(c): i for i, c in enumerate(model.schema_.classes)}
+    labels = np.array([index[str(v)] for v in model.predict(X)])
+    return {"proba": proba, "labels": labels}
+
+
+def _split(df: pd.DataFrame, time_column: str | None, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training and hold-out row positions: the most recent ``share`` with a time column, else random."""
+    n = len(df)
+    k = max(1, round(n * share))
+    if time_column is not None:
+        order = np.argsort(pd.to_datetime(df[time_column], errors="coerce", format="mixed").to_numpy(), kind="stable")
+    else:
+        order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[: n - k]), np.sort(order[n - k :])
+
+
+def retrain(
+    name: str,
+    data: Any,
+    *,
+    with_history: bool = False,
+    history: Any = None,
+    config: GateConfig | None = None,
+    time_budget: float | None = None,
+    store: str | None = None,
+) -> RetrainOutcome:
+    """Train a challenger for registered model ``name`` on ``data`` and let the gate decide (module docstring).
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        New labelled rows (the champion's target column included).
+    with_history : bool
+        Also train on the champion's training rows (read from where it was fitted from, or ``history``).
+    time_budget : float, optional
+        Seconds for the challenger's search (default: the champion's).
+    """
+    from .automl import AutoML
+    from .data.sources import read_table
+    from .registry import Registry
+
+    cfg = config or GateConfig()
+    reg = Registry(store)
+    champ_v = reg.resolve(f"{name}@champion")
+    champion = reg.load(champ_v.ref)
+    if getattr(champion, "fit_options_", None) is None and not hasattr(champion, "members_"):
+        raise RetrainError(f"{champ_v.ref} was not trained by mlwright (it was registered as a file): retrain it "
+                           "where it was built, then register the new version")  # fmt: skip
+    opts = dict(getattr(champion, "fit_options_", None) or {})
+    target = opts.get("target") or champion.schema_.target
+    new = read_table(data) if not isinstance(data, pd.DataFrame) else data
+    if target not in new.columns:
+        raise TargetNotFoundError(f"the new data has no {target!r} column (the champion's target); add the labels")
+    new = new.loc[new[target].notna()].reset_index(drop=True)
+    if len(new) < 20:
+        raise RetrainError(f"{len(new)} labelled row(s) in the new data; retraining needs at least 20")
+    time_column = opts.get("time_column")
+    train_idx, hold_idx = _split(new, time_column if time_column in new.columns else None, cfg.holdout, cfg.seed)
+    train = new.iloc[train_idx]
+    if with_history or history is not None:
+        source = history if history is not None else getattr(champion, "training_source_", None)
+        if source is None or (isinstance(source, (str, Path)) and not Path(source).exists()):
+            where = source or "it was fitted from a DataFrame"
+            raise RetrainError(
+                f"the champion's training data is not at hand ({where}); pass history=… (--history FILE)"
+            )
+        old = read_table(source) if not isinstance(source, pd.DataFrame) else source
+        train = pd.concat([old[[c for c in new.columns if c in old.columns]], train], ignore_index=True)
+    params = {k: v for k, v in champion.get_params().items() if k not in ("workdir",)}
+    if time_budget is not None:
+        params["time_budget"] = time_budget
+    fit_kw = {k: opts[k] for k in ("groups", "time_column", "column_types") if opts.get(k)}
+    challenger = AutoML(**params).fit(train, target=target, **fit_kw)
+    hold = new.iloc[hold_idx]
+    X, y_raw = hold.drop(columns=[target]), hold[target]
+    if champion.task_ == "regression":
+        y = y_raw.to_numpy(dtype=float)
+    else:
+        index = {str(c): i for i, c in enumerate(champion.schema_.classes)}
+        keep = y_raw.astype(str).isin(index).to_numpy()
+        X, y = X[keep], np.array([index[str(v)] for v in y_raw[keep]])
+    metric = champion.metric_
+    outcome, comp, guards, reasons = gate(champion.task_, metric, y, _outputs(champion, X), _outputs(challenger, X),
+                                          cfg)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="mlwright-challenger-") as tmp:
+        path = challenger.save(Path(tmp) / "challenger")
+        chall_v = reg.register(path, name, alias="challenger",
+                               description=f"retrained on {len(train):,} rows; gate: {outcome}")  # fmt: skip
+    if outcome == "promoted":
+        reg.promote(name, chall_v.version)
+    result = RetrainOutcome(outcome, name, champ_v.version, chall_v.version, metric, comp, guards, reasons, len(y))
+    result.id = _record(reg.store, result)
+    return result
+
+
+def _record(store, result: RetrainOutcome) -> str:
+    from .data.profile import _clean
+    from .store.tables import retrain_outcomes
+
+    rid = uuid.uuid4().hex
+    row = {"id": rid, "at": _dt.datetime.now(_dt.UTC), "model": result.model, "champion": result.champion_version,
+           "challenger": result.challenger_version, "outcome": result.outcome, "metric": result.metric,
+           "delta": float(result.comparison["delta"]), "pvalue": float(result.comparison["pvalue"]),
+           "details": _clean({"comparison": result.comparison, "guards": result.guards, "reasons": result.reasons,
+                              "holdout_rows": result.holdout_rows})}  # fmt: skip
+    store.write(lambda conn: conn.execute(retrain_outcomes.insert(), [row]))
+    return rid
+
+
+def outcomes(name: str, store: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded retraining outcome of ``name``, newest first."""
+    from sqlalchemy import select
+
+    from .store import Store
+    from .store.tables import retrain_outcomes as t
+
+    st = Store(store)
+    rows = st.read(lambda conn: conn.execute(select(t).where(t.c.model == name).order_by(t.c.at.desc())).all())
+    return [dict(r._mapping) for r in rows]
