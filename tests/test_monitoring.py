@@ -181,3 +181,39 @@ def test_monitor_over_the_prediction_log(binary_model, binary_df, tmp_path):
     assert r.exit_code == 2 and "not one of the model's classes" in r.output and "Traceback" not in r.output
     r = runner.invoke(cli, ["monitor", str(path), "--window", "soon"])
     assert r.exit_code == 2 and "not a duration" in r.output
+
+
+def test_shadow_scores_the_same_requests_without_answering(binary_model, binary_df, tmp_path):
+    from mlwright.errors import ConfigError
+    from mlwright.registry import Registry
+    from mlwright.serving import ServeConfig, create_app, load_models
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
+
+    from .conftest import quick_fit
+
+    reg = Registry()
+    reg.register(binary_model.save(tmp_path / "a"), "m", alias="champion")
+    other = quick_fit(binary_df, families=["rf"], max_trials=1)
+    reg.register(other.save(tmp_path / "b"), "m", alias="challenger")
+    log = PredictionLog(Store(), interval=0.05)
+    app = create_app(load_models(["m@champion"], shadows=["m@challenger"]), ServeConfig(token=TOKEN), log)
+    rows = make_table(120, "binary", seed=11)
+    with Server(app) as c:
+        body = {"records": json.loads(rows.drop(columns="label").to_json(orient="records"))}
+        r = c.post("/v1/models/m/predict", json=body, headers=AUTH)
+        assert r.status_code == 200 and r.json()["version"] == "1"  # the champion answers
+        ids = r.json()["prediction_ids"]
+        items = [{"prediction_id": i, "actual": y} for i, y in zip(ids, rows["label"])]
+        assert c.post("/v1/models/m/feedback", json={"feedback": items}, headers=AUTH).status_code == 200
+        deadline = time.monotonic() + 20
+        while log.written < 2 and time.monotonic() < deadline:  # the shadow scores after the answer
+            time.sleep(0.05)
+        log.flush()
+    champion = monitor_model("m", MonitorConfig(window="1h", min_rows=10)).windows[0]
+    shadow = monitor_model("m:shadow", MonitorConfig(window="1h", min_rows=10)).windows[0]
+    assert champion["versions"] == ["1"] and shadow["versions"] == ["2"] and shadow["rows"] == 120
+    assert champion["labels"] == shadow["labels"] == 120  # one label serves both: same prediction ids
+    assert shadow["live"]["value"] != champion["live"]["value"]  # two models, judged on the same rows
+    with pytest.raises(ConfigError, match="no served model is named 'm'"):
+        load_models([str(tmp_path / "a")], shadows=["m@challenger"])
