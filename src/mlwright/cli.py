@@ -513,12 +513,14 @@ def _serve_once(model_dir: Path, row) -> None:
 def _add_subcommands() -> None:
     from .cli_batch import export, predict
     from .cli_models import models_app, runs_app
-    from .cli_monitor import feedback, monitor, retrain
+    from .cli_monitor import feedback, monitor, pipeline_app, retrain, scheduler
 
     app.command("predict")(predict)
     app.command("monitor")(monitor)
     app.command("feedback")(feedback)
     app.command("retrain")(retrain)
+    app.command("scheduler")(scheduler)
+    app.add_typer(pipeline_app, name="pipeline")
     app.command("export")(export)
 
     app.add_typer(models_app, name="models")

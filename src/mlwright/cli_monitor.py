@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ._console import _run, err, out
 
-__all__ = ["feedback", "monitor", "retrain"]
+__all__ = ["feedback", "monitor", "pipeline_app", "retrain", "scheduler"]
 
 
 def _pct(v) -> str:
@@ -145,5 +145,94 @@ def retrain(
             out.print(f"  - {escape(r)}")
         if res.outcome == "recommended":
             out.print(f"  promote it with: mlwright models promote {name} {res.challenger_version}")
+
+    _run(body)
+
+
+pipeline_app = typer.Typer(no_args_is_help=True, help="Declarative pipelines: run once, list runs, show a run.")
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    file: Annotated[Path, typer.Argument(help="pipeline file (TOML)")],
+    store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+) -> None:
+    """Run the pipeline FILE once, step by step (recorded in the store)."""
+
+    def body():
+        import logging
+
+        from .pipelines import run_pipeline
+
+        logging.getLogger("mlwright.pipelines").setLevel(logging.INFO)
+        res = run_pipeline(file, store)
+        out.print(f"pipeline {res['pipeline']}: [green]{res['status']}[/green] (run {res['id'][:8]})")
+
+    _run(body)
+
+
+@pipeline_app.command("runs")
+def pipeline_runs_cmd(
+    pipeline: Annotated[str | None, typer.Option("--pipeline", help="only this pipeline")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (with every step's log)")] = False,
+    store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+) -> None:
+    """Recent pipeline runs with their steps (runs left by a killed process are marked failed)."""
+
+    def body():
+        import json
+
+        from .pipelines import pipeline_runs
+
+        runs = pipeline_runs(store, pipeline, limit)
+        if as_json:
+            typer.echo(json.dumps(runs, default=str, indent=1))
+            return
+        t = Table(title="pipeline runs", title_justify="left")
+        for col in ("run", "pipeline", "started", "status", "steps", "error"):
+            t.add_column(col)
+        for r in runs:
+            steps = " → ".join(f"{s['kind']}:{s['status']}" for s in r["steps"])
+            t.add_row(r["id"][:8], r["pipeline"], f"{r['started']:%Y-%m-%d %H:%M:%S}", r["status"], steps,
+                      escape(r["error"] or "—"))  # fmt: skip
+        out.print(t)
+
+    _run(body)
+
+
+def scheduler(
+    files: Annotated[list[Path], typer.Argument(help="pipeline files with [pipeline] schedule (cron)")],
+    stop_after: Annotated[
+        float | None, typer.Option("--stop-after", help="stop after this many seconds (default: run until Ctrl-C)")
+    ] = None,
+    store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+) -> None:
+    """Run pipelines on their cron schedules (APScheduler); each run in its own process, never overlapping."""
+
+    def body():
+        import subprocess
+        import sys
+        import threading
+
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        from .errors import ConfigError
+        from .pipelines import cron_trigger, load_pipeline
+
+        sched = BlockingScheduler(timezone="UTC")
+        for f in files:
+            p = load_pipeline(f)
+            if not p.schedule:
+                raise ConfigError(f'{f}: no schedule; add schedule = "0 6 * * *" under [pipeline]')
+            cmd = [sys.executable, "-m", "mlwright", "pipeline", "run", str(f)] + (["--store", store] if store else [])
+            sched.add_job(subprocess.run, cron_trigger(p.schedule), args=[cmd], id=p.name, max_instances=1,
+                          coalesce=True, misfire_grace_time=60)  # fmt: skip
+            err.print(f"scheduled {p.name}: {p.schedule}")
+        if stop_after is not None:
+            timer = threading.Timer(stop_after, lambda: sched.shutdown(wait=True))
+            timer.daemon = True
+            timer.start()
+        sched.start()
 
     _run(body)

@@ -87,11 +87,15 @@ def fire_alerts(result, webhook: str | None = None, latest_only: bool = True) ->
         log.warning("ALERT %s: %s = %s (threshold %s) in the window from %s", result.model, a["rule"], a["value"],
                     a["threshold"], a["window"])  # fmt: skip
     if alerts and webhook:
-        import httpx
+        import json
+        import urllib.error
+        import urllib.request
 
+        body = json.dumps({"model": result.model, "alerts": alerts}, default=str).encode()
+        req = urllib.request.Request(webhook, data=body, headers={"Content-Type": "application/json"}, method="POST")
         try:
-            r = httpx.post(webhook, json={"model": result.model, "alerts": alerts}, timeout=5.0)
-            r.raise_for_status()
-        except httpx.HTTPError as exc:
+            with urllib.request.urlopen(req, timeout=5.0):  # http(s) only: MonitorConfig checks the scheme
+                pass
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             log.error("alert webhook %s failed: %s", webhook, exc)
     return alerts

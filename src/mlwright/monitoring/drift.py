@@ -52,6 +52,11 @@ class MonitorConfig:
     alerts: dict[str, float] = field(default_factory=dict)  # rule → threshold (see alerts.RULES)
     webhook: str | None = None
 
+    def __post_init__(self):
+        parse_window(self.window)
+        if self.webhook is not None and not str(self.webhook).startswith(("http://", "https://")):
+            raise ConfigError(f"webhook {self.webhook!r} must be an http:// or https:// URL")
+
     @classmethod
     def from_file(cls, path: str | Path) -> MonitorConfig:
         """Read ``[monitor]`` (and ``[monitor.alerts]``) from a TOML file."""

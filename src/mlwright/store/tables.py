@@ -152,11 +152,52 @@ retrain_outcomes = Table(
     Column("details", JSON),  # scores, test, guards, reasons, hold-out rows
 )
 
+pipeline_runs = Table(
+    "mlw_pipeline_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("pipeline", String(128), nullable=False, index=True),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),  # running | succeeded | failed
+    Column("error", Text),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("file", Text),
+)
+
+pipeline_steps = Table(
+    "mlw_pipeline_steps",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("step", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # running | succeeded | failed | skipped
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True)),
+    Column("log", Text),
+    Column("result", JSON),
+    ForeignKeyConstraint(["run_id"], ["mlw_pipeline_runs.id"], ondelete="CASCADE"),
+)
+
+pipeline_locks = Table(  # one row per running pipeline: the primary key keeps two runs from overlapping
+    "mlw_pipeline_locks",
+    metadata,
+    Column("pipeline", String(128), primary_key=True),
+    Column("run_id", String(32), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 __all__ = [
     "alias_history",
     "aliases",
     "feedback",
     "metadata",
+    "pipeline_locks",
+    "pipeline_runs",
+    "pipeline_steps",
     "predictions",
     "registered",
     "request_errors",

@@ -1,0 +1,5 @@
+"""``python -m mlwright`` — the same as the ``mlwright`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,474 @@
+"""Declarative pipelines: a TOML file of steps over a data source, run once or on a cron schedule.
+
+.. code-block:: toml
+
+    [pipeline]
+    name = "churn-daily"
+    schedule = "0 6 * * *"             # cron: minute hour day month weekday (a 6th, leading field: seconds)
+
+    [source]                           # the labelled data each run reads
+    path = "data/churn-*.csv"          # a glob: the newest matching file (or: sql = "SELECT …", db = "URL")
+    target = "churn"
+
+    [model]                            # the registered model the pipeline keeps
+    name = "churn"
+    time_budget = 60                   # any AutoML setting for the first fit
+
+    [gate]                             # retraining's promotion gate (mlwright.retrain.GateConfig)
+    min_delta = 0.005
+
+    [[steps]]
+    kind = "check"                     # data checks: stop on a critical finding (fail_on = "warning" is stricter)
+    [[steps]]
+    kind = "train"                     # no champion yet: fit and register it; else retrain, gated
+    [[steps]]
+    kind = "score"                     # batch-score rows to a file or table (written whole or not at all)
+    input = "data/to-score.csv"        # or input_sql + db
+    output_table = "churn_scores"      # or out = "scores.parquet"
+    db = "sqlite:///scores.db"
+    [[steps]]
+    kind = "monitor"                   # drift and live metrics of the served model; alerts; retrain on drift
+    window = "1d"
+    alerts = { drift_share = 0.3 }
+    retrain_on = ["drift_share"]       # these alerts in the latest window trigger a gated retrain
+
+Every run and step is recorded in the store (status, times, log lines, results: ``mlwright pipeline runs``).
+Two runs of one pipeline never overlap: a lock row (primary key = pipeline name) is taken first; a run
+killed outright leaves its lock and a ``running`` row, which the next run — or ``pipeline runs`` — marks
+failed once its process is gone.  Steps are atomic where it matters: a model is registered by one
+transaction after its files are complete, a scored table is written to a staging table and renamed, a
+file is written under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import logging
+import os
+import socket
+import tomllib
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import ConfigError, MlwrightError
+
+__all__ = ["Pipeline", "PipelineError", "load_pipeline", "mark_stale_runs", "pipeline_runs", "run_pipeline"]
+
+log = logging.getLogger("mlwright.pipelines")
+
+STEP_KINDS = ("check", "train", "score", "monitor")
+
+
+class PipelineError(MlwrightError):
+    """A pipeline cannot run (bad file, busy, a step failed)."""
+
+    code = "pipeline_error"
+
+
+@dataclass
+class Pipeline:
+    """A parsed pipeline file."""
+
+    name: str
+    source: dict[str, Any]
+    model: dict[str, Any]
+    steps: list[dict[str, Any]]
+    schedule: str | None = None
+    gate: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.source["target"]
+
+
+def load_pipeline(path: str | Path) -> Pipeline:
+    """Read and check a pipeline file (every problem named, with the file)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read pipeline file {str(path)!r}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    where = f"in {path}"
+    head = data.get("pipeline") or {}
+    name = head.get("name") or path.stem
+    source, model, steps = data.get("source"), data.get("model"), data.get("steps")
+    if not isinstance(source, dict) or "target" not in source or not ("path" in source or "sql" in source):
+        raise ConfigError(f"{where}: [source] needs target and either path (a file or glob) or sql + db")
+    if "sql" in source and "db" not in source:
+        raise ConfigError(f"{where}: [source] sql needs db (a SQLAlchemy URL)")
+    if not isinstance(model, dict) or "name" not in model:
+        raise ConfigError(f'{where}: [model] needs name (the registered model), e.g. name = "churn"')
+    if not isinstance(steps, list) or not steps:
+        raise ConfigError(f"{where}: add [[steps]] with kind = one of {', '.join(STEP_KINDS)}")
+    for i, s in enumerate(steps):
+        if s.get("kind") not in STEP_KINDS:
+            raise ConfigError(f"{where}: step {i + 1} has kind {s.get('kind')!r}; use one of {', '.join(STEP_KINDS)}")
+    schedule = head.get("schedule")
+    if schedule is not None:
+        cron_trigger(schedule)  # a bad expression fails now, not at 6 a.m.
+    from .retrain import GateConfig
+
+    gate = data.get("gate") or {}
+    try:
+        GateConfig(**gate)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: [gate] {exc}") from None
+    return Pipeline(str(name), source, model, steps, schedule, gate, str(path.resolve()))
+
+
+def cron_trigger(expr: str):
+    """An APScheduler trigger from a 5-field cron expression (or 6 fields, the first for seconds)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    try:
+        if len(fields) == 5:
+            return CronTrigger.from_crontab(expr, timezone="UTC")
+        if len(fields) == 6:
+            names = ("second", "minute", "hour", "day", "month", "day_of_week")
+            return CronTrigger(**dict(zip(names, fields)), timezone="UTC")
+    except ValueError as exc:
+        raise ConfigError(f"schedule {expr!r} is not a valid cron expression: {exc}") from None
+    raise ConfigError(f"schedule {expr!r}: write 5 cron fields (minute hour day month weekday), e.g. '0 6 * * *'")
+
+
+def _read_source(p: Pipeline) -> tuple[pd.DataFrame, str]:
+    from .data.sources import read_table
+
+    src = p.source
+    if "sql" in src:
+        from .data.sql import read_sql
+
+        return read_sql(src["sql"], src["db"]), "sql query"
+    matches = sorted(glob.glob(os.path.expanduser(src["path"])), key=os.path.getmtime)
+    if not matches:
+        raise PipelineError(f"no file matches the source path {src['path']!r}")
+    return read_table(matches[-1]), matches[-1]
+
+
+# ---------------------------------------------------------------------------------------------- the run
+class _Run:
+    def __init__(self, store, p: Pipeline):
+        self.store, self.p = store, p
+        self.id = uuid.uuid4().hex
+        self.lines: list[str] = []
+
+    def say(self, text: str) -> None:
+        log.info("%s: %s", self.p.name, text)
+        self.lines.append(f"{_dt.datetime.now(_dt.UTC):%H:%M:%S} {text}")
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _alive(host: str, pid: int) -> bool:
+    if host != socket.gethostname():
+        return True  # another machine's run: only it can tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_stale_runs(store, pipeline: str | None = None) -> int:
+    """Runs left ``running`` by a process that is gone (killed): marked failed, their locks released."""
+    from sqlalchemy import delete, select, update
+
+    from .store.tables import pipeline_locks, pipeline_runs, pipeline_steps
+
+    q = select(pipeline_runs).where(pipeline_runs.c.status == "running")
+    if pipeline is not None:
+        q = q.where(pipeline_runs.c.pipeline == pipeline)
+    stale = [r for r in store.read(lambda c: c.execute(q).all()) if not _alive(r.host, r.pid)]
+
+    def fix(conn) -> None:
+        for r in stale:
+            msg = f"interrupted: process {r.pid} on {r.host} ended without finishing the run"
+            conn.execute(
+                update(pipeline_runs)
+                .where(pipeline_runs.c.id == r.id)
+                .values(status="failed", finished=_now(), error=msg)
+            )
+            conn.execute(
+                update(pipeline_steps)
+                .where((pipeline_steps.c.run_id == r.id) & (pipeline_steps.c.status == "running"))
+                .values(status="failed", finished=_now())
+            )
+            conn.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == r.id))
+
+    if stale:
+        store.write(fix)
+    return len(stale)
+
+
+def _lock(store, run: _Run) -> None:
+    """Take the pipeline's lock row (one transaction: look, then insert; two racing inserts → the primary key
+    fails one, whose retry then sees the other's lock)."""
+    from sqlalchemy import delete, select
+
+    from .store.tables import pipeline_locks
+
+    row = {"pipeline": run.p.name, "run_id": run.id, "host": socket.gethostname(), "pid": os.getpid(), "at": _now()}
+
+    def take(conn):
+        holder = conn.execute(select(pipeline_locks).where(pipeline_locks.c.pipeline == run.p.name)).first()
+        if holder is None:
+            conn.execute(pipeline_locks.insert(), [row])
+        return holder
+
+    for _ in range(2):
+        holder = store.write(take)
+        if holder is None:
+            return
+        if _alive(holder.host, holder.pid):
+            raise PipelineError(
+                f"pipeline {run.p.name!r} is already running (run {holder.run_id[:8]}, process {holder.pid} on "
+                f"{holder.host}); runs of one pipeline never overlap"
+            )
+        mark_stale_runs(store, run.p.name)  # its process is gone: that run failed; free the lock
+        store.write(lambda c, h=holder: c.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == h.run_id)))
+    raise PipelineError(f"could not take the lock of pipeline {run.p.name!r}; try again")
+
+
+def run_pipeline(path: str | Path, store: str | None = None) -> dict[str, Any]:
+    """Run a pipeline file once, step by step, recording everything; returns the run's record.
+
+    Raises :class:`PipelineError` when a step fails (the run is recorded as failed, with the step's error).
+    """
+    from sqlalchemy import delete, update
+
+    from .store import Store
+    from .store.tables import pipeline_locks, pipeline_runs, pipeline_steps
+
+    p = load_pipeline(path)
+    st = Store(store)
+    run = _Run(st, p)
+    mark_stale_runs(st, p.name)
+    _lock(st, run)
+    st.write(
+        lambda c: c.execute(
+            pipeline_runs.insert(),
+            [
+                {
+                    "id": run.id,
+                    "pipeline": p.name,
+                    "started": _now(),
+                    "status": "running",
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "file": p.file,
+                }
+            ],
+        )
+    )
+    ctx: dict[str, Any] = {"store": store}
+    status, error = "succeeded", None
+    try:
+        for i, step in enumerate(p.steps, 1):
+            run.lines = []
+            st.write(
+                lambda c, i=i, step=step: c.execute(
+                    pipeline_steps.insert(),
+                    [{"run_id": run.id, "step": i, "kind": step["kind"], "status": "running", "started": _now()}],
+                )
+            )
+            try:
+                result = STEPS[step["kind"]](run, step, ctx)
+                s_status, s_error = "succeeded", None
+            except Exception as exc:
+                result, s_status = {"error": f"{type(exc).__name__}: {exc}"}, "failed"
+                s_error = exc
+                run.say(f"failed: {exc}")
+                if not isinstance(exc, MlwrightError):
+                    run.lines.append(traceback.format_exc(limit=5))
+            st.write(
+                lambda c, i=i, result=result, s_status=s_status: c.execute(
+                    update(pipeline_steps)
+                    .where((pipeline_steps.c.run_id == run.id) & (pipeline_steps.c.step == i))
+                    .values(status=s_status, finished=_now(), log="\n".join(run.lines), result=_plain(result))
+                )
+            )
+            if s_error is not None:
+                status, error = "failed", f"step {i} ({step['kind']}): {s_error}"
+                break
+    except BaseException as exc:  # interrupted (Ctrl-C): recorded, then re-raised
+        status, error = "failed", f"interrupted: {type(exc).__name__}"
+        raise
+    finally:
+        st.write(
+            lambda c: (
+                c.execute(
+                    update(pipeline_runs)
+                    .where(pipeline_runs.c.id == run.id)
+                    .values(status=status, finished=_now(), error=error)
+                ),
+                c.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == run.id)),
+            )
+        )
+    if error:
+        raise PipelineError(f"pipeline {p.name!r} failed at {error} (run {run.id[:8]}; see mlwright pipeline runs)")
+    return {"id": run.id, "pipeline": p.name, "status": status}
+
+
+def _plain(o: Any) -> Any:
+    import json
+
+    from .data.profile import _clean
+
+    return json.loads(json.dumps(_clean(o), default=str))
+
+
+# ---------------------------------------------------------------------------------------------- steps
+def _step_check(run: _Run, step: dict, ctx: dict) -> dict:
+    from .data.checks import run_checks
+
+    df, where = _read_source(run.p)
+    ctx["data"], ctx["data_from"] = df, where
+    findings = run_checks(df, run.p.target)
+    levels = {"critical": 2, "warning": 1, "info": 0}
+    fail_on = step.get("fail_on", "critical")
+    if fail_on not in levels:
+        raise PipelineError(f"fail_on {fail_on!r}: use critical, warning or info")
+    bad = [f for f in findings if levels.get(f.severity, 0) >= levels[fail_on]]
+    run.say(f"{len(df):,} rows from {where}; {len(findings)} finding(s), {len(bad)} at or above {fail_on}")
+    if bad:
+        raise PipelineError("; ".join(f"{f.column or 'table'}: {f.message}" for f in bad[:3]))
+    return {"rows": len(df), "source": where, "findings": [f.to_dict() for f in findings[:50]]}
+
+
+def _data(run: _Run, ctx: dict) -> pd.DataFrame:
+    if "data" not in ctx:
+        ctx["data"], ctx["data_from"] = _read_source(run.p)
+    return ctx["data"]
+
+
+def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
+    from .automl import AutoML
+    from .registry import Registry
+    from .retrain import GateConfig, retrain
+
+    reg = Registry(ctx["store"])
+    name = run.p.model["name"]
+    df = _data(run, ctx)
+    try:
+        champion = reg.resolve(f"{name}@champion")
+    except MlwrightError:  # no such model or alias yet
+        champion = None
+    settings = {k: v for k, v in run.p.model.items() if k != "name"}
+    if champion is None:
+        import tempfile
+
+        run.say(f"no champion of {name!r} yet: fitting one on {len(df):,} rows")
+        model = AutoML(**settings).fit(df, target=run.p.target)
+        with tempfile.TemporaryDirectory(prefix="mlwright-pipeline-") as tmp:
+            v = reg.register(model.save(Path(tmp) / name), name, alias="champion")
+        run.say(f"registered {name} v{v.version} as champion ({model.metric_} {model.score_val_:.4f})")
+        return {"outcome": "first", "version": v.version, "score": model.score_val_}
+    gate = GateConfig(**run.p.gate)
+    out = retrain(name, df, config=gate, time_budget=settings.get("time_budget"), store=ctx["store"])
+    c = out.comparison
+    run.say(
+        f"challenger v{out.challenger_version} vs champion v{out.champion_version}: {out.metric} "
+        f"{c['champion']:.4f} → {c['challenger']:.4f}, {c['test']} p = {c['pvalue']:.3g}: {out.outcome}"
+    )
+    for r in out.reasons:
+        run.say(f"  {r}")
+    return out.to_dict()
+
+
+def _step_score(run: _Run, step: dict, ctx: dict) -> dict:
+    from .batch import BatchInput, score_batch
+    from .cli_batch import load_model_ref
+
+    model = load_model_ref(step.get("model", f"{run.p.model['name']}@champion"), ctx["store"])
+    if "input_sql" in step:
+        src = BatchInput(query=step["input_sql"], db=step.get("input_db", step.get("db")))
+    elif "input" in step:
+        src = BatchInput(path=step["input"])
+    else:
+        raise PipelineError("a score step needs input (a file) or input_sql (+ db)")
+    if not step.get("out") and not step.get("output_table"):
+        raise PipelineError("a score step needs out (a .csv/.parquet file) or output_table (+ db)")
+    res = score_batch(
+        model,
+        src,
+        out=step.get("out"),
+        table=step.get("output_table"),
+        out_db=step.get("db"),
+        if_exists=step.get("if_exists", "replace"),
+        keep=step.get("keep"),
+    )
+    run.say(f"scored {res.get('rows', 0):,} rows into {step.get('output_table') or step.get('out')}")
+    return res
+
+
+def _step_monitor(run: _Run, step: dict, ctx: dict) -> dict:
+    from .monitoring import MonitorConfig, monitor_model
+    from .monitoring.alerts import fire_alerts
+
+    cfg = MonitorConfig(
+        window=step.get("window", "1d"), alerts=dict(step.get("alerts") or {}), webhook=step.get("webhook")
+    )
+    for k in ("psi", "alpha", "drift_share", "min_rows"):
+        if k in step:
+            setattr(cfg, k, step[k])
+    from .monitoring.drift import MonitoringError
+
+    try:
+        res = monitor_model(run.p.model["name"], cfg, step.get("since"), ctx["store"])
+    except MonitoringError as exc:  # nothing served yet: nothing to judge
+        run.say(str(exc))
+        return {"skipped": str(exc)}
+    fired = fire_alerts(res, cfg.webhook)
+    latest = res.windows[-1]
+    run.say(
+        f"latest window {latest['start'][:16]}: {latest['rows']:,} rows, {len(latest.get('drifted') or [])} "
+        f"feature(s) drifting; alerts: {', '.join(a['rule'] for a in fired) or 'none'}"
+    )
+    out: dict[str, Any] = {
+        "alerts": fired,
+        "latest": {k: latest.get(k) for k in ("start", "rows", "drifted", "drift_share", "dataset_drift")},
+    }
+    triggers = set(step.get("retrain_on") or [])
+    if triggers & {a["rule"] for a in fired}:
+        run.say("an alert in retrain_on fired: retraining")
+        out["retrain"] = _step_train(run, {"kind": "train"}, ctx)
+    return out
+
+
+STEPS = {"check": _step_check, "train": _step_train, "score": _step_score, "monitor": _step_monitor}
+
+
+def pipeline_runs(store: str | None = None, pipeline: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Recent runs (newest first), each with its steps; stale ``running`` rows are marked failed first."""
+    from sqlalchemy import select
+
+    from .store import Store
+    from .store.tables import pipeline_runs as runs_t
+    from .store.tables import pipeline_steps as steps_t
+
+    st = Store(store)
+    mark_stale_runs(st, pipeline)
+    q = select(runs_t).order_by(runs_t.c.started.desc()).limit(limit)
+    if pipeline is not None:
+        q = q.where(runs_t.c.pipeline == pipeline)
+    runs = [dict(r._mapping) for r in st.read(lambda c: c.execute(q).all())]
+    for r in runs:
+        rows = st.read(
+            lambda c, r=r: c.execute(select(steps_t).where(steps_t.c.run_id == r["id"]).order_by(steps_t.c.step)).all()
+        )
+        r["steps"] = [dict(s._mapping) for s in rows]
+    return runs
