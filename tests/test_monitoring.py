@@ -217,3 +217,19 @@ def test_shadow_scores_the_same_requests_without_answering(binary_model, binary_
     assert shadow["live"]["value"] != champion["live"]["value"]  # two models, judged on the same rows
     with pytest.raises(ConfigError, match="no served model is named 'm'"):
         load_models([str(tmp_path / "a")], shadows=["m@challenger"])
+
+
+def test_log_batches_are_arrow_and_the_first_parquet_ones_still_read():
+    import io
+
+    from mlwright.serving.predlog import _encode, decode_table
+
+    df = pd.DataFrame({"a": [1.0, None, 3.0], "b": ["x", None, "x"], "c": ["3", 3, None]})
+    blob = _encode(df)
+    assert blob[:4] != b"PAR1"
+    back = decode_table(blob).to_pandas()
+    assert back["a"].isna().tolist() == [False, True, False] and back["b"].astype(object).tolist()[::2] == ["x", "x"]
+    assert back["c"].astype(object).tolist()[:2] == ["3", "3"]  # mixed "3"/3: one type per column
+    buf = io.BytesIO()
+    df[["a", "b"]].to_parquet(buf, index=False)
+    assert decode_table(buf.getvalue()).to_pandas().equals(df[["a", "b"]])

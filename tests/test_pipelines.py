@@ -155,3 +155,68 @@ def test_scheduler_runs_pipelines_on_their_cron(tmp_path):
     runs = pipeline_runs(pipeline="tick")
     assert runs and all(x["status"] == "succeeded" for x in runs)
     assert runs[-1]["steps"][0]["kind"] == "check" and "200 rows" in runs[-1]["steps"][0]["log"]
+
+
+def test_drift_in_served_traffic_triggers_a_gated_retrain(tmp_path):
+    """A pipeline reading SQL: the first run fits the champion; live traffic then shifts; the next run's
+    monitor step sees the drift alert and retrains (gated)."""
+    import json
+
+    import pandas as pd
+
+    from mlwright.serving import ServeConfig, create_app, load_models
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
+
+    from .test_serving import AUTH, TOKEN, Server
+
+    db = f"sqlite:///{(tmp_path / 'src.db').as_posix()}"
+    train = make_table(400, "binary", seed=0).drop(columns=["when", "review"])
+    with create_engine(db).begin() as c:
+        train.to_sql("history", c, index=False)
+    f = tmp_path / "loop.toml"
+    f.write_text(f"""
+[pipeline]
+name = "loop"
+[source]
+sql = "SELECT * FROM history"
+db = "{db}"
+target = "label"
+[model]
+name = "loop-model"
+time_budget = 6
+families = ["lightgbm"]
+report_seconds = 0
+[gate]
+min_delta = 0.0
+[[steps]]
+kind = "train"
+[[steps]]
+kind = "monitor"
+window = "1h"
+min_rows = 50
+alerts = {{ drift_share = 0.1 }}
+retrain_on = ["drift_share"]
+""")
+    assert run_pipeline(f)["status"] == "succeeded"  # first run: fits v1; nothing served yet, nothing to judge
+    log = PredictionLog(Store(), interval=0.05)
+    app = create_app(load_models(["loop-model@champion"]), ServeConfig(token=TOKEN), log)
+    live = make_table(300, "binary", seed=5).drop(columns=["when", "review", "label"])
+    live = live.assign(x1=live["x1"] + 2.5, x2=live["x2"] * 3)
+    with Server(app) as c:
+        r = c.post("/v1/models/loop-model/predict", json={"records": json.loads(live.to_json(orient="records"))},
+                   headers=AUTH)  # fmt: skip
+        assert r.status_code == 200
+        log.flush()
+    with create_engine(db).begin() as c:  # new labelled rows arrived in the source
+        make_table(400, "binary", seed=6).drop(columns=["when", "review"]).to_sql("history", c, index=False,
+                                                                                    if_exists="append")  # fmt: skip
+    run_pipeline(f)
+    latest = pipeline_runs(pipeline="loop")[0]
+    monitor = latest["steps"][1]
+    assert monitor["status"] == "succeeded"
+    assert [a["rule"] for a in monitor["result"]["alerts"]] == ["drift_share"]
+    assert {"x1", "x2"} <= set(monitor["result"]["latest"]["drifted"])
+    retrained = monitor["result"]["retrain"]
+    assert retrained["outcome"] in ("promoted", "rejected") and retrained["challenger_version"] >= 2
+    assert "retraining" in monitor["log"] and len(pd.read_sql("SELECT * FROM history", db)) == 800

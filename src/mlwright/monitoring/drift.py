@@ -1,6 +1,6 @@
 """Drift, data quality, service health and live metrics per time window of the prediction log.
 
-:func:`monitor` reads a model's logged requests (inputs and outputs, stored as Parquet per write batch)
+:func:`monitor` reads a model's logged requests (inputs and outputs, stored as Arrow batches per write)
 in one query, decodes them with pyarrow into one table, coerces the inputs with the model's Schema and
 cuts the rows into windows by their time.  Per window and feature it compares the values with the
 version's reference (:mod:`mlwright.monitoring.stats`: vectorised — one sort or one value count per
@@ -108,11 +108,11 @@ def log_tables(
     store: Store, model: str, since: _dt.datetime | None = None, until: _dt.datetime | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The logged inputs and outputs of ``model`` (one row per scored row, aligned), with ``at`` and
-    ``version`` on the outputs; decoded with pyarrow into one table each."""
+    ``version`` on the outputs; decoded with pyarrow (Arrow IPC batches) into one table each."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
     from sqlalchemy import select
 
+    from ..serving.predlog import decode_table
     from ..store.tables import predictions as t
 
     q = select(t.c.version, t.c.rows, t.c.inputs, t.c.outputs).where(t.c.model == model)
@@ -123,8 +123,8 @@ def log_tables(
     rows = store.read(lambda conn: conn.execute(q.order_by(t.c.at)).all())
     if not rows:
         return pd.DataFrame(), pd.DataFrame()
-    ins = pa.concat_tables([pq.read_table(pa.BufferReader(r.inputs)) for r in rows], promote_options="permissive")
-    outs = pa.concat_tables([pq.read_table(pa.BufferReader(r.outputs)) for r in rows], promote_options="permissive")
+    ins = pa.concat_tables([decode_table(r.inputs) for r in rows], promote_options="permissive")
+    outs = pa.concat_tables([decode_table(r.outputs) for r in rows], promote_options="permissive")
     o = outs.to_pandas()
     o["version"] = np.repeat([str(r.version) for r in rows], [int(r.rows) for r in rows])
     return ins.to_pandas(), o

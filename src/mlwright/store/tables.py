@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
-# MySQL/MariaDB BLOBs stop at 64 KB: the log's Parquet payloads need LONGBLOB there
+# MySQL/MariaDB BLOBs stop at 64 KB: the log's Arrow payloads need LONGBLOB there
 BLOB = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql").with_variant(mysql.LONGBLOB(), "mariadb")
 
 runs = Table(
@@ -112,8 +112,8 @@ predictions = Table(
     Column("version", String(32), nullable=False),
     Column("rows", Integer, nullable=False),
     Column("latency_ms", Float, nullable=False),
-    Column("inputs", BLOB, nullable=False),  # Parquet: the validated input rows
-    Column("outputs", BLOB, nullable=False),  # Parquet: prediction_id, prediction, probabilities
+    Column("inputs", BLOB, nullable=False),  # Arrow IPC stream (first Parquet; both read): input rows
+    Column("outputs", BLOB, nullable=False),  # the same: prediction_id, prediction, probabilities, at, latency
 )
 
 feedback = Table(
