@@ -118,9 +118,15 @@ class Store:
         raise AssertionError("unreachable")
 
     def read(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(connection)`` for reading."""
-        with self.engine.connect() as conn:
-            return fn(conn)
+        """Run ``fn(connection)`` for reading (a database error becomes a :class:`StoreError` saying which store)."""
+        try:
+            with self.engine.connect() as conn:
+                return fn(conn)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"the store {_redact(self.url)} could not be read: {getattr(exc, 'orig', None) or exc}; if another "
+                "mlwright version wrote it, use that version or point MLWRIGHT_STORE_URL at a new store"
+            ) from None
 
     def close(self) -> None:
         """Release the connections."""
