@@ -55,6 +55,9 @@ def test_sklearn_pipeline_validates_saves_registers_and_serves(data, tmp_path):
         m.predict(X.head(3).assign(age=["x", "y", "z"]))  # the same checks as mlwright's own models
     loaded = mlwright.load(m.save(tmp_path / "skl"))
     np.testing.assert_allclose(loaded.predict_proba(X).to_numpy(), pipe.predict_proba(X))
+    # monitoring's reference comes from the sample (columns, and the model's outputs on it), saved with the model
+    assert set(loaded.reference_["columns"]) == set(X.columns) and loaded.reference_["rows"] == 100
+    assert loaded.reference_["output"]["name"] == "p_stay" and loaded.reference_ == m.reference_
 
     reg = Registry()
     v = reg.register_model(m, "skl_churn", alias="champion")

@@ -38,7 +38,7 @@ from .errors import (
     TargetNotFoundError,
     did_you_mean,
 )
-from .external import Predicts, decide
+from .external import Predicts
 from .metrics import get_metric
 from .models import families_for
 from .models import get as get_family
@@ -316,7 +316,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             self.timings_["latency"] = round(budget.elapsed() - t0, 3)
             self.fit_seconds_ = budget.elapsed()
             self.training_fingerprint_ = artifacts.data_fingerprint(df)
-            self.reference_ = self._reference(Xc, splits.oof_mask)
+            from .monitoring.reference import automl_reference
+
+            self.reference_ = automl_reference(self, Xc, splits.oof_mask)
             # what the report needs from this fit (kept until the report is built; rows capped in memory)
             from .report.build import report_context
 
@@ -552,21 +554,6 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-
-    def _reference(self, Xc: pd.DataFrame, mask: np.ndarray) -> dict:
-        """Reference statistics for monitoring: the training columns and the served model's out-of-fold
-        outputs (as served: calibrated, thresholded)."""
-        from .monitoring.reference import build_reference, calibrated_output
-
-        p = sum(m["weight"] * np.asarray(self._oof[m["name"]])[mask] for m in self.members_)
-        if self.task_ == "regression":
-            return build_reference(Xc, self.schema_, {"values": p})
-        _, pick = decide(self, p)  # labels as served (threshold included)
-        ref = build_reference(Xc, self.schema_, {"proba": p, "labels": [self.schema_.classes[i] for i in pick]})
-        if self.task_ == "binary":  # kept uncalibrated too: calibrate() maps it to what is served
-            ref["output_raw"] = ref["output"]
-            ref["output"] = calibrated_output(ref["output_raw"], getattr(self, "calibration_", None))
-        return ref
 
     def _n_classes(self) -> int:
         return len(self.schema_.classes) if self.task_ != "regression" else 0

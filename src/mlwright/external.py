@@ -122,6 +122,7 @@ class ExternalModel(Predicts):
         self.estimator_ = estimator
         self.threshold_ = None
         self.calibration_ = None
+        self.reference_: dict | None = None  # monitoring's baseline, from the sample (see sample_reference)
         self.best_model_ = kind
         self._onnx_bytes = onnx_bytes
         self._onnx_spec = onnx_spec or {}
@@ -199,6 +200,9 @@ class ExternalModel(Predicts):
                 "dtypes": self.dtypes_, "estimate": {"metric": self.metric_, "score_val": None},
                 "best_model": self.kind,
             }  # fmt: skip
+            reference = getattr(self, "reference_", None)
+            if reference is not None:
+                (tmp / "reference.json").write_text(json.dumps(reference, allow_nan=False), encoding="utf-8")
             if self.kind == "sklearn":
                 types = artifacts.skops_dump(self.estimator_, tmp / "estimator.skops")
                 manifest["skops_types"] = {"estimator.skops": types}
@@ -219,11 +223,15 @@ class ExternalModel(Predicts):
         schema = Schema.from_dict(manifest["schema"])
         if manifest["kind"] == "sklearn":
             est = artifacts.skops_load(path / "estimator.skops")
-            return cls("sklearn", schema, manifest.get("dtypes", {}), estimator=est)
-        if manifest["kind"] == "onnx":
-            return cls("onnx", schema, manifest.get("dtypes", {}), onnx_bytes=(path / "model.onnx").read_bytes(),
-                       onnx_spec=manifest.get("onnx", {}))  # fmt: skip
-        raise ArtifactError(f"unknown model kind {manifest['kind']!r} in {str(path)!r}")
+            model = cls("sklearn", schema, manifest.get("dtypes", {}), estimator=est)
+        elif manifest["kind"] == "onnx":
+            model = cls("onnx", schema, manifest.get("dtypes", {}), onnx_bytes=(path / "model.onnx").read_bytes(),
+                        onnx_spec=manifest.get("onnx", {}))  # fmt: skip
+        else:
+            raise ArtifactError(f"unknown model kind {manifest['kind']!r} in {str(path)!r}")
+        if "reference.json" in manifest.get("files", {}):
+            model.reference_ = json.loads((path / "reference.json").read_text(encoding="utf-8"))
+        return model
 
     def __repr__(self) -> str:
         return f"ExternalModel(kind={self.kind!r}, task={self.task_!r}, inputs={len(self.schema_.features)})"
@@ -267,7 +275,23 @@ def from_sklearn(estimator: Any, sample: pd.DataFrame, target: str = "target") -
     _check_feature_names(estimator, sample)
     model = ExternalModel("sklearn", _schema(sample, task, classes, target), _dtypes(sample), estimator=estimator)
     model._raw(sample.head(5))  # fails now, clearly, if the sample does not fit the model
+    model.reference_ = sample_reference(model, sample)
     return model
+
+
+def sample_reference(model: ExternalModel, sample: pd.DataFrame) -> dict[str, Any]:
+    """Monitoring's reference statistics from the sample given at wrapping time (the model's own outputs on
+    it included): as good as the sample is large and like the training data."""
+    from .data.schema import coerce
+    from .monitoring.reference import build_reference
+
+    raw = model._raw(sample)
+    if model.task_ == "regression":
+        outputs = {"values": raw}
+    else:
+        p, pick = decide(model, raw)
+        outputs = {"proba": p, "labels": [model.schema_.classes[i] for i in pick]}
+    return build_reference(coerce(sample, model.schema_), model.schema_, outputs) | {"from": "sample"}
 
 
 def _dtypes(sample: pd.DataFrame) -> dict[str, str]:
@@ -402,4 +426,6 @@ def from_onnx(
     model = ExternalModel("onnx", schema, _dtypes(frame), onnx_bytes=data, onnx_spec=spec)
     if sample is not None:
         model._raw(sample.head(5))  # fails now, clearly, if the sample does not fit the model
+        if spec["layout"] == "columns":  # per-column inputs: the sample's columns are the model's
+            model.reference_ = sample_reference(model, sample[list(kinds)])
     return model

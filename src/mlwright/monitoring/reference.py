@@ -18,7 +18,14 @@ from ..data.profile import _clean
 from ..data.schema import Schema
 from .stats import level_reference, numeric_reference
 
-__all__ = ["REFERENCE_FILE", "build_reference", "calibrated_output", "column_values", "output_values"]
+__all__ = [
+    "REFERENCE_FILE",
+    "automl_reference",
+    "build_reference",
+    "calibrated_output",
+    "column_values",
+    "output_values",
+]
 
 REFERENCE_FILE = "reference.json"
 NUMBERS = ("numeric", "boolean", "datetime")
@@ -77,3 +84,20 @@ def calibrated_output(raw: dict[str, Any], calibration: Any) -> dict[str, Any]:
     q = f(raw["quantiles"])
     return raw | {"edges": f(raw["edges"]), "quantiles": q, "std": float(np.std(q)) if q else 0.0,
                   "mean": float(np.mean(q)) if q else None}  # fmt: skip
+
+
+def automl_reference(automl: Any, Xc: pd.DataFrame, mask: np.ndarray) -> dict[str, Any]:
+    """A fitted AutoML's reference: its training columns and the served ensemble's out-of-fold outputs (as
+    served: thresholded labels; binary probabilities also kept uncalibrated, which ``calibrate`` maps)."""
+    from ..external import decide
+
+    p = sum(m["weight"] * np.asarray(automl._oof[m["name"]])[mask] for m in automl.members_)
+    schema = automl.schema_
+    if automl.task_ == "regression":
+        return build_reference(Xc, schema, {"values": p})
+    _, pick = decide(automl, p)
+    ref = build_reference(Xc, schema, {"proba": p, "labels": [schema.classes[i] for i in pick]})
+    if automl.task_ == "binary":
+        ref["output_raw"] = ref["output"]
+        ref["output"] = calibrated_output(ref["output_raw"], getattr(automl, "calibration_", None))
+    return ref
