@@ -166,7 +166,7 @@ def retrain(
     reg = Registry(store)
     champ_v = reg.resolve(f"{name}@champion")
     champion = reg.load(champ_v.ref)
-    if getattr(champion, "fit_options_", None) is None and not hasattr(champion, "members_"):
+    if not isinstance(champion, AutoML):
         raise RetrainError(f"{champ_v.ref} was not trained by mlwright (it was registered as a file): retrain it "
                            "where it was built, then register the new version")  # fmt: skip
     opts = dict(getattr(champion, "fit_options_", None) or {})

@@ -242,10 +242,7 @@ class Core:
         async def run() -> None:
             t0 = time.perf_counter()
             try:
-                if self._scoring is None:
-                    self._scoring = asyncio.Semaphore(max(1, self.cfg.score_threads))
-                async with self._scoring:
-                    res = await run_in_threadpool(_score, shadow, df)
+                res = await self._score_batch(shadow, df)
                 res["ids"], res["request_id"] = answered["ids"], answered["request_id"]
                 self.log.put(res["request_id"], f"{served.name}:shadow", shadow.version,
                              1000 * (time.perf_counter() - t0), df, res)  # fmt: skip

@@ -92,22 +92,16 @@ def _encode(df: pd.DataFrame) -> bytes:
     mixed = [c for c in df.columns if df[c].dtype == object and pd.api.types.infer_dtype(df[c]) in _MIXED]
     if mixed:  # e.g. "3" and 3 in one column (both accepted as numbers): one type per column
         df = df.assign(**{c: df[c].map(lambda v: v if v is None or v != v else str(v)) for c in mixed})
+    import pyarrow.compute as pc
+
     table = pa.Table.from_pandas(df, preserve_index=False)
-    cols = [
-        pc_dictionary(col) if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) else col
-        for col in table.columns
-    ]
+    cols = [pc.dictionary_encode(c) if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else c
+            for c in table.columns]  # fmt: skip
     table = pa.Table.from_arrays(cols, names=table.column_names)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
-
-
-def pc_dictionary(col):
-    import pyarrow.compute as pc
-
-    return pc.dictionary_encode(col)
 
 
 def decode_table(blob: bytes):
