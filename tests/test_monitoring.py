@@ -176,6 +176,18 @@ def test_monitor_over_the_prediction_log(binary_model, binary_df, tmp_path):
     r = runner.invoke(cli, ["feedback", str(path), str(labels)])
     assert r.exit_code == 0 and "stored 200" in r.output
     assert monitor_model(str(path), MonitorConfig(window="2s")).windows[1]["labels"] == 400
+    # live traffic as the reference: the first window (of each version), or a period of the log
+    live_ref = monitor_model(str(path), MonitorConfig(window="2s", min_rows=50, reference="first")).windows
+    assert "reference period" in live_ref[0]["note"] and "features" not in live_ref[0]
+    assert "x1" in live_ref[1]["drifted"] and live_ref[1]["features"]["x1"]["psi"] > 1
+    assert live_ref[1]["features"]["color"]["unseen"] == pytest.approx((X["color"] == "red").mean())
+    period = MonitorConfig(window="2s", min_rows=50, reference=f"{first['start']}/{first['end']}")
+    same = monitor_model(str(path), period, since=second["start"]).windows
+    assert len(same) == 1 and same[0]["features"]["x1"]["psi"] == pytest.approx(live_ref[1]["features"]["x1"]["psi"])
+    r = runner.invoke(cli, ["monitor", str(path), "--window", "2s", "--reference", "first", "--json"])
+    assert r.exit_code == 0 and "x1" in json.loads(r.stdout)["windows"][1]["drifted"]
+    r = runner.invoke(cli, ["monitor", str(path), "--reference", "last week"])
+    assert r.exit_code == 2 and "not 'training', 'first' or a period" in r.output
     pd.DataFrame({"prediction_id": ids_b[:1], "label": ["perhaps"]}).to_csv(labels, index=False)
     r = runner.invoke(cli, ["feedback", str(path), str(labels)])
     assert r.exit_code == 2 and "not one of the model's classes" in r.output and "Traceback" not in r.output
@@ -210,11 +222,29 @@ def test_shadow_scores_the_same_requests_without_answering(binary_model, binary_
         while log.written < 2 and time.monotonic() < deadline:  # the shadow scores after the answer
             time.sleep(0.05)
         log.flush()
-    champion = monitor_model("m", MonitorConfig(window="1h", min_rows=10)).windows[0]
-    shadow = monitor_model("m:shadow", MonitorConfig(window="1h", min_rows=10)).windows[0]
-    assert champion["versions"] == ["1"] and shadow["versions"] == ["2"] and shadow["rows"] == 120
+        # a new challenger is shadowed from the next check on; swapping the champion keeps the shadow
+        reg.register(tmp_path / "a", "m", alias="challenger")  # version 3
+        res = c.post("/v1/models/m/reload", headers=AUTH).json()
+        assert not res["changed"] and res["shadow"]["changed"] and res["shadow"]["version"] == "3"
+        reg.promote("m", 2)
+        res = c.post("/v1/models/m/reload", headers=AUTH).json()
+        assert res["changed"] and res["version"] == "2" and not res["shadow"]["changed"]
+        r = c.post("/v1/models/m/predict", json={"records": body["records"][:5]}, headers=AUTH)
+        assert r.json()["version"] == "2"
+        while log.written < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log.flush()
+    champions = monitor_model("m", MonitorConfig(window="1d", min_rows=10)).windows
+    shadows = monitor_model("m:shadow", MonitorConfig(window="1d", min_rows=10)).windows
+    if champions[0]["start"] != champions[-1]["start"]:  # a test run that crossed midnight
+        pytest.skip("the requests fell into two daily windows")
+    # one entry per version that served in the window, each judged against its own reference
+    assert [(w["version"], w["rows"]) for w in champions] == [("1", 120), ("2", 5)]
+    assert [(w["version"], w["rows"]) for w in shadows] == [("2", 120), ("3", 5)]
+    champion, shadow = champions[0], shadows[0]
+    assert champion["features"] and shadow["features"] and champion["output"] != shadow["output"]
     assert champion["labels"] == shadow["labels"] == 120  # one label serves both: same prediction ids
-    assert shadow["live"]["value"] != champion["live"]["value"]  # two models, judged on the same rows
+    assert shadow["live"]["scores"]["log_loss"] != champion["live"]["scores"]["log_loss"]  # two models, same rows
     with pytest.raises(ConfigError, match="no served model is named 'm'"):
         load_models([str(tmp_path / "a")], shadows=["m@challenger"])
 

@@ -29,6 +29,11 @@ def monitor(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML with [monitor] settings and [monitor.alerts] rules")
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="compare with: training (default), first (each version's first window) "
+                     "or a period START/END of the log"),
+    ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="write the monitoring report here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
     fail_on_alert: Annotated[
@@ -45,6 +50,11 @@ def monitor(
         cfg = MonitorConfig.from_file(config) if config else MonitorConfig()
         if window:
             cfg.window = window
+        if reference:
+            from .monitoring.drift import reference_period
+
+            reference_period(reference)
+            cfg.reference = reference
         res = monitor_model(model, cfg, since, store)
         fired = fire_alerts(res, cfg.webhook)
         if as_json:
@@ -58,7 +68,7 @@ def monitor(
                 drift = _pct(w.get("drift_share")) + (" [red]DRIFT[/red]" if w.get("dataset_drift") else "")
                 live = w.get("live") or {}
                 shown = f"{live.get('metric')} {_num(live.get('value'))} (n={live.get('rows')})" if live else "—"
-                t.add_row(w["start"][:16], f"{w['rows']:,}", ",".join(w["versions"]), drift,
+                t.add_row(w["start"][:16], f"{w['rows']:,}", w["version"], drift,
                           escape(", ".join((w.get("drifted") or [])[:3]) or "—"),
                           _num((w.get("output") or {}).get("psi")), _pct(w.get("missing")), _pct(w.get("unseen")),
                           _num(w.get("latency_p99_ms")), _pct(w.get("error_rate")),

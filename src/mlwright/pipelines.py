@@ -419,12 +419,8 @@ def _step_monitor(run: _Run, step: dict, ctx: dict) -> dict:
     from .monitoring import MonitorConfig, monitor_model
     from .monitoring.alerts import fire_alerts
 
-    cfg = MonitorConfig(
-        window=step.get("window", "1d"), alerts=dict(step.get("alerts") or {}), webhook=step.get("webhook")
-    )
-    for k in ("psi", "alpha", "drift_share", "min_rows"):
-        if k in step:
-            setattr(cfg, k, step[k])
+    given = {k: step[k] for k in ("psi", "alpha", "drift_share", "min_rows", "reference", "webhook") if k in step}
+    cfg = MonitorConfig(window=step.get("window", "1d"), alerts=dict(step.get("alerts") or {}), **given)
     from .monitoring.drift import MonitoringError
 
     try:

@@ -55,8 +55,8 @@ def check_alerts(result, config) -> list[dict[str, Any]]:
     for w in result.windows:
         for rule, threshold in config.alerts.items():
             if threshold is not None and RULES[rule](w, float(threshold)):
-                out.append({"window": w["start"], "rule": rule, "threshold": float(threshold),
-                            "value": _value(rule, w)})  # fmt: skip
+                out.append({"window": w["start"], "version": w.get("version"), "rule": rule,
+                            "threshold": float(threshold), "value": _value(rule, w)})  # fmt: skip
     return out
 
 

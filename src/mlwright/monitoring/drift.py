@@ -42,6 +42,15 @@ class MonitorConfig:
     below ``alpha``: on small windows PSI alone reads noise over many sparse bins as drift); the data
     drifts when at least ``drift_share`` of the features do.  Windows with fewer than ``min_rows`` rows
     are reported but not judged.
+
+    ``reference`` is what traffic is compared with: ``"training"`` (default) — the statistics saved
+    with the version at fit time (training columns; the outputs the model gave rows it did not learn
+    from, out of fold); ``"first"`` — each version's first window of traffic (NannyML's "reference
+    period": what this version saw and answered when it went live); or a period ``"START/END"`` of
+    the log (ISO dates or times, e.g. ``"2026-11-01/2026-11-08"``), one reference for every version.
+    A model trained on few rows (hundreds) can answer new rows more confidently than its fold models
+    did, so its outputs' PSI against ``"training"`` reads high on unchanged traffic; a period of live
+    traffic as the reference avoids that.  Windows inside the reference period are reported, not judged.
     """
 
     window: str = "1d"
@@ -51,9 +60,11 @@ class MonitorConfig:
     min_rows: int = 100
     alerts: dict[str, float] = field(default_factory=dict)  # rule → threshold (see alerts.RULES)
     webhook: str | None = None
+    reference: str = "training"
 
     def __post_init__(self):
         parse_window(self.window)
+        reference_period(self.reference)
         if self.webhook is not None and not str(self.webhook).startswith(("http://", "https://")):
             raise ConfigError(f"webhook {self.webhook!r} must be an http:// or https:// URL")
 
@@ -76,13 +87,31 @@ class MonitorConfig:
 
 def parse_window(text: str) -> pd.Timedelta:
     """``"1d"``, ``"6h"``, ``"15min"``, ``"1w"`` → a duration (a clear error for anything else)."""
+    import re
+
+    unit = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dw])\s*", str(text))  # pandas 3 wants D and W
     try:
-        w = pd.Timedelta(text)
+        w = pd.Timedelta(f"{unit[1]}{unit[2].upper()}" if unit else text)
     except (ValueError, TypeError):
         raise ConfigError(f"window {text!r} is not a duration; use e.g. 1d, 6h, 15min or 1w") from None
     if w <= pd.Timedelta(0):
         raise ConfigError(f"window {text!r} must be longer than zero")
     return w
+
+
+def reference_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``"training"``/``"first"`` → None; ``"START/END"`` → two UTC timestamps (a clear error otherwise)."""
+    if text in ("training", "first"):
+        return None
+    try:
+        a, b = (pd.Timestamp(x) for x in str(text).split("/"))
+    except (ValueError, TypeError):
+        raise ConfigError(f"reference {text!r} is not 'training', 'first' or a period START/END of ISO dates "
+                          "(e.g. 2026-11-01/2026-11-08)") from None  # fmt: skip
+    a, b = (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC") for t in (a, b))
+    if b <= a:
+        raise ConfigError(f"reference period {text!r} ends before it starts")
+    return a, b
 
 
 @dataclass
@@ -164,6 +193,9 @@ def monitor(
 ) -> MonitorResult:
     """Every window of ``model``'s prediction log, judged against the reference of the version that served it.
 
+    A window in which several versions served (a promotion, a rollback) has one entry per version, in the
+    order they started serving, each judged against its own reference.
+
     Parameters
     ----------
     model : str
@@ -178,12 +210,21 @@ def monitor(
     cfg = config or MonitorConfig()
     width = parse_window(cfg.window)
     store = store or Store()
-    inputs, outputs = log_tables(store, model, since)
+    period = reference_period(cfg.reference)
+    read_from = since if period is None or since is None else min(since, period[0].to_pydatetime())
+    inputs, outputs = log_tables(store, model, read_from)
     if outputs.empty:
         raise MonitoringError(f"no predictions of {model!r} are logged yet; serve it and send requests first")
     X = coerce(inputs.reindex(columns=[c.name for c in schema.columns if c.used]), schema)
     at = pd.to_datetime(outputs["at"])
     start = at.dt.floor(width)
+    if cfg.reference != "training":
+        references, in_ref = _live_references(cfg.reference, period, schema, X, outputs, at, start)
+        if since is not None:  # the period was read to build the reference; report from ``since`` on
+            keep = (at >= _naive_utc(pd.Timestamp(since))).to_numpy()
+            X, outputs, at, start, in_ref = (v[keep].reset_index(drop=True) for v in (X, outputs, at, start, in_ref))
+    else:
+        in_ref = pd.Series(False, index=outputs.index)
     labels = feedback_table(store, model)
     actual = outputs["prediction_id"].map(dict(zip(labels["prediction_id"], labels["actual"])))
     errors = error_table(store, model, since)
@@ -192,20 +233,21 @@ def monitor(
     task, classes = schema.task, [str(c) for c in schema.classes]
     metric = schema.metric or default_metric(task)
     windows = []
-    for t0, idx in start.groupby(start).groups.items():
-        rows = np.asarray(idx)
-        version = outputs["version"].iloc[rows].mode().iloc[0]
-        ref = references.get(version)
-        w: dict[str, Any] = {"start": t0.isoformat(), "end": (t0 + width).isoformat(), "rows": len(rows),
-                             "versions": sorted(outputs["version"].iloc[rows].unique().tolist())}  # fmt: skip
+    version = outputs["version"]
+    first_seen = {v: i for i, v in enumerate(pd.unique(version))}  # versions in the order they started serving
+    for (t0, v), idx in sorted(outputs.groupby([start, version]).groups.items(),
+                               key=lambda kv: (kv[0][0], first_seen[kv[0][1]])):  # fmt: skip
+        rows = outputs.index.get_indexer(idx)
+        ref = references.get(v)
+        w: dict[str, Any] = {"start": t0.isoformat(), "end": (t0 + width).isoformat(), "version": v, "rows": len(rows)}
         lat = outputs["latency_ms"].iloc[rows].groupby(outputs["request_id"].iloc[rows]).first()
         w["requests"] = len(lat)
         w["latency_p50_ms"], w["latency_p99_ms"] = (float(np.percentile(lat, q)) for q in (50, 99))
-        n_err = int(errors.loc[errors["start"] == t0, "count"].sum()) if not errors.empty else 0
-        w["errors"] = n_err
-        w["error_rate"] = n_err / (n_err + w["requests"])
-        if ref is None:
-            w["note"] = f"no reference statistics for version {version} (saved before monitoring existed)"
+        if in_ref.iloc[rows].any():
+            w["note"] = "reference period (the traffic judged against)"
+        elif ref is None:
+            w["note"] = (f"no reference statistics for version {v} (saved before monitoring existed)"
+                         if cfg.reference == "training" else f"version {v} served no rows in the reference period")
         else:
             w |= _drift(ref, schema, X.iloc[rows], outputs.iloc[rows], cfg, task, classes)
         y = actual.iloc[rows]
@@ -214,11 +256,53 @@ def monitor(
         if has.sum() >= 1:
             w["live"] = _live(task, classes, y[has].tolist(), outputs.iloc[rows][has], score_all, get_metric(metric))
         windows.append(w)
+    for i, w in enumerate(windows):  # error answers carry no version: counted with each window's newest one
+        if i + 1 < len(windows) and windows[i + 1]["start"] == w["start"]:
+            w["errors"], w["error_rate"] = 0, 0.0
+            continue
+        t0 = pd.Timestamp(w["start"])
+        n_err = int(errors.loc[errors["start"] == t0, "count"].sum()) if not errors.empty else 0
+        w["errors"] = n_err
+        w["error_rate"] = n_err / (n_err + sum(x["requests"] for x in windows if x["start"] == w["start"]))
     from .alerts import check_alerts
 
     result = MonitorResult(model, cfg.window, windows, asdict(cfg))
     result.alerts = check_alerts(result, cfg)
     return result
+
+
+def _naive_utc(t: pd.Timestamp) -> pd.Timestamp:
+    return t if t.tzinfo is None else t.tz_convert("UTC").tz_localize(None)
+
+
+def _live_references(reference: str, period, schema: Schema, X: pd.DataFrame, outputs: pd.DataFrame,
+                     at: pd.Series, start: pd.Series) -> tuple[dict[str, dict], pd.Series]:  # fmt: skip
+    """References built from logged traffic (``reference="first"`` or a period) and which rows built them."""
+    from .reference import build_reference
+
+    task, classes = schema.task, [str(c) for c in schema.classes]
+
+    def summary(mask: pd.Series) -> dict[str, Any]:
+        out = outputs[mask.to_numpy()]
+        if task == "binary":
+            given: dict[str, Any] = {"proba": out[[f"p_{c}" for c in classes]].to_numpy(float)}
+        elif task == "multiclass":
+            given = {"labels": out["prediction"].astype(str).to_numpy()}
+        else:
+            given = {"values": out["value"].to_numpy(float)}
+        return build_reference(X[mask.to_numpy()], schema, given)
+
+    if period is None:  # each version's first window
+        first = start.groupby(outputs["version"]).transform("min")
+        in_ref = start == first
+        refs = {v: summary(in_ref & (outputs["version"] == v)) for v in outputs["version"].unique()}
+        return refs, in_ref
+    a, b = (_naive_utc(t) for t in period)  # the log's times are naive UTC
+    in_ref = (at >= a) & (at < b)
+    if not in_ref.any():
+        raise MonitoringError(f"no predictions were logged in the reference period {reference!r}")
+    ref = summary(in_ref)
+    return {v: ref for v in outputs["version"].unique()}, in_ref
 
 
 def _drift(ref: dict, schema: Schema, X: pd.DataFrame, out: pd.DataFrame, cfg: MonitorConfig, task: str,

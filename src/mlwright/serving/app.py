@@ -452,7 +452,7 @@ def create_app(
 
     @app.post("/v1/models/{name}/reload")
     async def reload(name: str, request: Request) -> Response:
-        """Check the registry now: serve the version the model's alias names (token required)."""
+        """Check the registry now: serve the version the model's alias (and its shadow's) names (token required)."""
         if (denied := core.denied(request, write=True)) is not None:
             return denied
         try:
@@ -460,7 +460,10 @@ def create_app(
         except MlwrightError as exc:
             return core.failure(exc)
         res = await core.reloader.check(name)
-        return JSONResponse(res, status_code=409 if "refused" in res else 200)
+        if core.models[name].shadow is not None:
+            res["shadow"] = await core.reloader.check(f"{name}:shadow")
+        refused = "refused" in res or "refused" in res.get("shadow", {})
+        return JSONResponse(res, status_code=409 if refused else 200)
 
     from .protocols import add_protocols
 

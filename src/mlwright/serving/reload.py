@@ -8,6 +8,10 @@ finishes with it, so nothing is dropped.  A version that fails to load (tampered
 archived, unreadable) is refused: the old one keeps serving, the failure is counted in ``/metrics``
 (``mlwright_model_reloads{outcome="refused"}``) and logged once, and it is not retried until the
 reference moves again.  ``POST /v1/models/{name}/reload`` (token required) checks at once.
+
+A shadow (``--shadow churn@challenger``) follows its alias the same way, under the key
+``<name>:shadow``: a retrain that registers a new challenger is shadowed from the next check on, and
+swapping the served model keeps its shadow.
 """
 
 from __future__ import annotations
@@ -59,8 +63,21 @@ class Reloader:
                              registry=core.metrics.registry)  # fmt: skip
 
     def watched(self) -> list[str]:
-        """Names of the served models that follow a registry reference."""
-        return [n for n, m in self.core.models.items() if m.ref]
+        """Names of the served models (and ``<name>:shadow`` of shadows) that follow a registry reference."""
+        out = [n for n, m in self.core.models.items() if m.ref]
+        return out + [f"{n}:shadow" for n, m in self.core.models.items() if m.shadow is not None and m.shadow.ref]
+
+    def _served(self, key: str):
+        base, _, shadow = key.partition(":")
+        return self.core.models[base].shadow if shadow else self.core.models[base]
+
+    def _put(self, key: str, new) -> None:
+        base, _, shadow = key.partition(":")
+        if shadow:
+            self.core.models[base].shadow = new
+        else:  # the served model's shadow stays with it
+            new.shadow = self.core.models[base].shadow
+            self.core.models[base] = new
 
     def registry(self):
         if self._registry is None:
@@ -79,14 +96,15 @@ class Reloader:
     async def check(self, name: str) -> dict[str, Any]:
         """Compare ``name``'s served version with what its reference names now; swap when it moved.
 
+        ``name``: a served model's name, or ``<name>:shadow`` for its shadow.
         Returns ``{"model", "version", "changed", "refused"?}``.
         """
         from .app import ServedModel
 
         async with self._lock:
-            served = self.core.models[name]
-            if not served.ref:
-                return {"model": name, "version": served.version, "changed": False}
+            served = self._served(name)
+            if served is None or not served.ref:
+                return {"model": name, "version": served.version if served else None, "changed": False}
             try:
                 target = await run_in_threadpool(self._target, served.ref)
             except MlwrightError as exc:  # alias removed, store unreachable: keep serving what we have
@@ -105,7 +123,7 @@ class Reloader:
                 return self._refuse(name, served, target.version, str(exc))
             except Exception as exc:  # an unreadable artifact must never take the service down
                 return self._refuse(name, served, target.version, f"{type(exc).__name__}: {exc}")
-            self.core.models[name] = ServedModel(name, model, str(target.version), target.ref, ref=served.ref)
+            self._put(name, ServedModel(served.name, model, str(target.version), target.ref, ref=served.ref))
             self._refused.pop(name, None)
             self.swaps.labels(name, "swapped").inc()
             log.warning("%s: now serving version %s (was %s; loaded in %.1f s)",
