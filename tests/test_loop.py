@@ -102,3 +102,49 @@ def test_retrain_refuses_what_it_cannot_use(tmp_path, binary_df):
         retrain("m", binary_df, with_history=True)
     with pytest.raises(MlwrightError, match="approval"):
         GateConfig(approval="maybe")
+
+
+def test_retrain_with_history_runs_the_champions_query_again(tmp_path, binary_df):
+    """A champion fitted from a SQL query: ``--with-history`` reads those rows again (and a challenger trained
+    on them plus a new file records both, so the next retrain with history finds both)."""
+    from sqlalchemy import create_engine
+
+    from mlwright import SqlSource
+    from mlwright.cli import app as cli
+    from mlwright.errors import ConfigError
+    from typer.testing import CliRunner
+
+    db = f"sqlite:///{(tmp_path / 'src.db').as_posix()}"
+    old, new = binary_df.iloc[:200].drop(columns=["when", "review"]), binary_df.iloc[200:].drop(columns=["when", "review"])
+    with create_engine(db).begin() as c:
+        old.to_sql("history", c, index=False)
+    src = SqlSource("SELECT * FROM history", db)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        champ = mlwright.AutoML(time_budget=5, families=["lightgbm"], max_trials=1, report_seconds=0).fit(
+            src, target="label"
+        )
+    assert champ.training_source_ == {"sql": "SELECT * FROM history", "db": db}
+    reg = Registry()
+    reg.register(champ.save(tmp_path / "m"), "sqlm", alias="champion")
+    new_file = tmp_path / "new.csv"
+    new.to_csv(new_file, index=False)
+    gate = GateConfig(min_delta=1.0)  # nothing is promoted: only the training rows matter here
+    first = retrain("sqlm", new_file, with_history=True, config=gate, time_budget=5)
+    held = first.holdout_rows
+    assert first.outcome == "rejected" and first.train_rows == len(old) + len(new) - held
+    challenger = reg.load(f"sqlm@{first.challenger_version}")
+    assert challenger.training_source_ == [{"sql": "SELECT * FROM history", "db": db}, str(new_file.resolve())]
+    reg.promote("sqlm", first.challenger_version)
+    again = retrain("sqlm", new_file, with_history=True, config=gate, time_budget=5)  # both sources read again
+    assert again.train_rows == len(old) + 2 * len(new) - held
+    # a password is never stored: the URL must be given again
+    rec = {"sql": "SELECT 1", "db": "postgresql+psycopg://u:***@db.example/x"}
+    with pytest.raises(ConfigError, match="password is not stored"):
+        SqlSource.from_record(rec)
+    assert SqlSource.from_record(rec, "sqlite:///x.db").db == "sqlite:///x.db"
+    assert "secret" not in repr(SqlSource("SELECT 1", "postgresql+psycopg://u:secret@h/x"))
+    r = CliRunner().invoke(cli, ["fit", "--sql", "SELECT * FROM history", "--db", db, "--target", "label",
+                                 "--time-budget", "3", "--out", str(tmp_path / "cli-model"), "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert mlwright.load(tmp_path / "cli-model").training_source_ == {"sql": "SELECT * FROM history", "db": db}

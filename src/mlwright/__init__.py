@@ -8,6 +8,7 @@ from .automl import AutoML, load
 from .budget import Budget, Snapshot
 from .data.profile import profile
 from .data.schema import Schema
+from .data.sql import SqlSource
 from .errors import MlwrightError
 from .external import from_onnx, from_sklearn
 
@@ -17,6 +18,7 @@ __all__ = [
     "MlwrightError",
     "Schema",
     "Snapshot",
+    "SqlSource",
     "__version__",
     "from_onnx",
     "from_sklearn",

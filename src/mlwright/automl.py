@@ -187,7 +187,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame, array, or path to a CSV/Parquet file
+        X : DataFrame, array, path to a CSV/Parquet file, or SqlSource (a query)
             With ``target=``: the whole table.  With ``y``: the features only.
         y : array-like, optional
             Target values, when ``X`` holds only features.
@@ -216,7 +216,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         cleaning = Cleaning.from_value(self.cleaning)
         df, target = self._table(X, y, target)
         # what `retrain` needs to fit the same way again (and, with history, to find the old rows)
-        self.training_source_ = str(Path(X).resolve()) if isinstance(X, (str, Path)) else None
+        self.training_source_ = (str(Path(X).resolve()) if isinstance(X, (str, Path))
+                                 else X.describe() if hasattr(X, "describe") else None)  # fmt: skip
         self.fit_options_ = {"target": target, "groups": groups, "time_column": time_column,
                              "column_types": dict(column_types or {})}  # fmt: skip
         y_raw = df[target]

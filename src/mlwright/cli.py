@@ -101,6 +101,8 @@ def _fit(
     from .data.sources import read_table
 
     df = read_table(data)
+    if hasattr(data, "describe"):  # a query: say what came back, and let the model record where from
+        err.print(f"read {len(df):,} rows × {df.shape[1]} columns from the query")
     automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed, **constraints)
     if quiet or not err.is_terminal:  # no live bar in logs and pipes: one summary line at the end
         automl.fit(df, target=target)
@@ -124,6 +126,8 @@ def _fit(
                 )
 
             automl.fit(df, target=target, callbacks=[progress])
+    if hasattr(data, "describe"):  # where the rows came from, for retrain --with-history
+        automl.training_source_ = data.describe()
     acted = [f for f in automl.findings_ if f.severity != "info" or not f.action.startswith("none")]
     if acted:
         out.print(_findings_table(acted, "Data checks (all findings are in the model report)", with_action=True))
@@ -196,10 +200,9 @@ def fit(
         if alias is not None and register is None:
             raise ConfigError("--alias needs --register NAME")
         if sql is not None:
-            from .data.sql import read_sql
+            from .data.sql import SqlSource
 
-            source = read_sql(sql, db or "")
-            err.print(f"read {len(source):,} rows × {source.shape[1]} columns from the query")
+            source = SqlSource(sql, db or "")  # the model records the query for retrain --with-history
         else:
             source = data
         constraints = {

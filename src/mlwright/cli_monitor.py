@@ -114,6 +114,10 @@ def retrain(
         bool, typer.Option("--with-history", help="also train on the champion's training rows")
     ] = False,
     history: Annotated[Path | None, typer.Option("--history", help="where those rows are, if moved")] = None,
+    history_db: Annotated[
+        str | None, typer.Option("--history-db", help="database URL, when the champion came from a query on a "
+                                 "URL with a password")
+    ] = None,
     min_delta: Annotated[float, typer.Option("--min-delta", help="least improvement of the primary metric")] = 0.0,
     alpha: Annotated[float, typer.Option("--alpha", help="significance level of the paired test")] = 0.05,
     guard: Annotated[
@@ -141,8 +145,8 @@ def retrain(
             if not sep:
                 raise ConfigError(f"--guard {g!r}: write METRIC=TOLERANCE, e.g. log_loss=0.02")
         cfg = GateConfig(min_delta=min_delta, alpha=alpha, guards=guards, approval=approval, holdout=holdout)
-        res = run(name, data, with_history=with_history, history=history, config=cfg, time_budget=time_budget,
-                  store=store)  # fmt: skip
+        res = run(name, data, with_history=with_history, history=history, history_db=history_db, config=cfg,
+                  time_budget=time_budget, store=store)  # fmt: skip
         c = res.comparison
         colour = {"promoted": "green", "recommended": "yellow", "rejected": "red"}[res.outcome]
         out.print(f"[{colour}]{res.outcome}[/{colour}]: {name} v{res.challenger_version} (challenger) against "

@@ -69,6 +69,7 @@ class RetrainOutcome:
     guards: dict[str, Any]
     reasons: list[str]
     holdout_rows: int
+    train_rows: int = 0
     id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,6 +144,7 @@ def retrain(
     *,
     with_history: bool = False,
     history: Any = None,
+    history_db: str | None = None,
     config: GateConfig | None = None,
     time_budget: float | None = None,
     store: str | None = None,
@@ -154,7 +156,12 @@ def retrain(
     data : DataFrame or path
         New labelled rows (the champion's target column included).
     with_history : bool
-        Also train on the champion's training rows (read from where it was fitted from, or ``history``).
+        Also train on the champion's training rows (read from where it was fitted from — a file, or a
+        :class:`~mlwright.data.sql.SqlSource` query run again — or from ``history``).
+    history : DataFrame, path or SqlSource, optional
+        Where the champion's training rows are now.
+    history_db : str, optional
+        The database URL for a champion fitted from a query on a URL with a password (not stored).
     time_budget : float, optional
         Seconds for the challenger's search (default: the champion's).
     """
@@ -180,20 +187,17 @@ def retrain(
     time_column = opts.get("time_column")
     train_idx, hold_idx = _split(new, time_column if time_column in new.columns else None, cfg.holdout, cfg.seed)
     train = new.iloc[train_idx]
+    sources = _records(data)  # where the challenger's rows came from (None: a DataFrame, not to be found again)
     if with_history or history is not None:
-        source = history if history is not None else getattr(champion, "training_source_", None)
-        if source is None or (isinstance(source, (str, Path)) and not Path(source).exists()):
-            where = source or "it was fitted from a DataFrame"
-            raise RetrainError(
-                f"the champion's training data is not at hand ({where}); pass history=… (--history FILE)"
-            )
-        old = read_table(source) if not isinstance(source, pd.DataFrame) else source
+        old, found = _history(champion, history, history_db)
         train = pd.concat([old[[c for c in new.columns if c in old.columns]], train], ignore_index=True)
+        sources = found + sources if found is not None and sources is not None else None
     params = {k: v for k, v in champion.get_params().items() if k not in ("workdir",)}
     if time_budget is not None:
         params["time_budget"] = time_budget
     fit_kw = {k: opts[k] for k in ("groups", "time_column", "column_types") if opts.get(k)}
     challenger = AutoML(**params).fit(train, target=target, **fit_kw)
+    challenger.training_source_ = sources
     hold = new.iloc[hold_idx]
     X, y_raw = hold.drop(columns=[target]), hold[target]
     if champion.task_ == "regression":
@@ -211,9 +215,43 @@ def retrain(
                                description=f"retrained on {len(train):,} rows; gate: {outcome}")  # fmt: skip
     if outcome == "promoted":
         reg.promote(name, chall_v.version)
-    result = RetrainOutcome(outcome, name, champ_v.version, chall_v.version, metric, comp, guards, reasons, len(y))
+    result = RetrainOutcome(outcome, name, champ_v.version, chall_v.version, metric, comp, guards, reasons, len(y),
+                            len(train))  # fmt: skip
     result.id = _record(reg.store, result)
     return result
+
+
+def _records(source: Any) -> list | None:
+    """A training source as the model records it: ``[path]`` or ``[{"sql", "db"}]``; None for a DataFrame."""
+    if isinstance(source, (str, Path)):
+        return [str(Path(source).resolve())]
+    if hasattr(source, "describe"):
+        return [source.describe()]
+    return None
+
+
+def _history(champion: Any, history: Any, history_db: str | None) -> tuple[pd.DataFrame, list | None]:
+    """The champion's training rows (from ``history`` if given, else from every source it recorded)."""
+    from .data.sources import read_table
+    from .data.sql import SqlSource
+
+    if history is not None:
+        return read_table(history), _records(history)
+    recorded = getattr(champion, "training_source_", None)
+    recorded = recorded if isinstance(recorded, list) else [recorded] if recorded is not None else None
+    if not recorded:
+        raise RetrainError("the champion's training data is not at hand (it was fitted from a DataFrame); pass "
+                           "history=… (--history FILE)")  # fmt: skip
+    tables = []
+    for rec in recorded:
+        if isinstance(rec, dict):  # fitted from a query: run it again
+            tables.append(read_table(SqlSource.from_record(rec, history_db)))
+        elif not Path(rec).exists():
+            raise RetrainError(f"the champion's training data is not at hand ({rec} is gone); pass history=… "
+                               "(--history FILE)")  # fmt: skip
+        else:
+            tables.append(read_table(rec))
+    return (tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)), recorded
 
 
 def _record(store, result: RetrainOutcome) -> str:
@@ -225,7 +263,7 @@ def _record(store, result: RetrainOutcome) -> str:
            "challenger": result.challenger_version, "outcome": result.outcome, "metric": result.metric,
            "delta": float(result.comparison["delta"]), "pvalue": float(result.comparison["pvalue"]),
            "details": _clean({"comparison": result.comparison, "guards": result.guards, "reasons": result.reasons,
-                              "holdout_rows": result.holdout_rows})}  # fmt: skip
+                              "holdout_rows": result.holdout_rows, "train_rows": result.train_rows})}  # fmt: skip
     store.write(lambda conn: conn.execute(retrain_outcomes.insert(), [row]))
     return rid
 

@@ -24,13 +24,14 @@ __all__ = ["READERS", "check_array", "read_table", "training_table"]
 READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Read CSV/TSV/Parquet (by extension) or return a DataFrame unchanged.
+def read_table(source: Any) -> pd.DataFrame:
+    """Read CSV/TSV/Parquet (by extension) or a :class:`~mlwright.data.sql.SqlSource`, or return a DataFrame
+    unchanged.
 
     Parameters
     ----------
-    source : str, Path or DataFrame
-        A path ending in .csv, .tsv, .txt, .parquet or .pq, or a DataFrame.
+    source : str, Path, SqlSource or DataFrame
+        A path ending in .csv, .tsv, .txt, .parquet or .pq, a SQL query, or a DataFrame.
 
     Returns
     -------
@@ -49,6 +50,8 @@ def read_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     """
     if isinstance(source, pd.DataFrame):
         return source
+    if hasattr(source, "read") and hasattr(source, "describe"):  # a SqlSource
+        return source.read()
     path = Path(source)
     ext = path.suffix.lower()
     if ext not in READERS:
@@ -113,7 +116,7 @@ def training_table(X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, st
     with ``y`` (None otherwise).
     """
     names = None
-    if isinstance(X, (str, Path)):
+    if isinstance(X, (str, Path)) or hasattr(X, "read"):  # a file, or a SqlSource
         X = read_table(X)
     if y is not None:
         if target is not None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataReadError, EmptyDataError
 
-__all__ = ["SqlTableWriter", "iter_sql", "read_sql"]
+__all__ = ["SqlSource", "SqlTableWriter", "iter_sql", "read_sql"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -52,6 +52,44 @@ def _check_query(query: str) -> str:
 def _read_error(exc: Exception, url: str) -> DataReadError:
     msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
     return DataReadError(f"the SQL query failed on {_redact(url)}: {msg}; check the query and the --db URL")
+
+
+class SqlSource:
+    """A SQL query as a training source: ``AutoML().fit(SqlSource("SELECT …", "postgresql+psycopg://…"), target=…)``.
+
+    The model records the query and the database URL (its password hidden) as where it was trained
+    from, so ``retrain --with-history`` can read the same rows again.
+
+    Parameters
+    ----------
+    query : str
+        A SELECT statement.
+    db : str
+        A SQLAlchemy URL.
+    """
+
+    def __init__(self, query: str, db: str):
+        self.query, self.db = _check_query(query), db
+
+    def read(self) -> pd.DataFrame:
+        """The query's rows (see :func:`read_sql`)."""
+        return read_sql(self.query, self.db)
+
+    def describe(self) -> dict[str, str]:
+        """What the model records: ``{"sql": query, "db": URL without its password}``."""
+        return {"sql": self.query, "db": _redact(self.db)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, str], db: str | None = None) -> SqlSource:
+        """The source a model recorded; ``db`` supplies the URL when the recorded one had a password (hidden)."""
+        url = db or record["db"]
+        if db is None and "***" in url:
+            raise ConfigError(f"the training rows came from a query on {url}, whose password is not stored; "
+                              "give the URL again (--history-db URL)")  # fmt: skip
+        return cls(record["sql"], url)
+
+    def __repr__(self) -> str:
+        return f"SqlSource({self.query!r}, {_redact(self.db)!r})"
 
 
 def read_sql(query: str, url: str) -> pd.DataFrame:
