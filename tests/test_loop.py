@@ -108,14 +108,15 @@ def test_retrain_with_history_runs_the_champions_query_again(tmp_path, binary_df
     """A champion fitted from a SQL query: ``--with-history`` reads those rows again (and a challenger trained
     on them plus a new file records both, so the next retrain with history finds both)."""
     from sqlalchemy import create_engine
+    from typer.testing import CliRunner
 
     from mlwright import SqlSource
     from mlwright.cli import app as cli
     from mlwright.errors import ConfigError
-    from typer.testing import CliRunner
 
     db = f"sqlite:///{(tmp_path / 'src.db').as_posix()}"
-    old, new = binary_df.iloc[:200].drop(columns=["when", "review"]), binary_df.iloc[200:].drop(columns=["when", "review"])
+    table = binary_df.drop(columns=["when", "review"])
+    old, new = table.iloc[:200], table.iloc[200:]
     with create_engine(db).begin() as c:
         old.to_sql("history", c, index=False)
     src = SqlSource("SELECT * FROM history", db)
