@@ -31,8 +31,11 @@ def monitor(
     ] = None,
     reference: Annotated[
         str | None,
-        typer.Option("--reference", help="compare with: training (default), first (each version's first window) "
-                     "or a period START/END of the log"),
+        typer.Option(
+            "--reference",
+            help="compare with: training (default), first (each version's first window) "
+            "or a period START/END of the log",
+        ),
     ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="write the monitoring report here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
@@ -115,8 +118,8 @@ def retrain(
     ] = False,
     history: Annotated[Path | None, typer.Option("--history", help="where those rows are, if moved")] = None,
     history_db: Annotated[
-        str | None, typer.Option("--history-db", help="database URL, when the champion came from a query on a "
-                                 "URL with a password")
+        str | None,
+        typer.Option("--history-db", help="database URL, when the champion came from a query on a URL with a password"),
     ] = None,
     min_delta: Annotated[float, typer.Option("--min-delta", help="least improvement of the primary metric")] = 0.0,
     alpha: Annotated[float, typer.Option("--alpha", help="significance level of the paired test")] = 0.05,
