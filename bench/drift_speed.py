@@ -26,6 +26,8 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--features", type=int, default=50)
+    ap.add_argument("--store", help="SQLAlchemy URL of the store (default: a new SQLite file); the rows written "
+                    "are deleted again at the end")  # fmt: skip
     args = ap.parse_args()
 
     from mlwright.data.schema import coerce, infer_schema
@@ -54,7 +56,8 @@ def main() -> int:
     reference = build_reference(X, schema, {"proba": np.column_stack([1 - p_train, p_train]),
                                             "labels": np.where(p_train > 0.5, "yes", "no")})  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="mlwright-drift-"))
-    store = Store(f"sqlite:///{work / 'log.db'}")
+    store = Store(args.store or f"sqlite:///{work / 'log.db'}")
+    name = f"drift-bench-{uuid.uuid4().hex[:8]}"
     log = PredictionLog(store, start=False)
     t0 = time.perf_counter()
     start = _dt.datetime(2026, 11, 1, tzinfo=_dt.UTC)
@@ -70,24 +73,30 @@ def main() -> int:
             result = {"ids": [f"{req}-{i}" for i in range(args.batch)], "labels": ["no", "yes"],
                       "predictions": np.where(p > 0.5, "yes", "no").tolist(),
                       "probabilities": np.column_stack([1 - p, p]), "request_id": req}  # fmt: skip
-            recs.append(_Record(req, at, "big", "1", 2.0, rows, result))
+            recs.append(_Record(req, at, name, "1", 2.0, rows, result))
         for r in recs:  # one write (Parquet pair) per batch, as the service's writer makes
             log._write([r])
+    size = f", store {(work / 'log.db').stat().st_size / 1e6:.0f} MB" if not args.store else ""
     print(f"wrote {n_batches * args.batch:,} rows × {args.features} features in {n_batches:,} batches: "
-          f"{time.perf_counter() - t0:.1f} s, store {(work / 'log.db').stat().st_size / 1e6:.0f} MB")  # fmt: skip
+          f"{time.perf_counter() - t0:.1f} s{size}")  # fmt: skip
 
     t0 = time.perf_counter()
-    inputs, _ = log_tables(store, "big")
+    inputs, _ = log_tables(store, name)
     t_read = time.perf_counter() - t0
     t0 = time.perf_counter()
     coerce(inputs, schema)
     t_coerce = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = monitor("big", {"1": reference}, schema, store, MonitorConfig(window="1d"))
+    res = monitor(name, {"1": reference}, schema, store, MonitorConfig(window="1d"))
     total = time.perf_counter() - t0
     drifted = [len(w["drifted"]) for w in res.windows]
     print(f"read + decode {t_read:.2f} s, coerce {t_coerce:.2f} s; monitor() end to end {total:.2f} s "
           f"({len(res.windows)} daily windows; features drifting per day: {drifted})")  # fmt: skip
+    from sqlalchemy import delete
+
+    from mlwright.store.tables import predictions
+
+    store.write(lambda conn: conn.execute(delete(predictions).where(predictions.c.model == name)))
     return 0
 
 

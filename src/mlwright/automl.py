@@ -27,6 +27,7 @@ from .cleaning import Cleaning, act_on_findings, select_features
 from .config import home, parse_bytes
 from .data.schema import Columns, Schema, coerce, infer_schema
 from .data.sources import check_array, read_table, training_table
+from .data.sql import SqlSource
 from .ensemble import caruana, nested_scores
 from .errors import (
     BudgetExhaustedError,
@@ -217,7 +218,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         df, target = self._table(X, y, target)
         # what `retrain` needs to fit the same way again (and, with history, to find the old rows)
         self.training_source_ = (str(Path(X).resolve()) if isinstance(X, (str, Path))
-                                 else X.describe() if hasattr(X, "describe") else None)  # fmt: skip
+                                 else X.describe() if isinstance(X, SqlSource) else None)  # fmt: skip
         self.fit_options_ = {"target": target, "groups": groups, "time_column": time_column,
                              "column_types": dict(column_types or {})}  # fmt: skip
         y_raw = df[target]

@@ -101,7 +101,9 @@ def _fit(
     from .data.sources import read_table
 
     df = read_table(data)
-    if hasattr(data, "describe"):  # a query: say what came back, and let the model record where from
+    from .data.sql import SqlSource
+
+    if isinstance(data, SqlSource):  # a query: say what came back, and let the model record where from
         err.print(f"read {len(df):,} rows × {df.shape[1]} columns from the query")
     automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed, **constraints)
     if quiet or not err.is_terminal:  # no live bar in logs and pipes: one summary line at the end
@@ -126,7 +128,7 @@ def _fit(
                 )
 
             automl.fit(df, target=target, callbacks=[progress])
-    if hasattr(data, "describe"):  # where the rows came from, for retrain --with-history
+    if isinstance(data, SqlSource):  # where the rows came from, for retrain --with-history
         automl.training_source_ = data.describe()
     acted = [f for f in automl.findings_ if f.severity != "info" or not f.action.startswith("none")]
     if acted:

@@ -225,7 +225,9 @@ def _records(source: Any) -> list | None:
     """A training source as the model records it: ``[path]`` or ``[{"sql", "db"}]``; None for a DataFrame."""
     if isinstance(source, (str, Path)):
         return [str(Path(source).resolve())]
-    if hasattr(source, "describe"):
+    from .data.sql import SqlSource
+
+    if isinstance(source, SqlSource):
         return [source.describe()]
     return None
 

@@ -50,7 +50,9 @@ def read_table(source: Any) -> pd.DataFrame:
     """
     if isinstance(source, pd.DataFrame):
         return source
-    if hasattr(source, "read") and hasattr(source, "describe"):  # a SqlSource
+    from .sql import SqlSource
+
+    if isinstance(source, SqlSource):
         return source.read()
     path = Path(source)
     ext = path.suffix.lower()
@@ -116,7 +118,9 @@ def training_table(X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, st
     with ``y`` (None otherwise).
     """
     names = None
-    if isinstance(X, (str, Path)) or hasattr(X, "read"):  # a file, or a SqlSource
+    from .sql import SqlSource
+
+    if isinstance(X, (str, Path, SqlSource)):  # a file or a query
         X = read_table(X)
     if y is not None:
         if target is not None:

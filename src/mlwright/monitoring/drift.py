@@ -246,8 +246,11 @@ def monitor(
         if in_ref.iloc[rows].any():
             w["note"] = "reference period (the traffic judged against)"
         elif ref is None:
-            w["note"] = (f"no reference statistics for version {v} (saved before monitoring existed)"
-                         if cfg.reference == "training" else f"version {v} served no rows in the reference period")
+            w["note"] = (
+                f"no reference statistics for version {v} (saved before monitoring existed)"
+                if cfg.reference == "training"
+                else f"version {v} served no rows in the reference period"
+            )
         else:
             w |= _drift(ref, schema, X.iloc[rows], outputs.iloc[rows], cfg, task, classes)
         y = actual.iloc[rows]
