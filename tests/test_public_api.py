@@ -9,6 +9,7 @@ def test_all_is_the_contract():
             "MlwrightError",
             "Schema",
             "Snapshot",
+            "SqlSource",
             "__version__",
             "from_onnx",
             "from_sklearn",
