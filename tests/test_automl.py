@@ -283,7 +283,9 @@ def test_memory_limit_caps_the_models_kept():
     from mlwright.search import _release_memory
 
     df = _interactions(3000)  # deep regression trees: a 300-tree forest would take ~100 MB
-    kw = {"families": ["rf", "linear"], "max_trials": 3, "time_budget": 60}
+    # in this process: the room is what this process holds (a worker process would add its own imports;
+    # its limit is tested in test_execution)
+    kw = {"families": ["rf", "linear"], "max_trials": 3, "time_budget": 60, "cluster": "inline"}
     free = quick_fit(df, "y", **kw)
     free_forest = max(t["model_bytes"] for t in free.trials_ if t["family"] == "rf")
     room = 40_000_000
@@ -294,7 +296,10 @@ def test_memory_limit_caps_the_models_kept():
     assert forests and all(t["model_bytes"] <= room for t in forests)
     if free_forest > room:  # (a free forest cut short by its time share may already be under the cap)
         assert max(t["model_bytes"] for t in forests) < free_forest  # it stopped growing trees
-    assert 0 < capped.model_bytes_ <= 1.1 * room, (capped.model_bytes_, capped.members_)
+    # the room is measured against this process's RSS, which shrinks when garbage of earlier tests is
+    # returned during the fit (then there is more room): near the room, far under the free forest
+    assert 0 < capped.model_bytes_ <= 1.5 * room, (capped.model_bytes_, capped.members_)
+    assert capped.model_bytes_ < 0.8 * free.model_bytes_ or free.model_bytes_ <= room
     assert np.isfinite(capped.predict(df.drop(columns=["y"]))).all()
 
 

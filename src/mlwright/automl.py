@@ -47,6 +47,7 @@ from .models._common import thin_fold_forest
 from .models._packed import PackedForest, fuse_forest_members
 from .search import Search, SearchConfig, Spilled
 from .splits import make_splits
+from .tracking import start_tracking
 
 __all__ = ["AutoML", "load"]
 
@@ -116,6 +117,10 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         ``"store:<SQLAlchemy URL>"``, or None.  ``run_id_`` names the run.
     verbose : int, default 0
         1 logs each trial.
+    cluster : str, Client or executor, optional
+        Where trials run: None (default) — worker processes on this machine, each trial with a time
+        and memory limit; ``"inline"`` — in this process; ``"tcp://host:8786"`` or a
+        ``distributed.Client`` — a Dask cluster (the ``dask`` extra).  See :mod:`mlwright.execution`.
 
     Attributes
     ----------
@@ -154,6 +159,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         report_seconds: float = 60.0,
         tracking: str | None = "store",
         verbose: int = 0,
+        cluster: Any = None,
     ):
         self.task = task
         self.metric = metric
@@ -171,6 +177,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         self.report_seconds = report_seconds
         self.tracking = tracking
         self.verbose = verbose
+        self.cluster = cluster
 
     # ================================================================== fit
     def fit(
@@ -214,6 +221,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         from .tracking import parse_tracking
 
         parse_tracking(self.tracking)  # a wrong value fails before any work
+        from .execution import make_executor
+
+        executor = make_executor(self.cluster)  # a wrong value fails before any work
         cleaning = Cleaning.from_value(self.cleaning)
         df, target = self._table(X, y, target)
         # what `retrain` needs to fit the same way again (and, with history, to find the old rows)
@@ -258,7 +268,13 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             )
         metric = get_metric(schema.metric, schema.task)
         self.run_id_ = _new_run_id()
-        tracker = self._start_tracking(schema, df, target)
+        from .resume import open_cache
+
+        cache = open_cache(self, df, target)  # a workdir this fit ran in before: continue that run
+        if cache is not None:
+            self.run_id_ = cache.run_id
+        tracker = start_tracking(self, schema, df, target, resumed=cache is not None and cache.resumed)
+        executor.prepare()  # a worker starts (imports) while the folds are made
         try:
             Xc = coerce(df, schema)
             splits = make_splits(y_enc, schema.task, self.n_folds, group_values, order, self.seed)
@@ -297,6 +313,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
                     impute=cleaning.impute,
                     clip=cleaning.clip_quantile,
                 ),
+                executor=executor,
+                cache=cache,
             )
             self.timings_ = {"prepare": round(budget.elapsed(), 3)}
             trials = search.run()
@@ -327,29 +345,18 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             self.report_data_ = None
             self._report_ctx = report_context(self, Xc, y_enc, splits, cleaning)
         except BaseException as exc:
+            executor.close()
             if tracker is not None:
                 tracker.finish({"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:4000]})
             raise
         if tracker is not None:
             tracker.finish({"status": "finished", "score": float(self.score_val_), "run_dir": str(self._run_dir())})
+        if cache is not None:
+            cache.finish()
         self._write_log()
         return self
 
     # ------------------------------------------------------------------ fit helpers
-    def _start_tracking(self, schema, df: pd.DataFrame, target: str):
-        from .tracking import make_tracker
-
-        tracker = make_tracker(self.tracking)
-        if tracker is not None:
-            params = {k: v for k, v in self.get_params().items() if k not in ("workdir",)}
-            tracker.start(self.run_id_, {
-                "task": schema.task, "metric": schema.metric, "target": str(target),
-                "params": json.loads(json.dumps(params, default=str)),
-                "data": {"rows": len(df), "columns": int(df.shape[1]), "features": len(schema.features)},
-            })  # fmt: skip
-        self._tracking = None if tracker is None else (tracker.url,)
-        return tracker
-
     def _memory_limit(self) -> int | None:
         if self.memory_limit is None:
             return None
@@ -499,7 +506,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             else:
                 keys = [f"{fam.style}/{k}" for k in range(len(t.models))]
                 for k, key in enumerate(keys):
-                    preps[key] = search.prep[(fam.style, k)][0]
+                    preps[key] = search.fold_preprocessor(fam.style, k)
                 # loaded one by one, each thinned at once: fold forests never sit in memory whole together
                 k = len(t.models)
                 models = [thin_fold_forest(m.load() if isinstance(m, Spilled) else m, k) for m in t.models]
@@ -606,7 +613,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         run_id = self.run_id_
         wd = self._run_dir()
         wd.mkdir(parents=True, exist_ok=True)
-        with open(wd / "trials.jsonl", "a", encoding="utf-8") as f:
+        with open(wd / "trials.jsonl", "w", encoding="utf-8") as f:  # this run's trials (a resumed run: all)
             for rec in self.trials_:
                 f.write(json.dumps(rec, default=str) + "\n")
         summary = {

@@ -182,6 +182,24 @@ def fit(
     tracking: Annotated[
         str, typer.Option("--tracking", help="record the run: store (default), store:URL, or none")
     ] = "store",
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="where trials run: local worker processes (default), inline, or a Dask scheduler tcp://host:8786",
+        ),
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workdir",
+            help="keep the run's trials here; the same command again continues the run "
+            "(after a crash or kill) instead of starting over",
+        ),
+    ] = None,
+    families: Annotated[
+        str | None, typer.Option("--families", help="comma-separated model families to search, e.g. lightgbm,linear")
+    ] = None,
     register: Annotated[
         str | None, typer.Option("--register", help="register the saved model under this name (next version)")
     ] = None,
@@ -213,7 +231,11 @@ def fit(
             "cleaning": _parse_clean(clean),
             "report_seconds": report_seconds,
             "tracking": tracking,
+            "cluster": cluster,
+            "workdir": str(workdir) if workdir else None,
         }
+        if families:
+            constraints["families"] = [f.strip() for f in families.split(",") if f.strip()]
         if onnx:
             from .export_onnx import ONNX_FAMILIES
 

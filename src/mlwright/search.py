@@ -5,6 +5,9 @@ fold's booster callback stops at its share of that deadline, so a trial always e
 usable (if shorter) model.  Families whose models cannot be stopped early are only started when
 their cost estimate fits in the time left.  Preprocessing is fitted per fold (never on validation
 rows) and cached per (style, fold), so trials of one style share it.
+
+The search plans; an executor (:mod:`mlwright.execution`) trains: by default each trial runs in a
+worker process with a time and a memory limit, so a trial that crashes or hangs fails alone.
 """
 
 from __future__ import annotations
@@ -26,17 +29,15 @@ import pandas as pd
 
 from .budget import Budget, Deadline, Snapshot, rss_bytes
 from .data.schema import Schema
-from .features import build_preprocessor
+from .execution import Executor, InlineExecutor, TrialData, TrialTask
+from .execution.trial import TRUNCATABLE, family_blob
 from .metrics import Metric
 from .models import ModelFamily
-from .models._common import SklearnModel
 from .splits import Splits
 
 __all__ = ["Search", "SearchConfig", "Trial"]
 
 log = logging.getLogger("mlwright.search")
-
-TRUNCATABLE = {"lightgbm", "xgboost", "catboost", "rf", "et", "mlp"}
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Trial:
     truncated: bool = False
     error: str | None = None
     model_bytes: int = 0  # the largest fold model's size (boosters: measured only under memory_limit)
+    worker: str = ""  # where it ran (``inline``, ``pid 1234``, ``dask pid 1234``)
 
     @property
     def name(self) -> str:
@@ -97,6 +99,7 @@ class Trial:
             "truncated": self.truncated,
             "error": self.error,
             "model_bytes": self.model_bytes,
+            "worker": self.worker,
         }
 
 
@@ -142,14 +145,6 @@ class Spilled:
             (self.directory / f).unlink(missing_ok=True)
 
 
-class _OutOfTime(Exception):
-    """A trial that cannot finish its folds in the time it was given."""
-
-
-class _TooBig(Exception):
-    """A model larger than the memory ``memory_limit`` leaves for it."""
-
-
 class Search:
     """Run trials until the budget or the trial cap is spent.
 
@@ -167,6 +162,10 @@ class Search:
     seed, n_jobs : int
     callbacks : list of callables receiving a :class:`Snapshot`
     config : SearchConfig
+    executor : Executor, optional
+        Where trials run (default: in this process).
+    cache : TrialCache, optional
+        Finished trials kept in the workdir (:mod:`mlwright.resume`): read back instead of run again.
     """
 
     def __init__(
@@ -182,6 +181,8 @@ class Search:
         n_jobs: int = 1,
         callbacks: list[Callable[[Snapshot], None]] | None = None,
         config: SearchConfig | None = None,
+        executor: Executor | None = None,
+        cache: Any = None,
     ):
         self.schema, self.X, self.y, self.splits, self.metric = schema, X, y, splits, metric
         self.families = families
@@ -189,7 +190,12 @@ class Search:
         self.callbacks = callbacks or []
         self.config = config or SearchConfig()
         self.n_classes = len(schema.classes) if schema.task != "regression" else 0
-        self.prep: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
+        self.data = TrialData(schema, X, y, splits, seed, self.config.impute, self.config.clip)
+        self.prep = self.data.prep  # (style, fold | "full") → (preprocessor, X_train, X_valid)
+        self.executor: Executor = executor or InlineExecutor()
+        self.cache = cache
+        self._started = False
+        self._n_feat: dict[str, int] = {}
         self.trials: list[Trial] = []
         self._failures: dict[str, int] = {}
         self._studies: dict[str, Any] = {}
@@ -236,24 +242,32 @@ class Search:
 
     # ------------------------------------------------------------------ preprocessing
     def _preprocessor(self, style: str):
-        cfg = self.config
-        return build_preprocessor(self.schema, style, seed=self.seed, impute=cfg.impute, clip=cfg.clip)
+        return self.data.preprocessor(style)
 
-    def _fold_data(self, style: str, k: int):
+    def fold_preprocessor(self, style: str, k: int):
+        """Fold ``k``'s preprocessor of ``style`` (fitted on its training rows as the trials' was: the same
+        seed, the same rows — built here if the trials ran elsewhere)."""
         key = (style, k)
         if key not in self.prep:
-            tr, va = self.splits.folds[k]
+            tr, _ = self.splits.folds[k]
             pre = self._preprocessor(style)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                Xtr = pre.fit_transform(self.X.iloc[tr], self.y[tr])
-                Xva = pre.transform(self.X.iloc[va])
-            self.prep[key] = (pre, Xtr, Xva)
-        return self.prep[key]
+                pre.fit_transform(self.X.iloc[tr], self.y[tr])
+            self.prep[key] = (pre, None, None)
+        return self.prep[key][0]
 
     def _n_features(self, style: str) -> int:
-        _, Xtr, _ = self._fold_data(style, 0)
-        return int(Xtr.shape[1])
+        if style not in self._n_feat:
+            if isinstance(self.executor, InlineExecutor):  # the trials will use the fold anyway
+                self._n_feat[style] = int(self.data.fold(style, 0)[1].shape[1])
+            else:
+                tr, _ = self.splits.folds[0]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    Xt = self._preprocessor(style).fit_transform(self.X.iloc[tr], self.y[tr])
+                self._n_feat[style] = int(Xt.shape[1])
+        return self._n_feat[style]
 
     # ------------------------------------------------------------------ one trial
     def _estimate(self, fam: ModelFamily) -> float:
@@ -265,7 +279,7 @@ class Search:
         return fam.cost(n, d) * len(self.splits.folds)
 
     def run_trial(self, fam: ModelFamily, params: dict[str, Any], source: str) -> Trial:
-        """Train ``fam`` with ``params`` on every fold; return the finished trial."""
+        """Train ``fam`` with ``params`` on every fold (through the executor); return the finished trial."""
         trial = Trial(id=len(self.trials) + 1, family=fam.key, params=dict(params), source=source)
         self.trials.append(trial)
         left = self.time_left()
@@ -275,61 +289,37 @@ class Search:
         end = time.monotonic() + (left if math.isinf(left) else max(left * share, 0.0))
         if not math.isinf(self.budget.seconds):
             end = min(end, self.budget.deadline - self.reserve)
-        trial_deadline = Deadline(end)
-        t0 = time.monotonic()
-        n_folds = len(self.splits.folds)
-        oof = None
+        seconds = math.inf if math.isinf(end) else max(end - time.monotonic(), 0.0)
         room = self.model_room()
-        try:
-            for k in range(n_folds):
-                _, Xtr, Xva = self._fold_data(fam.style, k)
-                tr, va = self.splits.folds[k]
-                fold_deadline = Deadline(time.monotonic() + trial_deadline.left() / (n_folds - k))
-                model = fam.make(self.schema.task, params, self.n_classes, self.seed + k, self.n_jobs, self.metric.name)
-                if hasattr(model, "max_bytes") and room < model.max_bytes * 2:
-                    model.max_bytes = int(room / 2)  # forests: stop growing where the limit would be passed
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model.fit(Xtr, self.y[tr], Xva, self.y[va], deadline=fold_deadline)
-                    p0 = time.monotonic()
-                    pred = model.predict_raw(Xva)
-                    trial.predict_seconds += time.monotonic() - p0
-                if oof is None:
-                    oof = np.zeros((len(self.y), self.n_classes)) if self.n_classes else np.zeros(len(self.y))
-                oof[va] = pred
-                # measuring a booster serialises it (slow for many trees): only under a memory limit
-                measure = self.config.memory_limit is not None or isinstance(model, SklearnModel)
-                size = model.nbytes() if measure and hasattr(model, "nbytes") else 0
-                trial.model_bytes = max(trial.model_bytes, size)
-                if size > room:
-                    raise _TooBig(
-                        f"a fold model takes {size / 1e6:.1f} MB, more than the {max(room, 0) / 1e6:.1f} MB "
-                        "memory_limit leaves for it"
-                    )
-                if self.config.spill:
-                    model = self._spill_one(model, fam, f"{trial.name}_{k}")
-                trial.models.append(model)
-                if fold_deadline.expired():
-                    trial.truncated = True
-                if fam.key not in TRUNCATABLE and k + 1 < n_folds:
-                    per_fold = (time.monotonic() - t0) / (k + 1)
-                    if per_fold * (n_folds - k - 1) > trial_deadline.left():
-                        raise _OutOfTime(
-                            f"stopped after fold {k + 1}/{n_folds}: {per_fold:.1f}s per fold does not fit the "
-                            f"{trial_deadline.left():.1f}s left"
-                        )
-            trial.oof = oof
-            mask = self.splits.oof_mask
-            trial.score = self.metric(self.y[mask], oof[mask], self.n_classes)
-            if not np.isfinite(trial.score):
-                raise FloatingPointError(f"non-finite validation score {trial.score}")
-            trial.status = "ok"
-        except Exception as exc:  # a failing configuration must not end the run
-            reason = str(exc) if isinstance(exc, (_OutOfTime, _TooBig)) else f"{type(exc).__name__}: {exc}"
-            trial.status, trial.error = "failed", reason
-            self._failures[fam.key] = self._failures.get(fam.key, 0) + (2 if isinstance(exc, _OutOfTime) else 1)
+        limit = self.config.memory_limit
+        apart = not isinstance(self.executor, InlineExecutor)  # another process: its own memory is capped
+        held = rss_bytes() if limit is not None and apart else None
+        task = TrialTask(
+            trial.name, fam.key, dict(params), self.metric.name, self.seed, self.n_jobs, seconds,
+            room=room, measure=limit is not None,
+            memory=float(limit - held) if limit is not None and held is not None else math.inf,
+            family_blob=family_blob(fam) if apart else None,
+        )  # fmt: skip
+        self._start()
+        spill = self._spill_path() if self._spilling() else None
+        res = self.cache.get(trial.id, trial.name, fam.key, params, spill) if self.cache is not None else None
+        if res is None:
+            res = self.executor.run(task)
+            if self.cache is not None:
+                self.cache.put(trial.id, trial.name, fam.key, params, res, spill)
+        trial.status, trial.score, trial.error, trial.truncated = res.status, res.score, res.error, res.truncated
+        trial.fit_seconds, trial.predict_seconds = res.fit_seconds, res.predict_seconds
+        trial.model_bytes, trial.worker = res.model_bytes, res.worker
+        if res.status == "ok":
+            trial.oof = res.oof
+            trial.models = res.models or [
+                Spilled(fam, self._spill_path(), f["stem"], f["files"], f["meta"], self.schema.task, self.n_classes)
+                for f in res.spilled
+            ]
+        else:
+            trial.status = "failed"
+            self._failures[fam.key] = self._failures.get(fam.key, 0) + (2 if res.out_of_time else 1)
             log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
-        trial.fit_seconds = time.monotonic() - t0 - trial.predict_seconds
         if trial.status != "ok" or not trial.models:
             self._discard(trial)
         self._trim()
@@ -337,12 +327,23 @@ class Search:
         self._notify(trial)
         return trial
 
-    def _spill_one(self, model, fam: ModelFamily, stem: str) -> Spilled:
-        """Move a fold model to disk: candidates cost no memory while the search goes on."""
+    def _spill_path(self) -> Path:
         if self._spill_dir is None:
             self._spill_dir = tempfile.TemporaryDirectory(prefix="mlwright-models-")
-        d = Path(self._spill_dir.name)
-        return Spilled(fam, d, stem, model.save(d, stem), model.meta(), self.schema.task, self.n_classes)
+        return Path(self._spill_dir.name)
+
+    def _spilling(self) -> bool:
+        return self.config.spill or not isinstance(self.executor, InlineExecutor)
+
+    def _start(self) -> None:
+        if not self._started:
+            self.executor.start(self.data, self._spill_path() if self._spilling() else None)
+            self._started = True
+
+    def end_trials(self) -> None:
+        """Release the executor's workers (the refits run here, in this process)."""
+        self.executor.close()
+        self._started = False
 
     @staticmethod
     def _discard(trial: Trial) -> None:
@@ -352,7 +353,8 @@ class Search:
         trial.models, trial.oof = [], None
 
     def close(self) -> None:
-        """Remove spilled model files."""
+        """Stop the executor's workers; remove spilled model files."""
+        self.end_trials()
         if self._spill_dir is not None:
             self._spill_dir.cleanup()
             self._spill_dir = None
@@ -416,6 +418,12 @@ class Search:
 
     def run(self) -> list[Trial]:
         """Portfolio round(s), then Optuna rounds over the best families, until time is up."""
+        try:
+            return self._run()
+        finally:
+            self.end_trials()
+
+    def _run(self) -> list[Trial]:
         fams = [f for f in self.families if self._usable(f)]
         # portfolio: first config of every family, then the further ones
         depth = max((len(f.portfolio) for f in fams), default=0)

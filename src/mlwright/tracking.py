@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["StoreTracker", "make_tracker", "note_model_path", "run_detail", "runs"]
+__all__ = ["StoreTracker", "make_tracker", "note_model_path", "run_detail", "runs", "start_tracking"]
 
 log = logging.getLogger("mlwright")
 
@@ -55,6 +55,24 @@ def make_tracker(value: str | None) -> StoreTracker | None:
     return None if spec is None else StoreTracker(spec[1])
 
 
+def start_tracking(automl: Any, schema: Any, df: Any, target: str, resumed: bool = False) -> Any:
+    """Open ``automl``'s run with its tracker (None when tracking is off); ``resumed``: the run exists already
+    (a fit continuing in its workdir), its rows are updated, never duplicated."""
+    import json
+
+    tracker = make_tracker(automl.tracking)
+    if tracker is not None:
+        tracker.resume = resumed
+        params = {k: v for k, v in automl.get_params().items() if k not in ("workdir",)}
+        tracker.start(automl.run_id_, {
+            "task": schema.task, "metric": schema.metric, "target": str(target),
+            "params": json.loads(json.dumps(params, default=str)),
+            "data": {"rows": len(df), "columns": int(df.shape[1]), "features": len(schema.features)},
+        })  # fmt: skip
+    automl._tracking = None if tracker is None else (tracker.url,)
+    return tracker
+
+
 class StoreTracker:
     """Records a run and its trials in the store, off the search's path.
 
@@ -68,6 +86,7 @@ class StoreTracker:
         self.url = url
         self.run_id: str | None = None
         self.error: str | None = None
+        self.resume = False  # the run's rows exist (a resumed fit): update them
         self._q: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -98,7 +117,7 @@ class StoreTracker:
 
     # ---------------------------------------------------------------- the writer thread
     def _work(self) -> None:
-        from sqlalchemy import update
+        from sqlalchemy import select, update
 
         from .store import Store
         from .store.tables import runs as runs_t
@@ -126,9 +145,19 @@ class StoreTracker:
             def write(conn, batch=batch):
                 for what, data in batch:
                     if what == "start":
-                        conn.execute(runs_t.insert().values(id=self.run_id, created=_now(), status="running", **data))
+                        if self.resume and conn.execute(select(runs_t.c.id).where(runs_t.c.id == self.run_id)).first():
+                            conn.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(
+                                status="running", finished=None, error=None, **data))  # fmt: skip
+                        else:
+                            conn.execute(runs_t.insert().values(id=self.run_id, created=_now(), status="running",
+                                                                **data))  # fmt: skip
                     elif what == "trial":
-                        conn.execute(trials_t.insert().values(run_id=self.run_id, **_trial_row(data)))
+                        row = _trial_row(data)
+                        key = (trials_t.c.run_id == self.run_id) & (trials_t.c.trial == row["trial"])
+                        if self.resume and conn.execute(select(trials_t.c.trial).where(key)).first():
+                            conn.execute(update(trials_t).where(key).values(**row))
+                        else:
+                            conn.execute(trials_t.insert().values(run_id=self.run_id, **row))
                     else:
                         conn.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(finished=_now(), **data))
 

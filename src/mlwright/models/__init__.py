@@ -93,6 +93,5 @@ def families_for(task: str, keys: list[str] | None = None) -> list[ModelFamily]:
 
 
 def _load_builtins() -> None:
-    if REGISTRY:
-        return
+    # imported once (a module imports once), also when a family from elsewhere was registered first
     from . import catboost, forest, knn, lightgbm, linear, mlp, naive_bayes, svm, xgboost  # noqa: F401
