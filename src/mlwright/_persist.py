@@ -17,8 +17,13 @@ from .models import get as get_family
 
 
 def _plain(v):
-    """A parameter value as plain JSON (config objects become dicts)."""
-    return asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
+    """A parameter value as plain JSON (config objects become dicts; a live executor or Dask client — a
+    resource of the fitting process, not a setting — is not kept)."""
+    if is_dataclass(v) and not isinstance(v, type):
+        return asdict(v)
+    if v is not None and not isinstance(v, (str, int, float, bool, list, tuple, dict)):
+        return None
+    return v
 
 
 def save_automl(automl, path: Path) -> Path:

@@ -354,6 +354,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         if cache is not None:
             cache.finish()
         self._write_log()
+        if hasattr(tracker, "after_fit"):  # MLflow: the report and the model, logged
+            tracker.after_fit(self)
         return self
 
     # ------------------------------------------------------------------ fit helpers

@@ -180,7 +180,10 @@ def fit(
     sql: Annotated[str | None, typer.Option("--sql", help="train on the rows of this SELECT query (with --db)")] = None,
     db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the --sql database")] = None,
     tracking: Annotated[
-        str, typer.Option("--tracking", help="record the run: store (default), store:URL, or none")
+        str,
+        typer.Option(
+            "--tracking", help="record the run: store (default), store:URL, mlflow[:URI] (MLflow too), or none"
+        ),
     ] = "store",
     cluster: Annotated[
         str | None,

@@ -9,7 +9,8 @@ process killed mid-run leaves a ``running`` row and the trials finished so far. 
 be reached the fit goes on and says, once, that the run was not recorded.
 
 ``tracking`` values: ``"store"`` (default: ``MLWRIGHT_STORE_URL`` or the SQLite file in
-``MLWRIGHT_HOME``), ``"store:<SQLAlchemy URL>"``, or ``None`` / ``"none"`` for no tracking.
+``MLWRIGHT_HOME``), ``"store:<SQLAlchemy URL>"``, ``"mlflow"`` / ``"mlflow:<tracking URI>"`` (MLflow
+too, next to the default store: :mod:`mlwright.tracking_mlflow`), or ``None`` / ``"none"``.
 """
 
 from __future__ import annotations
@@ -45,14 +46,55 @@ def parse_tracking(value: str | None) -> tuple[str, str | None] | None:
     if kind == "store":
         return "store", (url.strip() or None)
     if kind == "mlflow":
-        raise ConfigError("tracking='mlflow' is not available yet; use 'store' (the default) or None")
-    raise ConfigError(f"tracking={value!r} is not known: use 'store', 'store:<SQLAlchemy URL>' or None")
+        return "mlflow", (url.strip() or None)
+    raise ConfigError(f"tracking={value!r} is not known: use 'store', 'store:<SQLAlchemy URL>', 'mlflow', "
+                      "'mlflow:<tracking URI>' or None")  # fmt: skip
 
 
-def make_tracker(value: str | None) -> StoreTracker | None:
+def make_tracker(value: str | None) -> Any:
     """The tracker for an ``AutoML(tracking=…)`` value (None: no tracking)."""
     spec = parse_tracking(value)
-    return None if spec is None else StoreTracker(spec[1])
+    if spec is None:
+        return None
+    if spec[0] == "mlflow":
+        from .tracking_mlflow import MlflowTracker
+
+        return _Trackers(StoreTracker(None), MlflowTracker(spec[1]))
+    return StoreTracker(spec[1])
+
+
+class _Trackers:
+    """Several trackers on the same progress stream."""
+
+    def __init__(self, *trackers: Any):
+        self.trackers = trackers
+        self.url = trackers[0].url
+
+    @property
+    def resume(self) -> bool:
+        return self.trackers[0].resume
+
+    @resume.setter
+    def resume(self, value: bool) -> None:
+        for t in self.trackers:
+            t.resume = value
+
+    def start(self, run_id: str, info: dict[str, Any]) -> None:
+        for t in self.trackers:
+            t.start(run_id, info)
+
+    def __call__(self, snapshot) -> None:
+        for t in self.trackers:
+            t(snapshot)
+
+    def finish(self, outcome: dict[str, Any]) -> None:
+        for t in self.trackers:
+            t.finish(outcome)
+
+    def after_fit(self, automl: Any) -> None:
+        for t in self.trackers:
+            if hasattr(t, "after_fit"):
+                t.after_fit(automl)
 
 
 def start_tracking(automl: Any, schema: Any, df: Any, target: str, resumed: bool = False) -> Any:

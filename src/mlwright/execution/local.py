@@ -8,7 +8,8 @@ own prints go to stderr).  While a trial runs, this process watches the worker:
 
 - it exits or dies by a signal (a segfault, the kernel's OOM killer) → the trial failed, with the signal;
 - its resident memory passes the trial's limit → it is killed, the trial failed ("memory limit");
-- it is still busy when the trial's time plus a grace period is over → killed ("time limit").
+- it is still busy when the trial's time plus a grace period is over → killed ("time limit"); the clock
+  starts when the worker starts the trial (it says so), not while it imports or reads the data.
 
 The next trial gets a fresh worker.  Idle workers are kept for the next search of this process
 (starting one costs the imports, ~1–2 s), and stop when this process exits (their stdin closes).
@@ -34,6 +35,7 @@ from .trial import TrialData, TrialResult, TrialTask
 __all__ = ["LocalExecutor"]
 
 _HEADER = struct.Struct("<Q")
+SETUP_SECONDS = 300.0  # most a worker may take to start a trial: imports, reading the data
 _POOL: list[_Worker] = []  # idle, healthy workers
 _POOL_LOCK = threading.Lock()
 
@@ -202,6 +204,7 @@ class LocalExecutor:
             return self._fault(w, task, t0, None)
         seconds, memory = self._limits(task)
         box: dict[str, Any] = {}
+        setup_limit = t0 + SETUP_SECONDS
         reader = threading.Thread(target=_read_one, args=(w, box), daemon=True)
         reader.start()
         peak = 0
@@ -218,7 +221,12 @@ class LocalExecutor:
                 w.kill()
                 return self._fault(w, task, t0, f"stopped: the worker used {rss / 1e6:,.0f} MB, over the trial's "
                                                 f"memory limit of {memory / 1e6:,.0f} MB")  # fmt: skip
-            if time.monotonic() - t0 > seconds:
+            started = box.get("started")
+            if started is None and time.monotonic() > setup_limit:
+                w.kill()
+                return self._fault(w, task, t0, f"stopped: the worker did not start the trial within "
+                                                f"{SETUP_SECONDS:.0f} s (importing or reading the data)")  # fmt: skip
+            if started is not None and time.monotonic() - started > seconds:
                 w.kill()
                 return self._fault(w, task, t0, f"stopped: still running after {seconds:.1f} s, over the trial's "
                                                 "time limit (it hung, or cannot stop early)")  # fmt: skip
@@ -248,7 +256,13 @@ class LocalExecutor:
 
 def _read_one(w: _Worker, box: dict[str, Any]) -> None:
     with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError, ValueError):  # died: the caller says why
-        box["result"] = _recv(w.proc.stdout)
+        while True:
+            msg = _recv(w.proc.stdout)
+            if msg == "started":  # data loaded, imports done: the trial's own clock starts
+                box["started"] = time.monotonic()
+                continue
+            box["result"] = msg
+            return
 
 
 def _take_worker() -> _Worker:
@@ -298,6 +312,7 @@ def _main() -> None:
             if data is None:
                 res = TrialResult(status="failed", error="the worker has no data (internal error)")
             else:
+                _send(proto_out, "started")
                 res = train_folds(data, payload, spill)
             _send(proto_out, res)
 
