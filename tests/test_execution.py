@@ -149,7 +149,7 @@ def test_dask_leaderboard_equals_local(binary_df, dask_client):
     """A fixed number of trials with no time budget: the same trials, scores and model on both backends."""
     df = binary_df.drop(columns=["when", "review"])
     boards = {}
-    for name, cluster in (("local", None), ("dask", dask_client)):
+    for name, cluster in (("local", "local"), ("dask", dask_client)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             m = mlwright.AutoML(families=["lightgbm", "linear"], time_budget=None, max_trials=6, n_jobs=1, seed=1,
@@ -171,3 +171,28 @@ def test_cluster_value_is_checked():
         mlwright.AutoML(cluster="somewhere").fit(make_table(50, "binary"), target="label")
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         mlwright.AutoML(cluster="tcp://127.0.0.1:9", tracking=None).fit(make_table(50, "binary"), target="label")
+
+
+def test_partitioned_parquet_directory_is_a_source(tmp_path):
+    """The layout Spark writes (col=value/part-*.parquet): read whole, partition columns typed as their values."""
+    from mlwright.data.sources import read_table
+
+    df = make_table(300, "binary", seed=8).drop(columns=["when"])
+    df["year"] = np.where(np.arange(300) % 2, 2024, 2025)
+    df.to_parquet(tmp_path / "ds", partition_cols=["year", "color"], index=False)
+    back = read_table(tmp_path / "ds")
+    assert len(back) == 300 and set(back.columns) == set(df.columns)
+    assert back["year"].dtype.kind == "i" and set(back["color"]) == set(df["color"])
+    key = ["row_id"] if "row_id" in df.columns else ["x1"]
+    a, b = df.sort_values(key).reset_index(drop=True), back[df.columns].sort_values(key).reset_index(drop=True)
+    np.testing.assert_allclose(a["x1"], b["x1"])
+    from typer.testing import CliRunner
+
+    from mlwright.cli import app as cli
+
+    r = CliRunner().invoke(cli, ["fit", str(tmp_path / "ds"), "-t", "label", "--time-budget", "4", "--families",
+                                 "lightgbm", "--cluster", "inline", "--out", str(tmp_path / "m"), "--quiet",
+                                 "--report-seconds", "0"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    m = mlwright.load(tmp_path / "m")
+    assert all(t["worker"] == "inline" for t in m.trials_) and "year" in [c.name for c in m.schema_.columns]

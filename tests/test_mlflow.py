@@ -13,9 +13,10 @@ import mlwright
 mlflow = pytest.importorskip("mlflow", reason="the mlflow extra (mlflow-skinny) is not installed")
 
 
-def test_mlflow_tracking_logs_trials_report_and_a_pyfunc(tmp_path, binary_df):
+def test_mlflow_tracking_logs_trials_report_and_a_pyfunc(tmp_path, binary_df, monkeypatch):
     from mlflow.tracking import MlflowClient
 
+    monkeypatch.chdir(tmp_path)  # a SQLite MLflow store keeps its artifacts in ./mlruns
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -118,9 +118,10 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
     verbose : int, default 0
         1 logs each trial.
     cluster : str, Client or executor, optional
-        Where trials run: None (default) — worker processes on this machine, each trial with a time
-        and memory limit; ``"inline"`` — in this process; ``"tcp://host:8786"`` or a
-        ``distributed.Client`` — a Dask cluster (the ``dask`` extra).  See :mod:`mlwright.execution`.
+        Where trials run: None (default) — in this process; ``"local"`` (or a ``LocalExecutor`` with
+        limits) — worker processes, each trial with a time and memory limit, so one that crashes or
+        hangs fails alone; ``"tcp://host:8786"`` or a ``distributed.Client`` — a Dask cluster (the
+        ``dask`` extra).  See :mod:`mlwright.execution`.
 
     Attributes
     ----------

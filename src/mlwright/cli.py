@@ -189,7 +189,8 @@ def fit(
         str | None,
         typer.Option(
             "--cluster",
-            help="where trials run: local worker processes (default), inline, or a Dask scheduler tcp://host:8786",
+            help="where trials run: inline (default, this process), local (worker processes: a crashing or "
+            "hanging trial fails alone), or a Dask scheduler tcp://host:8786",
         ),
     ] = None,
     workdir: Annotated[

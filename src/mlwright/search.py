@@ -6,8 +6,9 @@ usable (if shorter) model.  Families whose models cannot be stopped early are on
 their cost estimate fits in the time left.  Preprocessing is fitted per fold (never on validation
 rows) and cached per (style, fold), so trials of one style share it.
 
-The search plans; an executor (:mod:`mlwright.execution`) trains: by default each trial runs in a
-worker process with a time and a memory limit, so a trial that crashes or hangs fails alone.
+The search plans; an executor (:mod:`mlwright.execution`) trains: in this process by default, or each
+trial in a worker process with a time and a memory limit (a trial that crashes or hangs fails alone),
+or on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -339,6 +340,8 @@ class Search:
         if not self._started:
             self.executor.start(self.data, self._spill_path() if self._spilling() else None)
             self._started = True
+            if not isinstance(self.executor, InlineExecutor):
+                _release_memory()  # what preparing the data left behind: the workers hold the memory now
 
     def end_trials(self) -> None:
         """Release the executor's workers (the refits run here, in this process)."""

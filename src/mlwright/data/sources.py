@@ -31,7 +31,8 @@ def read_table(source: Any) -> pd.DataFrame:
     Parameters
     ----------
     source : str, Path, SqlSource or DataFrame
-        A path ending in .csv, .tsv, .txt, .parquet or .pq, a SQL query, or a DataFrame.
+        A path ending in .csv, .tsv, .txt, .parquet or .pq, a directory of Parquet files (partitioned
+        as Spark writes them), a SQL query, or a DataFrame.
 
     Returns
     -------
@@ -55,6 +56,8 @@ def read_table(source: Any) -> pd.DataFrame:
     if isinstance(source, SqlSource):
         return source.read()
     path = Path(source)
+    if path.is_dir() and any(path.rglob("*.parquet")):
+        return _read_parquet_dir(path)
     ext = path.suffix.lower()
     if ext not in READERS:
         raise UnsupportedFormatError(
@@ -84,6 +87,25 @@ def read_table(source: Any) -> pd.DataFrame:
         raise DataReadError(f"cannot read {str(path)!r} as {kind}: {exc}") from None
     if len(df) == 0:
         raise EmptyDataError(f"{str(path)!r} has a header but no data rows")
+    return df
+
+
+def _read_parquet_dir(path: Path) -> pd.DataFrame:
+    """A directory of Parquet files — one dataset, partitioned the way Spark and Hive write it
+    (``col=value/`` folders; the partition columns come back as ordinary columns, their values typed)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        table = ds.dataset(path, format="parquet", partitioning="hive").to_table()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise DataReadError(f"cannot read the Parquet directory {str(path)!r}: {exc}") from None
+    df = table.to_pandas()
+    for c in df.columns:  # partition columns arrive dictionary-encoded: give them their values' own type
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype(df[c].cat.categories.dtype)
+    if len(df) == 0:
+        raise EmptyDataError(f"the Parquet directory {str(path)!r} has no rows")
     return df
 
 
