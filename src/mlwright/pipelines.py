@@ -349,12 +349,6 @@ def _step_check(run: _Run, step: dict, ctx: dict) -> dict:
     return {"rows": len(df), "source": where, "findings": [f.to_dict() for f in findings[:50]]}
 
 
-def _redact(url: str) -> str:
-    from .store import _redact as redact
-
-    return redact(url)
-
-
 def _data(run: _Run, ctx: dict) -> pd.DataFrame:
     if "data" not in ctx:
         ctx["data"], ctx["data_from"] = _read_source(run.p)
@@ -380,7 +374,9 @@ def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
         run.say(f"no champion of {name!r} yet: fitting one on {len(df):,} rows")
         model = AutoML(**settings).fit(df, target=run.p.target)
         src = run.p.source  # where the rows came from, for a later retrain with history
-        model.training_source_ = ({"sql": src["sql"], "db": _redact(src["db"])} if "sql" in src
+        from .data.sql import SqlSource
+
+        model.training_source_ = (SqlSource(src["sql"], src["db"]).describe() if "sql" in src
                                   else str(Path(ctx["data_from"]).resolve()))  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="mlwright-pipeline-") as tmp:
             v = reg.register(model.save(Path(tmp) / name), name, alias="champion")

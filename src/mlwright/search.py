@@ -318,7 +318,6 @@ class Search:
                 for f in res.spilled
             ]
         else:
-            trial.status = "failed"
             self._failures[fam.key] = self._failures.get(fam.key, 0) + (2 if res.out_of_time else 1)
             log.warning("trial %s %s failed: %s", fam.key, params, trial.error)
         if trial.status != "ok" or not trial.models:

@@ -123,7 +123,7 @@ class MlflowTracker:
 
     # ---------------------------------------------------------------- the writer thread
     def _work(self) -> None:
-        from mlflow.entities import Metric, RunStatus
+        from mlflow.entities import RunStatus
 
         c = self._client
         while True:
@@ -144,7 +144,7 @@ class MlflowTracker:
                     metrics = {"fit_seconds": rec.get("fit_seconds"), "predict_seconds": rec.get("predict_seconds")}
                     if rec.get("score") is not None:
                         metrics[metric] = rec["score"]
-                    c.log_batch(cid, metrics=_metrics(metrics, Metric), params=_params(_flat(rec.get("params") or {})))
+                    c.log_batch(cid, metrics=_metrics(metrics), params=_params(_flat(rec.get("params") or {})))
                     c.set_terminated(cid, status="FINISHED" if rec["status"] == "ok" else "FAILED")
                 else:
                     if data.get("score") is not None:
@@ -164,8 +164,10 @@ def _params(d: dict[str, str]) -> list:
     return [Param(k[:250], v) for k, v in d.items()]
 
 
-def _metrics(d: dict[str, Any], Metric) -> list:
+def _metrics(d: dict[str, Any]) -> list:
     import time
+
+    from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
     return [Metric(k, float(v), now, 0) for k, v in d.items() if v is not None]

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataReadError, TargetNotFoundError, did_you_mean
+from .sources import decategorize
 
 __all__ = ["sample_rows", "scan", "stratified_sample", "table_rows"]
 
 
-def _dataset(path: Path, columns: list[str] | None = None):
+def _dataset(path: Path):
     import pyarrow.dataset as ds
 
     if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
@@ -54,16 +55,9 @@ def scan(source: str | Path, columns: list[str] | None = None, batch_rows: int =
     try:
         for batch in data.to_batches(columns=columns, batch_size=batch_rows):
             if batch.num_rows:
-                yield _plain(batch.to_pandas())
+                yield decategorize(batch.to_pandas())
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataReadError(f"cannot read {str(path)!r}: {exc}") from None
-
-
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    for c in df.columns:  # partition columns arrive dictionary-encoded
-        if isinstance(df[c].dtype, pd.CategoricalDtype):
-            df[c] = df[c].astype(df[c].cat.categories.dtype)
-    return df
 
 
 def table_rows(source: str | Path) -> int:

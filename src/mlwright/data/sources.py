@@ -100,12 +100,17 @@ def _read_parquet_dir(path: Path) -> pd.DataFrame:
         table = ds.dataset(path, format="parquet", partitioning="hive").to_table()
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise DataReadError(f"cannot read the Parquet directory {str(path)!r}: {exc}") from None
-    df = table.to_pandas()
-    for c in df.columns:  # partition columns arrive dictionary-encoded: give them their values' own type
-        if isinstance(df[c].dtype, pd.CategoricalDtype):
-            df[c] = df[c].astype(df[c].cat.categories.dtype)
+    df = decategorize(table.to_pandas())
     if len(df) == 0:
         raise EmptyDataError(f"the Parquet directory {str(path)!r} has no rows")
+    return df
+
+
+def decategorize(df: pd.DataFrame) -> pd.DataFrame:
+    """Partition columns arrive dictionary-encoded: give them their values' own type (in place)."""
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype(df[c].cat.categories.dtype)
     return df
 
 

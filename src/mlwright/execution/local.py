@@ -160,18 +160,15 @@ class LocalExecutor:
         """Return a healthy worker to the pool; remove the data file."""
         w, self._worker = self._worker, None
         if w is not None:
-            if w.alive() and w.data_key is not None:
-                try:
+            try:
+                if not w.alive():
+                    raise OSError
+                if w.data_key is not None:
                     w.send(("forget", None))
                     w.data_key = None
-                    with _POOL_LOCK:
-                        _POOL.append(w)
-                except OSError:
-                    w.kill()
-            elif w.alive():
                 with _POOL_LOCK:
                     _POOL.append(w)
-            else:
+            except OSError:
                 w.kill()
         if self._dir is not None:
             self._dir.cleanup()
