@@ -84,6 +84,7 @@ def save_automl(automl, path: Path) -> Path:
             "run_id": getattr(automl, "run_id_", None),
             "training_source": getattr(automl, "training_source_", None),
             "fit_options": getattr(automl, "fit_options_", None),
+            "large": getattr(automl, "large_", None),
             "params": {k: _plain(v) for k, v in automl.get_params().items() if k != "workdir"},
             "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
             "feature_selection": getattr(automl, "feature_selection_", None),
@@ -131,6 +132,7 @@ def load_automl(path: Path):
         automl.fit_seconds_ = manifest.get("fit_seconds")
         automl.training_source_ = manifest.get("training_source")
         automl.fit_options_ = manifest.get("fit_options")
+        automl.large_ = manifest.get("large")
         automl.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
         automl.feature_selection_ = manifest.get("feature_selection")
         if manifest.get("threshold") is not None:

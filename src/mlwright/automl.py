@@ -25,7 +25,7 @@ from ._after_fit import AfterFit
 from .budget import Budget, Deadline, Snapshot, rss_bytes
 from .cleaning import Cleaning, act_on_findings, select_features
 from .config import home, parse_bytes
-from .data.schema import Columns, Schema, coerce, infer_schema
+from .data.schema import Columns, Schema, coerce, encode_target, infer_schema
 from .data.sources import check_array, read_table, training_table
 from .data.sql import SqlSource
 from .ensemble import caruana, nested_scores
@@ -226,7 +226,13 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
         executor = make_executor(self.cluster)  # a wrong value fails before any work
         cleaning = Cleaning.from_value(self.cleaning)
-        df, target = self._table(X, y, target)
+        from .outofcore import plan as large_plan
+
+        plan = large_plan(X, y, target, mem_limit, self.time_budget, self.seed)  # too large to hold: a sample
+        started = budget.start
+        if plan is not None:
+            budget = Budget(plan.search_seconds())
+        df, target = self._table(plan.sample if plan else X, y, target)
         # what `retrain` needs to fit the same way again (and, with history, to find the old rows)
         self.training_source_ = (str(Path(X).resolve()) if isinstance(X, (str, Path))
                                  else X.describe() if isinstance(X, SqlSource) else None)  # fmt: skip
@@ -255,7 +261,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         if groups is not None:
             hints[groups] = "id"
         schema = infer_schema(df, target, task=self.task, metric=self.metric, hints=hints)
-        y_enc = self._encode_target(df[target], schema)
+        y_enc = encode_target(df[target], schema)
         rows, self.findings_ = act_on_findings(df, schema, cleaning, time_column, self.seed)
         if rows is not None:
             df, y_enc = df.loc[rows].reset_index(drop=True), y_enc[rows]
@@ -332,10 +338,15 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
                 self._finish(schema, search, ok, metric, splits, y_enc)
             finally:
                 search.close()
+            self.large_ = None
+            if plan is not None:  # the best chunk-trainable configuration, trained on every row
+                from .outofcore import fit_all_rows
+
+                fit_all_rows(self, plan, search.trials, Xc, y_enc, metric, executor)
             t0 = budget.elapsed()
             self._meet_latency(df.drop(columns=[target]).head(1), metric, splits.oof_mask, y_enc)
             self.timings_["latency"] = round(budget.elapsed() - t0, 3)
-            self.fit_seconds_ = budget.elapsed()
+            self.fit_seconds_ = time.monotonic() - started
             self.training_fingerprint_ = artifacts.data_fingerprint(df)
             from .monitoring.reference import automl_reference
 
@@ -402,30 +413,6 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             cols = [c.name for c in schema.columns if c.kind == kind]
             if cols:
                 log.info("ignoring %s column(s): %s", kind, ", ".join(cols))
-
-    @staticmethod
-    def _encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
-        if schema.task == "regression":
-            conv = pd.to_numeric(y, errors="coerce")
-            bad = conv.isna() & y.notna()
-            if bad.any():
-                raise TargetError(
-                    f"regression target {schema.target!r} has {int(bad.sum())} non-numeric value(s), e.g. "
-                    f"{list(y[bad].head(3))}; clean them or choose a classification task"
-                )
-            return conv.to_numpy(float)
-        classes = schema.classes
-        if len(classes) < 2:
-            raise TargetError(
-                f"target {schema.target!r} has a single class ({classes[0]!r}): nothing to learn; "
-                "check the data or the target column"
-            )
-        if schema.task == "binary" and len(classes) > 2:
-            raise TargetError(
-                f"task='binary' but target {schema.target!r} has {len(classes)} classes; use task='multiclass'"
-            )
-        lookup = {_key(c): i for i, c in enumerate(classes)}
-        return np.array([lookup[_key(v)] for v in y.to_numpy()], dtype=int)
 
     def _finish(self, schema, search: Search, ok, metric, splits, y_enc) -> None:
         n_classes = len(schema.classes) if schema.task != "regression" else 0
@@ -784,14 +771,3 @@ def load(path: str | Path) -> AutoML:
         artifacts.verify(path, manifest)
         return ExternalModel.load(path, manifest)
     return load_automl(Path(path))
-
-
-def _key(v: Any) -> Any:
-    """Hashable lookup key for a class label (1 and 1.0 and '1' stay distinct from True only by type)."""
-    if isinstance(v, (bool, np.bool_)):
-        return ("b", bool(v))
-    if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
-        return ("n", float(v))
-    if isinstance(v, (float, np.floating)):
-        return ("n", float(v))
-    return ("s", str(v))

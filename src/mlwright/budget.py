@@ -94,3 +94,25 @@ def rss_bytes() -> int | None:
     import os
 
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system: a garbage collection, glibc's ``malloc_trim`` and Arrow's pool.
+
+    Freed memory otherwise stays resident (counted against ``memory_limit``) until the allocator reuses it.
+    """
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass

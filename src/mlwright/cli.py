@@ -27,10 +27,18 @@ def demo_data_path() -> Path:
     return Path(str(resources.files("mlwright") / "data" / "demo" / "credit_card.csv"))
 
 
+_CAPTIONS = {
+    "holdout": "* the model you get, scored on held-out rows no model saw (the others: cross-validated on the sample)",
+    "oof": "* the model you get",
+    "nested": "* the model you get; its estimate also counts choosing it (nested over the folds)",
+}
+
+
 def _leaderboard_table(lb, metric: str, limit: int = 15) -> Table:
+    kind = lb["estimate"].iloc[0] if "estimate" in lb.columns and len(lb) else "nested"
     t = Table(
         title=f"Leaderboard (score_val = cross-validated {metric})",
-        caption="* the model you get; its estimate also counts choosing it (nested over the folds)",
+        caption=_CAPTIONS.get(kind, _CAPTIONS["nested"]),
     )
     for col in ("model", "score_val", "fit_seconds", "predict_seconds"):
         t.add_column(col, justify="left" if col == "model" else "right")
@@ -98,12 +106,13 @@ def _fit(
 ):
     import mlwright
 
-    from .data.sources import read_table
-
-    df = read_table(data)
     from .data.sql import SqlSource
 
+    df = data  # a file goes to fit as a path: under --memory-limit, fit reads one too large to hold in batches
     if isinstance(data, SqlSource):  # a query: say what came back, and let the model record where from
+        from .data.sources import read_table
+
+        df = read_table(data)
         err.print(f"read {len(df):,} rows × {df.shape[1]} columns from the query")
     automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed, **constraints)
     if quiet or not err.is_terminal:  # no live bar in logs and pipes: one summary line at the end
@@ -138,9 +147,17 @@ def _fit(
         f"fitted in {automl.fit_seconds_:.1f}s: {n_trials} trials, best {automl.metric_} {automl.score_val_:.5g}",
         highlight=False,
     )
+    big = getattr(automl, "large_", None)
+    if big:  # a table too large to hold: searched on a sample, then (maybe) trained on all rows
+        done = (f"{big['trial']} trained on {big['rows_trained']:,} rows out of core"
+                if big["used"] == "all_rows" else f"kept the sample's model ({big.get('reason')})")  # fmt: skip
+        err.print(f"{big['rows']:,} rows: searched on a {big['sample_rows']:,}-row sample; {done}; held-out "
+                  f"{automl.metric_}: all rows {big.get('holdout_score_all_rows', float('nan')):.5g}, sample "
+                  f"{big.get('holdout_score_sample', float('nan')):.5g}", highlight=False)  # fmt: skip
     out.print(_leaderboard_table(automl.leaderboard(), automl.metric_))
     out.print(
-        f"task: [bold]{automl.task_}[/bold]   estimated {automl.metric_} (cross-validated): "
+        f"task: [bold]{automl.task_}[/bold]   estimated {automl.metric_} "
+        f"({'held-out rows' if automl.estimate_kind_ == 'holdout' else 'cross-validated'}): "
         f"[bold green]{automl.score_val_:.5g}[/bold green]   best: {automl.best_model_}"
     )
     path = automl.save(out_dir)

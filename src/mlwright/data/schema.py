@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnsMismatchError, ColumnTypeError, ConfigError, did_you_mean
+from ..errors import ColumnsMismatchError, ColumnTypeError, ConfigError, TargetError, did_you_mean
 from ..metrics import default_metric, get_metric
 
 __all__ = ["KINDS", "ColumnSpec", "Schema", "infer_column", "infer_columns", "infer_schema", "infer_task", "mask_na"]
@@ -619,3 +619,44 @@ def _to_datetime(s: pd.Series, name: str, strict: bool) -> pd.Series:
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     return out.astype("datetime64[ns]")
+
+
+def class_key(v: Any) -> Any:
+    """Hashable lookup key for a class label (1 and 1.0 and '1' stay distinct from True only by type)."""
+    if isinstance(v, (bool, np.bool_)):
+        return ("b", bool(v))
+    if isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, (bool, np.bool_)):
+        return ("n", float(v))
+    return ("s", str(v))
+
+
+def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
+    """Target values → what models learn: floats (regression) or class indices into ``schema.classes``.
+
+    Raises :class:`TargetError` for a regression target with text, a single class, or ``task='binary'``
+    with more than two classes.
+    """
+    if schema.task == "regression":
+        conv = pd.to_numeric(y, errors="coerce")
+        bad = conv.isna() & y.notna()
+        if bad.any():
+            raise TargetError(
+                f"regression target {schema.target!r} has {int(bad.sum())} non-numeric value(s), e.g. "
+                f"{list(y[bad].head(3))}; clean them or choose a classification task"
+            )
+        return conv.to_numpy(float)
+    classes = schema.classes
+    if len(classes) < 2:
+        raise TargetError(
+            f"target {schema.target!r} has a single class ({classes[0]!r}): nothing to learn; "
+            "check the data or the target column"
+        )
+    if schema.task == "binary" and len(classes) > 2:
+        raise TargetError(
+            f"task='binary' but target {schema.target!r} has {len(classes)} classes; use task='multiclass'"
+        )
+    lookup = {class_key(c): i for i, c in enumerate(classes)}
+    if y.dtype != object and not y.isna().any():  # one lookup per distinct value (object columns may mix 1/True)
+        codes, uniques = pd.factorize(y)
+        return np.array([lookup[class_key(v)] for v in uniques], dtype=int)[codes]
+    return np.array([lookup[class_key(v)] for v in y.to_numpy()], dtype=int)
