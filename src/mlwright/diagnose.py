@@ -323,7 +323,7 @@ def encode_labels(automl, y) -> tuple[np.ndarray, list[Any]]:
 
     if automl.task_ == "regression":
         return pd.to_numeric(y, errors="coerce").to_numpy(float), []
-    from .automl import _key
+    from .data.schema import class_key as _key
 
     lookup = {_key(c): i for i, c in enumerate(automl.schema_.classes)}
     unknown = [v for v in pd.unique(y) if _key(v) not in lookup]
