@@ -326,19 +326,25 @@ def fit_all_rows(automl, plan: LargePlan, trials: list, Xc: pd.DataFrame, y_enc:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref_frame = pre.fit_transform(Xc, y_enc)
-    if dask is not None:
-        del ref_frame
-        dask.prepare()  # the search's client was closed with its trials
-        try:
-            model, fit_info = dask_fit(plan, automl, trial, pre, dask.client, deadline)
-        finally:
-            dask.close()
-        hold_X, hold_y, hold_raw = fit_info.pop("hold_X"), fit_info.pop("hold_y"), fit_info.pop("hold_raw")
-        info.update(fit_info, where="dask", train_seconds=round(time.monotonic() - t0, 1))
-    else:
-        model, hold_X, hold_y, hold_raw = _local_fit(plan, automl, trial, pre, ref_frame, y_enc, deadline, info)
-        if model is None:
-            return
+    try:
+        if dask is not None:
+            del ref_frame
+            dask.prepare()  # the search's client was closed with its trials
+            try:
+                model, fit_info = dask_fit(plan, automl, trial, pre, dask.client, deadline)
+            finally:
+                dask.close()
+            hold_X, hold_y, hold_raw = fit_info.pop("hold_X"), fit_info.pop("hold_y"), fit_info.pop("hold_raw")
+            info.update(fit_info, where="dask", train_seconds=round(time.monotonic() - t0, 1))
+        else:
+            model, hold_X, hold_y, hold_raw = _local_fit(plan, automl, trial, pre, ref_frame, y_enc, deadline, info)
+    except Exception as exc:  # a full disk, a cluster that cannot reach the file: the sample's model still serves
+        info["reason"] = (f"training on all rows failed ({type(exc).__name__}: {str(exc)[:300]}); "
+                          "the sample's model is kept")  # fmt: skip
+        log.warning(info["reason"])
+        return
+    if model is None:
+        return
     n_classes = len(automl.schema_.classes) if automl.task_ != "regression" else 0
     all_score = metric(hold_y, model.predict_raw(hold_X), n_classes)
     sample_score = metric(hold_y, automl._blended(hold_raw), n_classes)
