@@ -87,8 +87,13 @@ def plan(X: Any, y: Any, target: str | None, memory_limit: int | None, time_budg
         return None  # read_table reports what is wrong with it
     start = time.monotonic()
     first = next(scan(path, batch_rows=20_000), None)
-    if first is None or target not in first.columns:
-        return None  # an empty table or a wrong target: reported the usual way
+    if first is None:
+        return None  # an empty table: reported the usual way
+    if target not in first.columns:  # said now: reading the whole table only to say so could exhaust memory
+        from .errors import TargetNotFoundError, did_you_mean
+
+        raise TargetNotFoundError(f"target column {target!r} is not in the data{did_you_mean(target, first.columns)}; "
+                                  f"columns are: {', '.join(map(str, list(first.columns)[:25]))}")  # fmt: skip
     per_row = max(float(first.memory_usage(deep=True).sum()) / len(first), 1.0)
     rows = table_rows(path)
     if rows * per_row <= LARGE_SHARE * memory_limit:
