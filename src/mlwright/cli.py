@@ -478,8 +478,9 @@ def demo(
 @app.command()
 def serve(
     models: Annotated[
-        list[str], typer.Argument(help="model directories or registered names (name, name@alias, name@3)")
-    ],
+        list[str] | None,
+        typer.Argument(help="model directories or registered names (name, name@alias, name@3); none: dashboard only"),
+    ] = None,
     host: Annotated[str, typer.Option("--host", help="interface to bind; 0.0.0.0 exposes the service")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option("--port", help="default 8080, or AIP_HTTP_PORT (Vertex)")] = None,
     public_predict: Annotated[
@@ -498,7 +499,8 @@ def serve(
         typer.Option("--shadow", help="NAME@ALIAS scored alongside NAME's served model, logged, never answered"),
     ] = None,
 ) -> None:
-    """Serve MODELS over HTTP (FastAPI + uvicorn); a token is required (see MLWRIGHT_HOME/token)."""
+    """Serve MODELS over HTTP (FastAPI + uvicorn) with the web dashboard at /ui; a token is required (see
+    MLWRIGHT_HOME/token)."""
 
     def body():
         from .serving import ServeConfig
@@ -510,9 +512,10 @@ def serve(
                           reload_seconds=reload_seconds)  # fmt: skip
         where = "MLWRIGHT_TOKEN" if os.environ.get("MLWRIGHT_TOKEN") else str(token_path())
         bind = port if port is not None else int(os.environ.get("AIP_HTTP_PORT", "8080"))
-        err.print(f"serving {', '.join(models)} on http://{host}:{bind} (docs at /docs); token in {where}")
-        run_server(models, host=host, port=bind, config=cfg, store=store, log_predictions=not no_log, workers=workers,
-                   shadows=shadow)  # fmt: skip
+        what = ", ".join(models or []) or "no model (the dashboard only)"
+        err.print(f"serving {what} on http://{host}:{bind} (dashboard at /ui, API docs at /docs); token in {where}")
+        run_server(list(models or []), host=host, port=bind, config=cfg, store=store, log_predictions=not no_log,
+                   workers=workers, shadows=shadow)  # fmt: skip
 
     _run(body)
 

@@ -55,7 +55,8 @@ def _actual(value: Any, schema: Schema) -> tuple[Any, str | None]:
 
 
 def record_feedback(store: Store, model: str, schema: Schema, items: list[dict[str, Any]], source: str = "api") -> int:
-    """Check and store ``[{"prediction_id": …, "actual": …}, …]``; returns how many were stored.
+    """Check and store ``[{"prediction_id": …, "actual": …, "comment": …}, …]`` (``comment`` and ``reviewer``
+    optional); returns how many were stored.
 
     Nothing is stored when any item is wrong: :class:`FeedbackError` lists each problem by prediction id.
     """
@@ -80,7 +81,17 @@ def record_feedback(store: Store, model: str, schema: Schema, items: list[dict[s
         if why:
             problems[pid] = why
             continue
-        rows.append({"prediction_id": pid, "model": model, "actual": json.dumps(value), "at": now, "source": source})
+        comment = item.get("comment")
+        if comment is not None and not isinstance(comment, str):
+            problems[pid] = f"comment must be text, got {type(comment).__name__}"
+            continue
+        if comment is not None and len(comment) > 4000:
+            problems[pid] = f"comment is {len(comment):,} characters; at most 4,000"
+            continue
+        reviewer = item.get("reviewer")
+        rows.append({"prediction_id": pid, "model": model, "actual": json.dumps(value), "at": now, "source": source,
+                     "comment": (comment or "").strip() or None,
+                     "reviewer": str(reviewer)[:128] if reviewer else None})  # fmt: skip
     if problems:
         first = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
         raise FeedbackError(f"{len(problems)} feedback item(s) cannot be stored: {first}", problems)

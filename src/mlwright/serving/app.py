@@ -352,13 +352,18 @@ def frame(body: bytes, content_type: str) -> pd.DataFrame | Columns:
 
 
 def create_app(
-    models: list[ServedModel], config: ServeConfig | None = None, log=None, store: str | None = None
+    models: list[ServedModel],
+    config: ServeConfig | None = None,
+    log=None,
+    store: str | None = None,
+    dashboard: bool = True,
 ) -> FastAPI:
     """The service app over ``models`` (looked up by name in the URL), with every protocol adapter.
 
     ``log``: a :class:`~mlwright.serving.predlog.PredictionLog` that receives every scored request
     (closed, after writing what it holds, when the app shuts down).  ``store``: the registry's store URL,
-    for models that follow an alias (hot swap, see :mod:`mlwright.serving.reload`).
+    for models that follow an alias (hot swap, see :mod:`mlwright.serving.reload`), the dashboard's runs,
+    registry and monitoring.  ``dashboard``: serve the web dashboard at ``/ui`` (see :mod:`mlwright.ui`).
     """
     from .reload import Reloader
 
@@ -468,6 +473,10 @@ def create_app(
     from .protocols import add_protocols
 
     add_protocols(app, core)
+    if dashboard:
+        from ..ui import add_dashboard
+
+        add_dashboard(app, core)
     return app
 
 

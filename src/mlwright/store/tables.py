@@ -124,6 +124,8 @@ feedback = Table(
     Column("actual", Text, nullable=False),  # JSON: the true label or value
     Column("at", DateTime(timezone=True), nullable=False),
     Column("source", String(32), nullable=False),  # api | cli | review
+    Column("comment", Text),  # why the prediction was wrong (review page / API)
+    Column("reviewer", String(128)),
 )
 
 request_errors = Table(

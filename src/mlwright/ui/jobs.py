@@ -1,0 +1,203 @@
+"""Uploaded tables and background training runs started from the dashboard.
+
+Each upload is a folder under ``MLWRIGHT_HOME/ui/uploads/<id>`` (the table as received, or a Parquet copy
+of a SQL query's result, plus ``meta.json``).  Each run is a folder under ``MLWRIGHT_HOME/ui/jobs/<id>``:
+``spec.json`` (what to fit), ``progress.json`` (rewritten atomically after every trial), ``status.json``
+(running → finished | failed | cancelled, with the store's run id and the saved model), ``log.txt`` and
+``model/``.  The fit runs in its own process (:mod:`mlwright.ui.runner`), so the service keeps answering
+while it trains and a cancel stops it outright; its state lives in files, so a restarted service still
+shows it (a run whose process is gone is marked failed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..config import home
+from ..errors import ConfigError, DataError, ModelNotFoundError
+
+__all__ = ["SUFFIXES", "Jobs", "UploadError"]
+
+SUFFIXES = (".csv", ".tsv", ".parquet")
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class UploadError(DataError):
+    """An uploaded table that cannot be used."""
+
+    code = "invalid_upload"
+    http_status = 422
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, default=str), encoding="utf-8")
+    os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+class Jobs:
+    """Uploads and runs of one dashboard (``root`` default ``MLWRIGHT_HOME/ui``)."""
+
+    def __init__(self, root: Path | None = None, store_url: str | None = None):
+        self.root = Path(root) if root is not None else home() / "ui"
+        self.uploads = self.root / "uploads"
+        self.jobs = self.root / "jobs"
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        self.jobs.mkdir(parents=True, exist_ok=True)
+        self.store_url = store_url
+        self._procs: dict[str, subprocess.Popen] = {}
+
+    # ------------------------------------------------------------------ uploads
+    def new_upload(self, filename: str) -> tuple[str, Path]:
+        """A fresh upload folder and the path the table goes to (named by its suffix only)."""
+        suffix = Path(filename or "").suffix.lower()
+        if suffix not in SUFFIXES:
+            raise UploadError(f"{filename!r} is not a table mlwright reads: upload a {', '.join(SUFFIXES)} file")
+        uid = uuid.uuid4().hex
+        folder = self.uploads / uid
+        folder.mkdir()
+        return uid, folder / f"data{suffix}"
+
+    def upload_path(self, uid: str) -> Path:
+        """The table of upload ``uid``."""
+        if not _ID.match(uid or ""):
+            raise ModelNotFoundError(f"{uid!r} is not an upload id")
+        folder = self.uploads / uid
+        found = [p for p in folder.glob("data.*") if p.suffix in SUFFIXES] if folder.is_dir() else []
+        if not found:
+            raise ModelNotFoundError(f"upload {uid} is not here (uploads live in {self.uploads}); upload it again")
+        return found[0]
+
+    def meta(self, uid: str) -> dict[str, Any]:
+        return _read_json(self.upload_path(uid).parent / "meta.json")
+
+    def set_meta(self, uid: str, **values: Any) -> None:
+        path = self.upload_path(uid).parent / "meta.json"
+        _write_json(path, _read_json(path) | values)
+
+    # ------------------------------------------------------------------ runs
+    def start(self, uid: str, target: str, time_budget: float, metric: str | None = None, seed: int = 0) -> str:
+        """Start fitting upload ``uid`` in the background; returns the job id."""
+        data = self.upload_path(uid)
+        if not (time_budget > 0 and time_budget <= 24 * 3600):
+            raise ConfigError(f"the time budget must be between 1 second and 24 hours, got {time_budget:g} s")
+        jid = uuid.uuid4().hex
+        folder = self.jobs / jid
+        folder.mkdir()
+        meta = self.meta(uid)
+        spec = {"data": str(data), "target": target, "time_budget": float(time_budget), "metric": metric or None,
+                "seed": int(seed), "store": self.store_url, "upload": uid, "source": meta.get("source"),
+                "name": meta.get("name") or data.name, "created": time.time()}  # fmt: skip
+        _write_json(folder / "spec.json", spec)
+        _write_json(folder / "status.json", {"state": "starting"})
+        log = open(folder / "log.txt", "ab")  # noqa: SIM115 - handed to the child process
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "mlwright.ui.runner", str(folder)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        finally:
+            log.close()
+        self._procs[jid] = proc
+        _write_json(folder / "status.json", {"state": "running", "pid": proc.pid, "started": time.time()})
+        return jid
+
+    def folder(self, jid: str) -> Path:
+        if not _ID.match(jid or "") or not (self.jobs / jid).is_dir():
+            raise ModelNotFoundError(f"no dashboard run {jid!r}; see the runs page")
+        return self.jobs / jid
+
+    def _alive(self, jid: str, pid: int | None) -> bool:
+        proc = self._procs.get(jid)
+        if proc is not None:
+            return proc.poll() is None  # also reaps it
+        if not pid:
+            return False
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return False
+            return True
+        return jid.encode() in cmd
+
+    def status(self, jid: str) -> dict[str, Any]:
+        """What the run is doing: state, trials, best score, time left, run id, model, error."""
+        folder = self.folder(jid)
+        st = _read_json(folder / "status.json")
+        spec = _read_json(folder / "spec.json")
+        out = {"id": jid, **spec, **_read_json(folder / "progress.json"), **st}
+        if out.get("state") in ("running", "starting") and not self._alive(jid, st.get("pid")):
+            time.sleep(0.2)  # the runner may be writing its last status
+            st = _read_json(folder / "status.json")
+            if st.get("state") in ("running", "starting"):
+                st = st | {"state": "failed", "error": "the training process ended without saying why (see its log)"}
+                _write_json(folder / "status.json", st)
+            out |= st
+        return out
+
+    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest dashboard runs first."""
+        folders = sorted(self.jobs.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        return [self.status(p.name) for p in folders[:limit] if _ID.match(p.name)]
+
+    def cancel(self, jid: str, wait: float = 10.0) -> dict[str, Any]:
+        """Stop a running fit (SIGTERM to its process group, SIGKILL after ``wait`` seconds)."""
+        st = self.status(jid)
+        if st.get("state") not in ("running", "starting"):
+            return st
+        pid = int(st["pid"])
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        end = time.monotonic() + wait
+        while time.monotonic() < end and self._alive(jid, pid):
+            time.sleep(0.1)
+        if self._alive(jid, pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.2)
+        folder = self.folder(jid)
+        now = _read_json(folder / "status.json")
+        if now.get("state") in ("running", "starting"):
+            now = now | {"state": "cancelled", "finished": time.time(), "error": "cancelled from the dashboard"}
+            _write_json(folder / "status.json", now)
+        self._mark_run_cancelled(now.get("run_id") or _read_json(folder / "progress.json").get("run_id"))
+        return self.status(jid)
+
+    def _mark_run_cancelled(self, run_id: str | None) -> None:
+        """The store's run record of a killed fit says it was cancelled (not 'running' forever)."""
+        if not run_id:
+            return
+        import datetime as _dt
+
+        from sqlalchemy import update
+
+        from ..store import Store
+        from ..store.tables import runs
+
+        s = Store(self.store_url)
+        try:
+            s.write(lambda c: c.execute(update(runs).where(runs.c.id == run_id, runs.c.status == "running")
+                                        .values(status="failed", error="cancelled from the dashboard",
+                                                finished=_dt.datetime.now(_dt.UTC))))  # fmt: skip
+        finally:
+            s.close()

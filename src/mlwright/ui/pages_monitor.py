@@ -1,0 +1,87 @@
+"""Dashboard page: monitoring — drift and live-metric charts per window, alerts, retraining outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from ..errors import ConfigError, MlwrightError
+from .charts import line_chart
+from .web import UI
+
+__all__ = ["add_monitor_pages"]
+
+# alert rules shown by default (threshold per rule; the page's form changes them)
+DEFAULT_ALERTS = {"drift_share": 0.5, "output_psi": 0.25, "error_rate": 0.05}
+
+
+def _label(w: dict[str, Any], width: str) -> str:
+    s = str(w["start"])
+    return s[5:10] if width.endswith("d") else s[5:16].replace("T", " ")
+
+
+def _charts(windows: list[dict[str, Any]], width: str) -> list[str]:
+    labels = [_label(w, width) for w in windows]
+
+    def get(key, sub=None):
+        return [((w.get(key) or {}).get(sub) if sub else w.get(key)) for w in windows]
+
+    live = next((w["live"].get("metric") for w in windows if w.get("live")), None)
+    charts = [
+        line_chart(labels, {"drifted share": get("drift_share")}, "Share of features drifting", threshold=None),
+        line_chart(labels, {"prediction PSI": get("output", "psi")}, "Drift of the predictions (PSI)", threshold=0.2),
+        line_chart(labels, {live or "metric": [(w.get("live") or {}).get("value") for w in windows]},
+                   f"Live {live or 'metric'} (from feedback)"),
+        line_chart(labels, {"p50": get("latency_p50_ms"), "p99": get("latency_p99_ms")}, "Latency (ms)"),
+        line_chart(labels, {"rows": [float(w["rows"]) for w in windows],
+                            "errors": [float(w.get("errors") or 0) for w in windows]}, "Rows scored and error answers"),
+    ]  # fmt: skip
+    return charts
+
+
+def add_monitor_pages(app: FastAPI, ui: UI) -> None:
+    """``/ui/monitoring`` and ``/ui/monitoring/{name}``."""
+
+    @app.get("/ui/monitoring", include_in_schema=False)
+    @ui.page
+    def monitoring_list(request: Request) -> Response:
+        from .pages_ops import _logged_models
+
+        return ui.render(request, "pick.j2", title="Monitoring", models=_logged_models(ui), base="/ui/monitoring",
+                         intro="Models with logged predictions: choose one for its drift, live metrics and alerts.")
+
+    @app.get("/ui/monitoring/{name}", include_in_schema=False)
+    @ui.page
+    def monitoring_page(request: Request, name: str) -> Response:
+        from ..monitoring import MonitorConfig, monitor_model
+        from ..retrain import outcomes
+
+        q = request.query_params
+        window = q.get("window") or "1h"
+        alerts = {}
+        for rule, default in DEFAULT_ALERTS.items():
+            raw = q.get(rule, str(default))
+            try:
+                alerts[rule] = float(raw) if raw != "" else None
+            except ValueError:
+                raise ConfigError(f"the {rule} threshold must be a number, got {raw!r}") from None
+        cfg = MonitorConfig(window=window, alerts={k: v for k, v in alerts.items() if v is not None})
+        problem = None
+        try:
+            result = monitor_model(name, cfg, since=q.get("since") or None, store=ui.core.store_url)
+            windows, fired = result.windows, result.alerts
+        except MlwrightError as exc:  # nothing logged yet, no reference: say so on the page
+            windows, fired, problem = [], [], str(exc)
+        latest = windows[-1] if windows else None
+        drifted = sorted((latest.get("features") or {}).items(), key=lambda kv: -(kv[1].get("psi") or 0))[:15] \
+            if latest else []  # fmt: skip
+        try:
+            retrains = outcomes(name, ui.core.store_url)[:20]
+        except MlwrightError:
+            retrains = []
+        return ui.render(request, "monitoring.j2", title=f"Monitoring {name}", name=name, window=window,
+                         alerts=alerts, windows=list(reversed(windows))[:50], fired=list(reversed(fired))[:50],
+                         charts=_charts(windows, window) if windows else [], problem=problem, latest=latest,
+                         drifted=drifted, retrains=retrains)  # fmt: skip

@@ -1,0 +1,266 @@
+"""Dashboard pages: new run (upload / SQL → target → profile → start), live progress and cancel, runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from ..errors import ConfigError, MlwrightError, ModelNotFoundError
+from .jobs import SUFFIXES, UploadError
+from .web import HEADERS, UI, _redirect
+
+__all__ = ["add_run_pages"]
+
+MAX_UPLOAD_BYTES = 2 * 1024**3
+PREVIEW_ROWS = 8
+
+
+def _read(path: Path, rows: int | None = None):
+    """An uploaded table (all of it, or its first ``rows``), with a clear error when it cannot be read."""
+    import pandas as pd
+
+    from ..data.sources import read_table
+
+    if rows is not None and path.suffix in (".csv", ".tsv"):
+        try:
+            return pd.read_csv(path, nrows=rows, sep="\t" if path.suffix == ".tsv" else ",")
+        except Exception as exc:
+            raise UploadError(f"the uploaded file cannot be read as {path.suffix[1:].upper()}: {exc}") from None
+    try:
+        df = read_table(path)
+    except MlwrightError:
+        raise
+    except Exception as exc:
+        raise UploadError(f"the uploaded file cannot be read as {path.suffix[1:].upper()}: {exc}") from None
+    return df.head(rows) if rows is not None else df
+
+
+def _profile(ui: UI, uid: str, target: str) -> dict[str, Any]:
+    """The profile of an upload for ``target`` (cached next to it as JSON + HTML)."""
+    from ..data.profile import profile
+
+    folder = ui.jobs.upload_path(uid).parent
+    key = "".join(ch if ch.isalnum() else "_" for ch in target)[:60]
+    cached = folder / f"profile-{key}.json"
+    if cached.exists():
+        return json.loads(cached.read_text(encoding="utf-8"))
+    df = _read(ui.jobs.upload_path(uid))
+    p = profile(df, target)
+    p.to_html(folder / f"profile-{key}.html")
+    out = p.to_dict()
+    cached.write_text(json.dumps(out, default=str), encoding="utf-8")
+    return out
+
+
+def _leaderboard(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's trials, best first (by its metric's direction), failed ones last."""
+    from ..metrics import get_metric
+
+    trials = detail.get("trial_records") or []
+    try:
+        better = get_metric(detail["metric"], detail.get("task")).greater_is_better if detail.get("metric") else True
+    except MlwrightError:
+        better = True
+    ok = [t for t in trials if t.get("score") is not None]
+    rest = [t for t in trials if t.get("score") is None]
+    return sorted(ok, key=lambda t: t["score"], reverse=better) + rest
+
+
+def _model_dir(detail: dict[str, Any]) -> Path | None:
+    p = detail.get("model_path")
+    if p and (Path(p) / "manifest.json").is_file():
+        return Path(p)
+    return None
+
+
+def add_run_pages(app: FastAPI, ui: UI) -> None:
+    """New run, progress, runs list and detail, report, registering a run's model."""
+
+    @app.get("/ui/new", include_in_schema=False)
+    @ui.page
+    def new_page(request: Request) -> Response:
+        return ui.render(request, "new.j2", title="New run", suffixes=", ".join(SUFFIXES))
+
+    @app.post("/ui/new/upload", include_in_schema=False)
+    @ui.action
+    def upload(request: Request) -> Response:
+        f = request.state.form.get("file")
+        if f is None or isinstance(f, str) or not f.filename:
+            raise UploadError("choose a CSV or Parquet file to upload")
+        uid, dest = ui.jobs.new_upload(f.filename)
+        size = 0
+        try:
+            with open(dest, "wb") as out:
+                while chunk := f.file.read(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_UPLOAD_BYTES:
+                        raise UploadError(f"the file is larger than {MAX_UPLOAD_BYTES >> 30} GiB; use `mlwright fit "
+                                          "--memory-limit` from the command line for tables this large")
+                    out.write(chunk)
+            if size == 0:
+                raise UploadError(f"{f.filename!r} is empty")
+            cols = _read(dest, rows=50).columns
+        except MlwrightError:
+            shutil.rmtree(dest.parent, ignore_errors=True)
+            raise
+        ui.jobs.set_meta(uid, name=Path(f.filename).name[:200], bytes=size, source={"upload": Path(f.filename).name},
+                         columns=[str(c) for c in cols])  # fmt: skip
+        return _redirect(f"/ui/new/{uid}")
+
+    @app.post("/ui/new/sql", include_in_schema=False)
+    @ui.action
+    def from_sql(request: Request) -> Response:
+        from ..data.sql import SqlSource
+
+        form = request.state.form
+        db, query = str(form.get("db") or "").strip(), str(form.get("query") or "").strip()
+        if not db or not query:
+            raise ConfigError("give both the database URL (SQLAlchemy, e.g. postgresql+psycopg://user@host/db) "
+                              "and a SELECT query")  # fmt: skip
+        src = SqlSource(query, db)
+        df = src.read()
+        if df.empty:
+            raise UploadError("the query returned no rows")
+        uid, dest = ui.jobs.new_upload("query.parquet")
+        df.to_parquet(dest)
+        ui.jobs.set_meta(uid, name=f"SQL: {query[:80]}", source=src.describe(), columns=[str(c) for c in df.columns])
+        return _redirect(f"/ui/new/{uid}")
+
+    @app.get("/ui/new/{uid}", include_in_schema=False)
+    @ui.page
+    def choose(request: Request, uid: str) -> Response:
+        path = ui.jobs.upload_path(uid)
+        meta = ui.jobs.meta(uid)
+        head = _read(path, rows=PREVIEW_ROWS)
+        columns = [str(c) for c in head.columns]
+        target = request.query_params.get("target") or ""
+        prof = None
+        if target:
+            if target not in columns:
+                from ..errors import did_you_mean
+
+                raise ConfigError(f"{target!r} is not a column of this table{did_you_mean(target, columns)}")
+            prof = _profile(ui, uid, target)
+        preview = [[("" if v is None else str(v))[:40] for v in row] for row in head.astype(object).itertuples(False)]
+        order = {"critical": 0, "warning": 1, "info": 2}
+        findings = sorted((prof or {}).get("findings", []), key=lambda f: order.get(f["severity"], 3))
+        return ui.render(request, "choose.j2", title="New run", uid=uid, meta=meta, columns=columns, preview=preview,
+                         target=target, profile=prof, findings=findings)  # fmt: skip
+
+    @app.get("/ui/new/{uid}/profile", include_in_schema=False)
+    @ui.page
+    def profile_html(request: Request, uid: str) -> Response:
+        target = request.query_params.get("target") or ""
+        _profile(ui, uid, target)
+        key = "".join(ch if ch.isalnum() else "_" for ch in target)[:60]
+        html = (ui.jobs.upload_path(uid).parent / f"profile-{key}.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers=HEADERS)
+
+    @app.post("/ui/new/{uid}/start", include_in_schema=False)
+    @ui.action
+    def start(request: Request, uid: str) -> Response:
+        form = request.state.form
+        target = str(form.get("target") or "")
+        columns = ui.jobs.meta(uid).get("columns") or []
+        if target not in columns:
+            raise ConfigError(f"choose the target among the table's columns ({', '.join(columns[:20])})")
+        try:
+            budget = float(str(form.get("time_budget") or "60"))
+        except ValueError:
+            raise ConfigError(f"the time budget must be a number of seconds, got {form.get('time_budget')!r}") from None
+        metric = str(form.get("metric") or "").strip() or None
+        if metric is not None:
+            from ..metrics import get_metric
+
+            get_metric(metric)  # an unknown metric fails here, listing the valid ones
+        jid = ui.jobs.start(uid, target, budget, metric)
+        return _redirect(f"/ui/jobs/{jid}")
+
+    @app.get("/ui/jobs/{jid}", include_in_schema=False)
+    @ui.page
+    def job_page(request: Request, jid: str) -> Response:
+        st = ui.jobs.status(jid)
+        return ui.render(request, "job.j2", title="Run in progress" if st["state"] == "running" else "Run", job=st)
+
+    @app.get("/ui/jobs/{jid}/progress", include_in_schema=False)
+    @ui.page
+    def job_progress(request: Request, jid: str) -> Response:
+        st = ui.jobs.status(jid)
+        keep = ("state", "trials", "best_model", "best_score", "metric", "elapsed", "time_left", "budget", "run_id",
+                "error", "last_model")  # fmt: skip
+        return JSONResponse({k: st.get(k) for k in keep}, headers={"Cache-Control": "no-store"})
+
+    @app.post("/ui/jobs/{jid}/cancel", include_in_schema=False)
+    @ui.action
+    def job_cancel(request: Request, jid: str) -> Response:
+        st = ui.jobs.cancel(jid)
+        return _redirect(f"/ui/jobs/{jid}?msg=" + ("cancelled" if st["state"] == "cancelled" else st["state"]))
+
+    @app.get("/ui/runs", include_in_schema=False)
+    @ui.page
+    def runs_page(request: Request) -> Response:
+        from ..tracking import runs
+
+        return ui.render(request, "runs.j2", title="Runs", runs=runs(ui.core.store_url, limit=100),
+                         jobs=[j for j in ui.jobs.list(limit=20) if j.get("state") in ("running", "starting")])
+
+    @app.get("/ui/runs/{rid}", include_in_schema=False)
+    @ui.page
+    def run_page(request: Request, rid: str) -> Response:
+        from ..tracking import run_detail
+
+        detail = run_detail(rid, ui.core.store_url)
+        model_dir = _model_dir(detail)
+        report = None
+        if model_dir is not None and (model_dir / "report.json").is_file():
+            report = json.loads((model_dir / "report.json").read_text(encoding="utf-8"))
+        registered = _registered_as(ui, detail["id"])
+        return ui.render(request, "run.j2", title=f"Run {detail['id'][:8]}", run=detail, board=_leaderboard(detail),
+                         model_dir=model_dir, report=report, registered=registered,
+                         default_name=_default_name(detail))  # fmt: skip
+
+    @app.get("/ui/runs/{rid}/report", include_in_schema=False)
+    @ui.page
+    def run_report(request: Request, rid: str) -> Response:
+        from ..tracking import run_detail
+
+        model_dir = _model_dir(run_detail(rid, ui.core.store_url))
+        if model_dir is None or not (model_dir / "report.html").is_file():
+            raise ModelNotFoundError("this run has no saved model report (the run failed, or its model was moved)")
+        return HTMLResponse((model_dir / "report.html").read_text(encoding="utf-8"), headers=HEADERS)
+
+    @app.post("/ui/runs/{rid}/register", include_in_schema=False)
+    @ui.action
+    def register(request: Request, rid: str) -> Response:
+        from ..tracking import run_detail
+
+        detail = run_detail(rid, ui.core.store_url)
+        model_dir = _model_dir(detail)
+        if model_dir is None:
+            raise ModelNotFoundError("this run has no saved model to register (it failed, or its model was moved)")
+        name = str(request.state.form.get("name") or "").strip()
+        v = ui.registry().register(model_dir, name, description=f"from run {detail['id']} (dashboard)")
+        return _redirect(f"/ui/models/{v.name}?msg=registered+as+version+{v.version}")
+
+
+def _registered_as(ui: UI, run_id: str) -> list[dict[str, Any]]:
+    """Registry versions made from this run."""
+    from sqlalchemy import select
+
+    from ..store.tables import versions
+
+    rows = ui.store().read(lambda c: c.execute(select(versions.c.name, versions.c.version)
+                                              .where(versions.c.run_id == run_id)).all())  # fmt: skip
+    return [{"name": r.name, "version": r.version} for r in rows]
+
+
+def _default_name(detail: dict[str, Any]) -> str:
+    import re
+
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", str(detail.get("target") or "model")).strip("-").lower()
+    return base or "model"

@@ -1,0 +1,63 @@
+"""The process that fits one dashboard run: ``python -m mlwright.ui.runner JOB_DIR`` (see :mod:`.jobs`)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .jobs import _read_json, _write_json
+
+
+class Cancelled(BaseException):
+    """SIGTERM from the dashboard's cancel button."""
+
+
+def _stop(_sig, _frame):
+    raise Cancelled()
+
+
+def main(folder: Path) -> int:
+    """Fit the spec in ``folder``, writing progress after each trial; returns the exit code."""
+    signal.signal(signal.SIGTERM, _stop)
+    spec = _read_json(folder / "spec.json")
+    status = _read_json(folder / "status.json")
+    automl = None
+    try:
+        import mlwright
+
+        tracking = f"store:{spec['store']}" if spec.get("store") else "store"
+        automl = mlwright.AutoML(time_budget=spec["time_budget"], metric=spec.get("metric"), seed=spec.get("seed", 0),
+                                 tracking=tracking)  # fmt: skip
+
+        def progress(s) -> None:
+            _write_json(folder / "progress.json", {
+                "trials": s.trials_done, "best_model": s.best_model, "best_score": s.best_score, "metric": s.metric,
+                "elapsed": s.elapsed, "time_left": s.time_left, "budget": s.budget, "last_model": s.last_model,
+                "run_id": getattr(automl, "run_id_", None), "at": time.time(),
+            })  # fmt: skip
+
+        automl.fit(spec["data"], target=spec["target"], callbacks=[progress])
+        path = automl.save(folder / "model")
+        _write_json(folder / "status.json", status | {
+            "state": "finished", "finished": time.time(), "run_id": automl.run_id_, "model_dir": str(path),
+            "score": automl.score_val_, "metric": automl.metric_, "best_model": automl.best_model_,
+        })  # fmt: skip
+        return 0
+    except Cancelled:
+        _write_json(folder / "status.json", status | {"state": "cancelled", "finished": time.time(),
+                                                      "run_id": getattr(automl, "run_id_", None),
+                                                      "error": "cancelled from the dashboard"})  # fmt: skip
+        return 1
+    except Exception as exc:  # shown on the run's page; the traceback goes to its log
+        traceback.print_exc()
+        _write_json(folder / "status.json", status | {"state": "failed", "finished": time.time(),
+                                                      "run_id": getattr(automl, "run_id_", None),
+                                                      "error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
