@@ -37,7 +37,7 @@ def full_page_screenshot(driver, name: str, width: int) -> Path:
     """Resize the window to the whole page at ``width`` and save a PNG under test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-    driver.set_window_size(width, min(int(height) + 40, 16000))
+    driver.set_window_size(width, min(int(height) + 120, 16000))
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path

@@ -43,10 +43,32 @@ def _redact(url: str) -> str:
     return redact(url)
 
 
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+
+
 def _check_query(query: str) -> str:
+    """A source query must be one SELECT (or WITH … SELECT) statement: reading data never changes it."""
     if not isinstance(query, str) or not query.strip():
         raise ConfigError("the SQL query is empty; pass a SELECT statement")
+    bare = _QUOTED.sub("''", _COMMENTS.sub(" ", query)).strip().rstrip(";").strip()
+    first = bare.lstrip("( \n\t").split(None, 1)[0].upper() if bare.lstrip("( \n\t") else ""
+    if first not in ("SELECT", "WITH"):
+        raise ConfigError(f"a SQL source must be a SELECT query (it reads, never writes); got a {first or 'blank'} "
+                          "statement")  # fmt: skip
+    if ";" in bare:
+        raise ConfigError("a SQL source must be one SELECT statement; this query holds several (a ';' inside it)")
     return query
+
+
+def _read_only(conn) -> None:
+    """Make the connection's transaction read-only where the database supports it (a data-modifying CTE or a
+    function with side effects then fails instead of writing)."""
+    name = conn.dialect.name
+    sql = {"sqlite": "PRAGMA query_only = ON", "postgresql": "SET TRANSACTION READ ONLY",
+           "mysql": "SET SESSION TRANSACTION READ ONLY", "mariadb": "SET SESSION TRANSACTION READ ONLY"}.get(name)
+    if sql is not None:  # not through the server-side cursor the query uses
+        conn.exec_driver_sql(sql, execution_options={"stream_results": False})
 
 
 def _read_error(exc: Exception, url: str) -> DataReadError:
@@ -122,6 +144,7 @@ def iter_sql(query: str, url: str, chunk_rows: int = 100_000) -> Iterator[pd.Dat
             raise _read_error(exc, url) from None
         with conn:
             try:
+                _read_only(conn)
                 result = conn.execute(sa.text(query))
             except SQLAlchemyError as exc:
                 raise _read_error(exc, url) from None

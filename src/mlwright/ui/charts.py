@@ -23,21 +23,21 @@ def line_chart(
     series: dict[str, Sequence[float | None]],
     title: str,
     threshold: float | None = None,
-    width: int = 560,
-    height: int = 200,
+    width: int = 420,
+    height: int = 220,
 ) -> str:
     """An SVG line chart: x = ``labels`` (window starts), one line per entry of ``series`` (None = a gap).
 
     Scales to its container's width (``viewBox``); each point has a ``<title>`` tooltip.
     """
-    left, right, top, bottom = 52, 12, 26, 34
+    left, right, top, bottom = 56, 12, 30, 36
     pw, ph = width - left - right, height - top - bottom
     values = [v for ys in series.values() for v in ys if v is not None and math.isfinite(v)]
     if threshold is not None:
         values.append(threshold)
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>']  # fmt: skip
+             f'<text x="4" y="18" class="chart-title">{escape(title)}</text>']  # fmt: skip
     n = len(labels)
     if not values or n == 0:
         parts.append(f'<text x="{left}" y="{top + ph / 2}" class="chart-empty">no values yet</text></svg>')
@@ -80,8 +80,8 @@ def line_chart(
             if len(pts) > 1:
                 parts.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{color}" stroke-width="2"/>')
         if len(series) > 1:
-            parts.append(f'<text x="{legend_x}" y="16" class="legend" text-anchor="end" fill="{color}">'
+            parts.append(f'<text x="{legend_x}" y="{top - 4}" class="legend" text-anchor="end" fill="{color}">'
                          f"{escape(name)}</text>")  # fmt: skip
-            legend_x -= 9 * len(name) + 16
+            legend_x -= 8 * len(name) + 14
     parts.append("</svg>")
     return "".join(parts)

@@ -196,7 +196,9 @@ class Jobs:
 
         s = Store(self.store_url)
         try:
-            s.write(lambda c: c.execute(update(runs).where(runs.c.id == run_id, runs.c.status == "running")
+            interrupted = (runs.c.status == "running") | runs.c.error.startswith("KeyboardInterrupt") | \
+                runs.c.error.startswith("Cancelled")  # a native library may re-raise the signal bare  # fmt: skip
+            s.write(lambda c: c.execute(update(runs).where(runs.c.id == run_id, interrupted)
                                         .values(status="failed", error="cancelled from the dashboard",
                                                 finished=_dt.datetime.now(_dt.UTC))))  # fmt: skip
         finally:

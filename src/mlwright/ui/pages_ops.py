@@ -89,8 +89,11 @@ def _record(fields: list[dict[str, Any]], form) -> tuple[dict[str, Any], dict[st
                 problems[f["name"]] = f"{raw!r} is not a finite number"
                 continue
             row[f["name"]] = v
-        elif f["type"] == "select" and raw not in f["choices"] and f["kind"] == "boolean":
-            problems[f["name"]] = f"{raw!r} is not true or false"
+        elif f["kind"] == "boolean":
+            if raw.lower() not in ("true", "false"):
+                problems[f["name"]] = f"{raw!r} is not true or false"
+                continue
+            row[f["name"]] = raw.lower() == "true"
         else:
             row[f["name"]] = raw
     return row, problems

@@ -20,23 +20,22 @@ MAX_UPLOAD_BYTES = 2 * 1024**3
 PREVIEW_ROWS = 8
 
 
-def _read(path: Path, rows: int | None = None):
-    """An uploaded table (all of it, or its first ``rows``), with a clear error when it cannot be read."""
+def _read(path: Path, rows: int | None = None, name: str | None = None):
+    """An uploaded table (all of it, or its first ``rows``); one that cannot be read raises :class:`UploadError`
+    naming the file as the user called it (``name``), not where it is kept."""
     import pandas as pd
 
     from ..data.sources import read_table
 
-    if rows is not None and path.suffix in (".csv", ".tsv"):
-        try:
-            return pd.read_csv(path, nrows=rows, sep="\t" if path.suffix == ".tsv" else ",")
-        except Exception as exc:
-            raise UploadError(f"the uploaded file cannot be read as {path.suffix[1:].upper()}: {exc}") from None
+    shown = repr(name) if name else "the uploaded file"
+    kind = path.suffix[1:].upper()
     try:
+        if rows is not None and path.suffix in (".csv", ".tsv"):
+            return pd.read_csv(path, nrows=rows, sep="\t" if path.suffix == ".tsv" else ",")
         df = read_table(path)
-    except MlwrightError:
-        raise
     except Exception as exc:
-        raise UploadError(f"the uploaded file cannot be read as {path.suffix[1:].upper()}: {exc}") from None
+        why = str(exc).replace(f"'{path}'", "it").replace(str(path), "it")
+        raise UploadError(f"{shown} cannot be read as {kind}: {why}") from None
     return df.head(rows) if rows is not None else df
 
 
@@ -57,18 +56,27 @@ def _profile(ui: UI, uid: str, target: str) -> dict[str, Any]:
     return out
 
 
-def _leaderboard(detail: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run's trials, best first (by its metric's direction), failed ones last."""
+def _leaderboard(detail: dict[str, Any], report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The saved model's leaderboard (ensemble included, the served row marked) when its report is there, else
+    the store's trials best first (by the metric's direction); failed and skipped trials last, with why."""
     from ..metrics import get_metric
 
     trials = detail.get("trial_records") or []
+    failed = [{"model": t["model"], "family": t["family"], "status": t["status"], "score": None,
+               "fit_seconds": t.get("fit_seconds"), "error": t.get("error")}
+              for t in trials if t.get("score") is None]  # fmt: skip
+    if report and report.get("leaderboard"):
+        return [{"model": r["model"], "family": r["family"], "status": "served" if r.get("served") else "ok",
+                 "score": r.get("score_val"), "fit_seconds": r.get("fit_seconds"),
+                 "predict_seconds": r.get("predict_seconds"), "served": bool(r.get("served"))}
+                for r in report["leaderboard"]] + failed  # fmt: skip
     try:
         better = get_metric(detail["metric"], detail.get("task")).greater_is_better if detail.get("metric") else True
     except MlwrightError:
         better = True
-    ok = [t for t in trials if t.get("score") is not None]
-    rest = [t for t in trials if t.get("score") is None]
-    return sorted(ok, key=lambda t: t["score"], reverse=better) + rest
+    ok = [{"model": t["model"], "family": t["family"], "status": t["status"], "score": t["score"],
+           "fit_seconds": t.get("fit_seconds")} for t in trials if t.get("score") is not None]  # fmt: skip
+    return sorted(ok, key=lambda t: t["score"], reverse=better) + failed
 
 
 def _model_dir(detail: dict[str, Any]) -> Path | None:
@@ -104,7 +112,7 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
                     out.write(chunk)
             if size == 0:
                 raise UploadError(f"{f.filename!r} is empty")
-            cols = _read(dest, rows=50).columns
+            cols = _read(dest, rows=50, name=f.filename).columns
         except MlwrightError:
             shutil.rmtree(dest.parent, ignore_errors=True)
             raise
@@ -220,7 +228,7 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
         if model_dir is not None and (model_dir / "report.json").is_file():
             report = json.loads((model_dir / "report.json").read_text(encoding="utf-8"))
         registered = _registered_as(ui, detail["id"])
-        return ui.render(request, "run.j2", title=f"Run {detail['id'][:8]}", run=detail, board=_leaderboard(detail),
+        return ui.render(request, "run.j2", title=f"Run {detail['id']}", run=detail, board=_leaderboard(detail, report),
                          model_dir=model_dir, report=report, registered=registered,
                          default_name=_default_name(detail))  # fmt: skip
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from .jobs import _read_json, _write_json
 
 
-class Cancelled(BaseException):
-    """SIGTERM from the dashboard's cancel button."""
+class Cancelled(KeyboardInterrupt):
+    """SIGTERM from the dashboard's cancel button (an interrupt: the fit stops and records why, as on Ctrl-C)."""
 
 
 def _stop(_sig, _frame):
-    raise Cancelled()
+    raise Cancelled("cancelled from the dashboard")
 
 
 def main(folder: Path) -> int:
@@ -46,7 +46,7 @@ def main(folder: Path) -> int:
             "score": automl.score_val_, "metric": automl.metric_, "best_model": automl.best_model_,
         })  # fmt: skip
         return 0
-    except Cancelled:
+    except KeyboardInterrupt:
         _write_json(folder / "status.json", status | {"state": "cancelled", "finished": time.time(),
                                                       "run_id": getattr(automl, "run_id_", None),
                                                       "error": "cancelled from the dashboard"})  # fmt: skip

@@ -55,9 +55,11 @@ def _num(v: Any, digits: int = 5) -> str:
     return str(v)
 
 
-def _when(v: Any) -> str:
-    """A timestamp (ISO text, datetime or epoch seconds) as ``YYYY-MM-DD HH:MM:SS`` UTC."""
+def _when(v: Any) -> Any:
+    """A timestamp (ISO text, datetime or epoch seconds) as ``<time>YYYY-MM-DD HH:MM:SS</time>`` (UTC)."""
     import datetime as _dt
+
+    from markupsafe import Markup, escape
 
     if v is None or v == "":
         return "—"
@@ -68,7 +70,9 @@ def _when(v: Any) -> str:
             v = _dt.datetime.fromisoformat(v)
         except ValueError:
             return v
-    return v.strftime("%Y-%m-%d %H:%M:%S")
+    if v.tzinfo is not None:
+        v = v.astimezone(_dt.UTC)
+    return Markup(f'<time datetime="{escape(v.isoformat())}">{v.strftime("%Y-%m-%d %H:%M:%S")}</time>')
 
 
 class UI:

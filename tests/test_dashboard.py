@@ -1,0 +1,225 @@
+"""The dashboard over a real service on loopback (httpx): login, CSRF, writes refused without auth, bad input
+answered with a clear page, cancel, SQL sources, review → feedback → live metric, retraining outcomes, pipelines.
+The whole path in a real browser is in test_dashboard_browser.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from mlwright.cli import demo_data_path
+
+from .conftest import quick_fit
+from .dashboard import TOKEN, csrf, login, running
+
+
+def _registered(tmp_path: Path, url: str, df: pd.DataFrame, name: str = "churn", versions: int = 1) -> None:
+    from mlwright.registry import Registry
+
+    reg = Registry(url)
+    for i in range(versions):
+        reg.register(quick_fit(df, seed=i).save(tmp_path / f"m{i}"), name)
+
+
+def test_nothing_without_login_and_every_form_needs_its_csrf_secret(tmp_path, binary_df):
+    with running(tmp_path) as (base, url):
+        _registered(tmp_path, url, binary_df, versions=2)
+        anon = httpx.Client(base_url=base, timeout=30)
+        for path in ("/ui", "/ui/runs", "/ui/models/churn", "/ui/predict/churn", "/ui/review", "/ui/jobs/x/progress"):
+            r = anon.get(path)
+            assert r.status_code == 303 and r.headers["location"].startswith("/ui/login?next="), path
+        r = anon.post("/ui/models/churn/promote", data={"version": "1", "confirm": "yes", "csrf": "x"})
+        assert r.status_code == 401 and "log in" in r.text.lower()
+        # login: the pre-session cookie must match the form (login CSRF); a wrong token is refused
+        page = anon.get("/ui/login")
+        pre = re.search(r'name="pre" value="([^"]+)"', page.text).group(1)
+        assert anon.post("/ui/login", data={"token": TOKEN, "pre": "forged"}).status_code == 403
+        assert anon.post("/ui/login", data={"token": "nope", "pre": pre}).status_code == 401
+        assert "mlw_ui" not in anon.cookies
+        # a session cookie signed with another key is not a session
+        forged = httpx.Client(base_url=base, cookies={"mlw_ui": "eyJleHAiOjk5OTk5OTk5OTksImNzcmYiOiJ4In0.AAAA"})
+        assert forged.get("/ui/models").status_code == 303
+
+        c = login(base)
+        assert c.get("/ui/models/churn").status_code == 200
+        cookie = next(x for x in c.cookies.jar if x.name == "mlw_ui")
+        assert cookie.has_nonstandard_attr("HttpOnly") and cookie.path == "/"
+        r = c.get("/ui/models")
+        assert "frame-ancestors 'self'" in r.headers["content-security-policy"]
+        # a logged-in POST without the session's CSRF secret changes nothing
+        for data in ({"version": "1", "confirm": "yes"}, {"version": "1", "confirm": "yes", "csrf": "stale"}):
+            r = c.post("/ui/models/churn/promote", data=data)
+            assert r.status_code == 403 and "CSRF" in r.text
+        from mlwright.registry import Registry
+
+        assert all(not v.aliases for v in Registry(url).versions("churn"))
+        # with it, but unconfirmed: refused with a clear message; confirmed: done
+        tok = csrf(c, "/ui/models/churn/promote?version=2")
+        r = c.post("/ui/models/churn/promote", data={"version": "2", "csrf": tok})
+        assert r.status_code == 400 and "not confirmed" in r.text
+        r = c.post("/ui/models/churn/promote", data={"version": "2", "confirm": "yes", "csrf": tok})
+        assert r.status_code == 303
+        assert Registry(url).get("churn", "champion").version == 2
+        r = c.post("/ui/models/churn/promote", data={"version": "1", "confirm": "yes", "csrf": tok})
+        assert Registry(url).get("churn", "champion").version == 1
+        # roll back: asks first, then points champion at the version it held before
+        assert "Roll" in c.get("/ui/models/churn/rollback?alias=champion").text
+        r = c.post("/ui/models/churn/rollback", data={"alias": "champion", "confirm": "yes", "csrf": tok})
+        assert r.status_code == 303 and "rolled+back+to+version+2" in r.headers["location"]
+        assert Registry(url).get("churn", "champion").version == 2
+        # a version that does not exist: a page that says which exist, no traceback
+        r = c.get("/ui/models/churn/promote?version=9")
+        assert r.status_code == 404 and "versions: 2, 1" in r.text and "Traceback" not in r.text
+        # logging out ends the session
+        c.post("/ui/logout", data={"csrf": tok})
+        assert c.get("/ui/models").status_code == 303
+
+
+def test_bad_uploads_and_inputs_get_clear_pages_and_store_nothing(tmp_path):
+    with running(tmp_path) as (base, _url):
+        c = login(base)
+        tok = csrf(c)
+        r = c.post("/ui/new/upload", data={"csrf": tok}, files={"file": ("notes.txt", b"hello", "text/plain")})
+        assert r.status_code == 422 and "notes.txt" in r.text and ".csv" in r.text
+        r = c.post("/ui/new/upload", data={"csrf": tok}, files={"file": ("empty.csv", b"", "text/csv")})
+        assert r.status_code == 422 and "empty" in r.text
+        r = c.post("/ui/new/upload", data={"csrf": tok}, files={"file": ("bad.parquet", b"not parquet", "x")})
+        assert r.status_code == 422 and "cannot be read" in r.text
+        uploads = Path(tmp_path / "home" / "ui" / "uploads")
+        assert not any(uploads.iterdir())  # failed uploads leave nothing behind
+        r = c.post("/ui/new/upload", data={"csrf": tok},
+                   files={"file": ("demo.csv", demo_data_path().read_bytes(), "text/csv")})  # fmt: skip
+        loc = r.headers["location"]
+        r = c.get(f"{loc}?target=crad")
+        assert r.status_code == 400 and "did you mean &#39;card&#39;" in r.text.lower()
+        for bad, says in (({"target": "card", "time_budget": "soon"}, "number of seconds"),
+                          ({"target": "card", "time_budget": "-5"}, "between 1 second"),
+                          ({"target": "nope", "time_budget": "5"}, "choose the target"),
+                          ({"target": "card", "time_budget": "5", "metric": "acuracy"}, "acuracy")):  # fmt: skip
+            r = c.post(f"{loc}/start", data={"csrf": tok, **bad})
+            assert r.status_code in (400, 404, 422) and says in r.text, (bad, r.text[:500])
+        assert not any(Path(tmp_path / "home" / "ui" / "jobs").iterdir())
+        assert c.get("/ui/runs/no-such-run").status_code == 404
+        assert c.get("/ui/jobs/../../etc/passwd").status_code == 404
+
+
+def test_a_run_from_a_sql_source_can_be_cancelled(tmp_path):
+    db = tmp_path / "source.db"
+    df = pd.read_csv(demo_data_path())
+    with sqlite3.connect(db) as con:
+        df.to_sql("applicants", con, index=False)
+    with running(tmp_path) as (base, url):
+        c = login(base)
+        tok = csrf(c)
+        for query in ("DROP TABLE applicants", "SELECT 1; DROP TABLE applicants"):  # a source only reads
+            r = c.post("/ui/new/sql", data={"csrf": tok, "db": f"sqlite:///{db}", "query": query})
+            assert r.status_code == 400 and ("one SELECT" in r.text or "must be a SELECT" in r.text)
+        r = c.post("/ui/new/sql", data={"csrf": tok, "db": f"sqlite:///{db}", "query": "SELECT * FROM applicants"})
+        assert r.status_code == 303, re.findall(r'class="error"[^>]*>([^<]*)', r.text)
+        page = c.get(r.headers["location"] + "?target=card")
+        assert "1,319 rows" in page.text and "SQL: SELECT * FROM applicants" in page.text
+        r = c.post(r.headers["location"] + "/start", data={"csrf": tok, "target": "card", "time_budget": "600"})
+        jid = r.headers["location"].rsplit("/", 1)[1]
+        end = time.monotonic() + 60
+        while (p := c.get(f"/ui/jobs/{jid}/progress").json())["trials"] in (None, 0) and time.monotonic() < end:
+            time.sleep(0.3)
+        assert p["state"] == "running" and p["trials"] >= 1 and p["time_left"] > 500
+        pid = json.loads((tmp_path / "home" / "ui" / "jobs" / jid / "status.json").read_text())["pid"]
+        r = c.post(f"/ui/jobs/{jid}/cancel", data={"csrf": tok})
+        assert r.status_code == 303
+        p = c.get(f"/ui/jobs/{jid}/progress").json()
+        assert p["state"] == "cancelled"
+        assert not Path(f"/proc/{pid}").exists()  # the training process is gone
+        from mlwright.tracking import run_detail
+
+        run = run_detail(p["run_id"], url)
+        assert run["status"] == "failed" and "cancelled" in run["error"]
+        assert "cancelled" in c.get(f"/ui/jobs/{jid}").text
+
+
+def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path, binary_df):
+    from mlwright.retrain import _record
+
+    with running(tmp_path) as (base, url):
+        _registered(tmp_path, url, binary_df, name="churn", versions=1)
+        c = login(base)
+        tok = csrf(c, "/ui/predict/churn")
+        form = c.get("/ui/predict/churn").text
+        assert '<select name="f_color"' in form and ">red</option>" in form  # categories as choices
+        assert 'type="number" step="any" name="f_x1"' in form
+        r = c.post("/ui/predict/churn", data={"csrf": tok, "f_x1": "abc"})
+        assert r.status_code == 422 and "&#39;abc&#39; is not a number" in r.text
+        ids = []
+        for _, row in binary_df.head(12).iterrows():
+            data = {"csrf": tok, **{f"f_{k}": "" if pd.isna(v) else str(v) for k, v in row.items() if k != "label"}}
+            r = c.post("/ui/predict/churn", data=data)
+            assert r.status_code == 200, re.findall(r"class=\"error\"[^>]*>([^<]*)", r.text)
+            ids.append(re.search(r"<code>([0-9a-f]{32}-0)</code>", r.text).group(1))
+            assert re.search(r'id="prediction">(yes|no)<', r.text)
+        time.sleep(1.5)  # the prediction log writes in the background
+        page = c.get("/ui/review/churn").text
+        assert all(i in page for i in ids)
+        truth = binary_df["label"].head(12).tolist()
+        for pid, actual in zip(ids, truth):
+            r = c.post(f"/ui/review/churn/{pid}", data={"csrf": tok, "actual": actual, "comment": f"checked {pid[:4]}"})
+            assert r.status_code == 303
+        r = c.post(f"/ui/review/churn/{ids[0]}", data={"csrf": tok, "actual": "maybe"})
+        assert r.status_code == 422 and "not one of the model" in r.text
+        from sqlalchemy import select
+
+        from mlwright.store import Store
+        from mlwright.store.tables import feedback
+
+        rows = Store(url).read(lambda conn: conn.execute(select(feedback)).all())
+        assert len(rows) == 12 and {r.source for r in rows} == {"review"}
+        assert all(r.comment.startswith("checked") for r in rows)
+        mon = c.get("/ui/monitoring/churn?window=1h").text
+        assert re.search(r'id="live">roc_auc [0-9.]+ on 12 labelled rows', mon)
+        assert mon.count("<svg") == 5
+        _record(Store(url), _outcome())
+        mon = c.get("/ui/monitoring/churn?window=1h").text
+        assert "recommended" in mon and "0.812" in mon and "0.845" in mon
+
+
+def _outcome():
+    from mlwright.retrain import RetrainOutcome
+
+    comparison = {"delta": 0.033, "pvalue": 0.02, "test": "delong",
+                  "scores": {"champion": {"roc_auc": 0.812}, "challenger": {"roc_auc": 0.845}}}  # fmt: skip
+    return RetrainOutcome("recommended", "churn", 1, 2, "roc_auc", comparison, {}, ["better by 0.033 (p = 0.02)"], 120)
+
+
+def test_pipelines_page_shows_schedules_history_and_step_logs(tmp_path):
+    from mlwright.pipelines import run_pipeline
+
+    data = tmp_path / "applicants.csv"
+    pd.read_csv(demo_data_path()).to_csv(data, index=False)
+    spec = tmp_path / "nightly.toml"
+    spec.write_text(f'[pipeline]\nname = "nightly"\nschedule = "30 2 * * *"\n[source]\npath = "{data}"\n'
+                    'target = "card"\n[model]\nname = "card"\n[[steps]]\nkind = "check"\n', encoding="utf-8")
+    with running(tmp_path) as (base, url):
+        run_pipeline(spec, store=url)
+        c = login(base)
+        page = c.get("/ui/pipelines").text
+        assert "nightly" in page and "30 2 * * *" in page and "succeeded" in page
+        nxt = re.search(r'<time datetime="([^"]+)">', page.split("30 2 * * *")[1]).group(1)
+        assert nxt[11:16] == "02:30"  # the next run time from the cron schedule (UTC)
+        rid = re.search(r'href="/ui/pipelines/runs/([0-9a-f]+)"', page).group(1)
+        detail = c.get(f"/ui/pipelines/runs/{rid}").text
+        assert "check" in detail and "succeeded" in detail and 'class="log"' in detail
+
+
+@pytest.mark.parametrize("path", ["/ui/static/app.css", "/ui/static/app.js"])
+def test_static_files_are_vendored(tmp_path, path):
+    with running(tmp_path) as (base, _url):
+        r = httpx.get(base + path)
+        assert r.status_code == 200 and len(r.text) > 500
+        assert re.search(r"https?://", r.text) is None  # nothing fetched from elsewhere
+        assert httpx.get(base + "/ui/static/../web.py").status_code == 404
