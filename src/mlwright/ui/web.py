@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -226,14 +226,18 @@ def add_dashboard(app: FastAPI, core: Any, root: Path | None = None) -> UI:
     async def login(request: Request) -> Response:
         import hmac
 
-        form = await request.form(max_files=0, max_fields=10)
+        try:
+            form = await request.form(max_files=0, max_fields=10)
+        except Exception:  # not a login form at all
+            return ui.render(request, "login.j2", status=400, title="Log in", pre="", next="/ui",
+                             error="the login form could not be read: reload this page and log in again")
         nxt = _safe_next(str(form.get("next") or ""))
         pre, cookie = str(form.get("pre") or ""), request.cookies.get(PRE_COOKIE) or ""
         if not pre or not cookie or not hmac.compare_digest(pre, cookie):
             return ui.render(request, "login.j2", status=403, title="Log in", pre="", next=nxt,
                              error="the login form expired or came from elsewhere (CSRF protection): reload this page")
         if not check_token(str(form.get("token") or "").strip(), ui.token):
-            time.sleep(0.5)  # slows guessing
+            await asyncio.sleep(0.5)  # slows guessing (without holding up other requests)
             new_pre = secrets.token_urlsafe(16)
             r = ui.render(request, "login.j2", status=401, title="Log in", pre=new_pre, next=nxt,
                           error="that is not this service's token (it is in MLWRIGHT_HOME/token, or MLWRIGHT_TOKEN)")
