@@ -214,6 +214,37 @@ def test_pipelines_page_shows_schedules_history_and_step_logs(tmp_path):
         rid = re.search(r'href="/ui/pipelines/runs/([0-9a-f]+)"', page).group(1)
         detail = c.get(f"/ui/pipelines/runs/{rid}").text
         assert "check" in detail and "succeeded" in detail and 'class="log"' in detail
+        # run it again from the page: a background `mlwright pipeline run`, recorded like any other run
+        tok = csrf(c, "/ui/pipelines")
+        r = c.post("/ui/pipelines/run", data={"csrf": tok, "file": "/etc/passwd"})
+        assert r.status_code == 400 and "only a pipeline this store has run" in r.text
+        r = c.post("/ui/pipelines/run", data={"csrf": tok, "file": str(spec.resolve())})
+        assert r.status_code == 303 and "started+nightly" in r.headers["location"]
+        from mlwright.pipelines import pipeline_runs
+
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not (len(runs := pipeline_runs(url)) == 2 and runs[0]["status"] != "running"):
+            time.sleep(0.3)
+        assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
+
+
+def test_a_run_that_cannot_train_says_why(tmp_path):
+    df = pd.DataFrame({"x": range(60), "y": ["same"] * 60})
+    with running(tmp_path) as (base, _url):
+        c = login(base)
+        tok = csrf(c)
+        flat = {"file": ("flat.csv", df.to_csv(index=False), "text/csv")}
+        r = c.post("/ui/new/upload", data={"csrf": tok}, files=flat)
+        r = c.post(r.headers["location"] + "/start", data={"csrf": tok, "target": "y", "time_budget": "5"})
+        jid = r.headers["location"].rsplit("/", 1)[1]
+        end = time.monotonic() + 60
+        while (p := c.get(f"/ui/jobs/{jid}/progress").json())["state"] in ("running", "starting"):
+            assert time.monotonic() < end
+            time.sleep(0.3)
+        assert p["state"] == "failed" and "single class" in p["error"]
+        page = c.get(f"/ui/jobs/{jid}").text
+        assert "The end of its log" in page and "Traceback" in page  # the log, for whoever debugs it
+        assert "flat.csv" in c.get("/ui/runs").text
 
 
 @pytest.mark.parametrize("path", ["/ui/static/app.css", "/ui/static/app.js"])

@@ -97,7 +97,7 @@ def test_migrations_build_the_schema_the_code_expects(store_url):
             if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "mlw_alembic_version")
         ]
         assert diff == [], diff
-        assert ctx.get_current_revision() == "0004"
+        assert ctx.get_current_revision() == "0005"
 
 
 def test_register_alias_promote_rollback_archive(store_url, saved_models, tmp_path):

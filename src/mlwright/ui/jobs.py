@@ -160,7 +160,7 @@ class Jobs:
         folders = sorted(self.jobs.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
         return [self.status(p.name) for p in folders[:limit] if _ID.match(p.name)]
 
-    def cancel(self, jid: str, wait: float = 10.0) -> dict[str, Any]:
+    def cancel(self, jid: str, wait: float = 5.0) -> dict[str, Any]:
         """Stop a running fit (SIGTERM to its process group, SIGKILL after ``wait`` seconds)."""
         st = self.status(jid)
         if st.get("state") not in ("running", "starting"):
@@ -171,10 +171,12 @@ class Jobs:
         end = time.monotonic() + wait
         while time.monotonic() < end and self._alive(jid, pid):
             time.sleep(0.1)
-        if self._alive(jid, pid):
+        if self._alive(jid, pid):  # stuck in native code that does not let the interrupt through
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            time.sleep(0.2)
+            end = time.monotonic() + 5
+            while time.monotonic() < end and self._alive(jid, pid):  # (reaps our child)
+                time.sleep(0.05)
         folder = self.folder(jid)
         now = _read_json(folder / "status.json")
         if now.get("state") in ("running", "starting"):
@@ -182,6 +184,23 @@ class Jobs:
             _write_json(folder / "status.json", now)
         self._mark_run_cancelled(now.get("run_id") or _read_json(folder / "progress.json").get("run_id"))
         return self.status(jid)
+
+    def run_pipeline(self, file: str) -> Path:
+        """Run the pipeline ``file`` once in the background (``mlwright pipeline run``); returns its log file.
+        Two runs of one pipeline never overlap: the store's lock refuses the second (recorded as failed)."""
+        folder = self.root / "pipelines"
+        folder.mkdir(exist_ok=True)
+        log_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.log"
+        cmd = [sys.executable, "-m", "mlwright", "pipeline", "run", file]
+        if self.store_url:
+            cmd += ["--store", self.store_url]
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)  # fmt: skip
+        self._procs[f"pipeline-{proc.pid}"] = proc
+        for key in [k for k, p in self._procs.items() if k.startswith("pipeline-") and p.poll() is not None]:
+            del self._procs[key]  # reaped
+        return log_path
 
     def _mark_run_cancelled(self, run_id: str | None) -> None:
         """The store's run record of a killed fit says it was cancelled (not 'running' forever)."""

@@ -181,6 +181,19 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
         runs = pipeline_runs(ui.core.store_url, limit=50)
         return ui.render(request, "pipelines.j2", title="Pipelines", runs=runs, pipelines=_schedules(runs))
 
+    @app.post("/ui/pipelines/run", include_in_schema=False)
+    @ui.action
+    def pipeline_run_now(request: Request) -> Response:
+        from ..pipelines import pipeline_runs
+
+        file = str(request.state.form.get("file") or "")
+        known = {p["file"]: p["name"] for p in _schedules(pipeline_runs(ui.core.store_url, limit=200)) if p["file"]}
+        if file not in known:
+            raise ConfigError("only a pipeline this store has run before can be started here; run a new one once "
+                              "with `mlwright pipeline run FILE`")  # fmt: skip
+        ui.jobs.run_pipeline(file)
+        return _redirect(f"/ui/pipelines?msg=started+{known[file]}+(it+appears+below+when+it+has+begun)")
+
     @app.get("/ui/pipelines/runs/{rid}", include_in_schema=False)
     @ui.page
     def pipeline_run_page(request: Request, rid: str) -> Response:

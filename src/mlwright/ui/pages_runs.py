@@ -193,7 +193,12 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
     @ui.page
     def job_page(request: Request, jid: str) -> Response:
         st = ui.jobs.status(jid)
-        return ui.render(request, "job.j2", title="Run in progress" if st["state"] == "running" else "Run", job=st)
+        log_tail = ""
+        if st["state"] == "failed":
+            text = (ui.jobs.folder(jid) / "log.txt").read_text(encoding="utf-8", errors="replace")
+            log_tail = "\n".join(text.splitlines()[-25:])
+        return ui.render(request, "job.j2", title="Run in progress" if st["state"] == "running" else "Run", job=st,
+                         log_tail=log_tail)  # fmt: skip
 
     @app.get("/ui/jobs/{jid}/progress", include_in_schema=False)
     @ui.page
@@ -214,8 +219,11 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
     def runs_page(request: Request) -> Response:
         from ..tracking import runs
 
+        jobs = ui.jobs.list(limit=30)
         return ui.render(request, "runs.j2", title="Runs", runs=runs(ui.core.store_url, limit=100),
-                         jobs=[j for j in ui.jobs.list(limit=20) if j.get("state") in ("running", "starting")])
+                         jobs=[j for j in jobs if j.get("state") in ("running", "starting")],
+                         unstarted=[j for j in jobs if j.get("state") not in ("running", "starting")
+                                    and not j.get("run_id")])  # fmt: skip
 
     @app.get("/ui/runs/{rid}", include_in_schema=False)
     @ui.page
