@@ -471,6 +471,8 @@ def demo(
             t.add_row(str(i), str(pred), *(f"{v:.3f}" for v in p))
         out.print(t)
         _serve_once(saved, rows.head(1))
+        out.print(f"next: [bold].venv/bin/mlwright serve {saved}[/bold] and open http://127.0.0.1:8080/ui "
+                  "(the dashboard; log in with the token in MLWRIGHT_HOME/token)")
 
     _run(body)
 
