@@ -74,6 +74,14 @@ def test_nothing_without_login_and_every_form_needs_its_csrf_secret(tmp_path, bi
         r = c.post("/ui/models/churn/rollback", data={"alias": "champion", "confirm": "yes", "csrf": tok})
         assert r.status_code == 303 and "rolled+back+to+version+2" in r.headers["location"]
         assert Registry(url).get("churn", "champion").version == 2
+        # any alias, through the same confirmation: the challenger
+        assert 'id="alias-form"' in c.get("/ui/models/churn").text
+        assert "challenger" in c.get("/ui/models/churn/promote?version=1&alias=challenger").text
+        ok = {"version": "1", "confirm": "yes", "csrf": tok}
+        r = c.post("/ui/models/churn/promote", data={**ok, "alias": "challenger"})
+        assert r.status_code == 303 and Registry(url).get("churn", "challenger").version == 1
+        r = c.post("/ui/models/churn/promote", data={**ok, "alias": "9lives"})
+        assert r.status_code == 400 and "not allowed" in r.text
         # a version that does not exist: a page that says which exist, no traceback
         r = c.get("/ui/models/churn/promote?version=9")
         assert r.status_code == 404 and "versions: 2, 1" in r.text and "Traceback" not in r.text

@@ -471,8 +471,6 @@ def demo(
             t.add_row(str(i), str(pred), *(f"{v:.3f}" for v in p))
         out.print(t)
         _serve_once(saved, rows.head(1))
-        out.print(f"next: [bold].venv/bin/mlwright serve {saved}[/bold] and open http://127.0.0.1:8080/ui "
-                  "(the dashboard; log in with the token in MLWRIGHT_HOME/token)")
 
     _run(body)
 
@@ -560,7 +558,8 @@ def _serve_once(model_dir: Path, row) -> None:
     out.print(f"  POST {body.decode()[:160]}")
     shown = {k: answer[k] for k in ("model", "version", "predictions", "probabilities") if k in answer}
     out.print(f"  → {json.dumps(shown)}")
-    out.print("service stopped. To run it yourself: [bold]mlwright serve " + str(model_dir) + "[/bold]")
+    out.print(f"service stopped. To run it yourself: [bold]mlwright serve {model_dir}[/bold], then open "
+              "http://127.0.0.1:8080/ui for the dashboard (log in with the token in MLWRIGHT_HOME/token)")
 
 
 def _add_subcommands() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -141,16 +142,26 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
         return ui.render(request, "confirm.j2", title="Confirm promotion", name=name, action="promote",
                          alias=alias, target=v, current=current)  # fmt: skip
 
-    @app.post("/ui/models/{name}/promote", include_in_schema=False)
+    @app.post("/ui/models/{name}/{what}", include_in_schema=False)
     @ui.action
-    def promote(request: Request, name: str) -> Response:
+    def move_alias(request: Request, name: str, what: str) -> Response:
+        """Promote a version to an alias, or roll the alias back: only once the confirmation box is ticked."""
         form = request.state.form
+        if what not in ("promote", "rollback"):
+            raise ModelNotFoundError(f"no action {what!r} on models; use promote or rollback")
         if form.get("confirm") != "yes":
-            raise ConfigError("promotion not confirmed: tick the confirmation box")
+            raise ConfigError(f"{'promotion' if what == 'promote' else 'rollback'} not confirmed: tick the "
+                              "confirmation box")  # fmt: skip
         alias = str(form.get("alias") or "champion")
-        v = ui.registry().promote(name, _int(form.get("version"), "version"), alias)
+        reg = ui.registry()
+        if what == "promote":
+            v = reg.promote(name, _int(form.get("version"), "version"), alias)
+            said = f"version {v.version} is now {alias}"
+        else:
+            v = reg.rollback(name, alias)
+            said = f"{alias} rolled back to version {v.version}"
         _follow(ui, name)
-        return _redirect(f"/ui/models/{name}?msg=version+{v.version}+is+now+{alias}")
+        return _redirect(f"/ui/models/{quote(name)}?msg={quote_plus(said)}")
 
     @app.get("/ui/models/{name}/rollback", include_in_schema=False)
     @ui.page
@@ -160,17 +171,6 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
         current = reg.get(name, alias)
         return ui.render(request, "confirm.j2", title="Confirm rollback", name=name, action="rollback", alias=alias,
                          target=None, current=current)  # fmt: skip
-
-    @app.post("/ui/models/{name}/rollback", include_in_schema=False)
-    @ui.action
-    def rollback(request: Request, name: str) -> Response:
-        form = request.state.form
-        if form.get("confirm") != "yes":
-            raise ConfigError("rollback not confirmed: tick the confirmation box")
-        alias = str(form.get("alias") or "champion")
-        v = ui.registry().rollback(name, alias)
-        _follow(ui, name)
-        return _redirect(f"/ui/models/{name}?msg={alias}+rolled+back+to+version+{v.version}")
 
     # ------------------------------------------------------------------ pipelines
     @app.get("/ui/pipelines", include_in_schema=False)
@@ -192,7 +192,8 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
             raise ConfigError("only a pipeline this store has run before can be started here; run a new one once "
                               "with `mlwright pipeline run FILE`")  # fmt: skip
         ui.jobs.run_pipeline(file)
-        return _redirect(f"/ui/pipelines?msg=started+{known[file]}+(it+appears+below+when+it+has+begun)")
+        said = f"started {known[file]} (it appears below once it has begun)"
+        return _redirect(f"/ui/pipelines?msg={quote_plus(said)}")
 
     @app.get("/ui/pipelines/runs/{rid}", include_in_schema=False)
     @ui.page
@@ -282,7 +283,7 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
         item = {"prediction_id": pid, "actual": str(form.get("actual") or "").strip() or None,
                 "comment": str(form.get("comment") or ""), "reviewer": str(form.get("reviewer") or "") or None}
         record_feedback(ui.store(), name, _schema(ui, name), [item], source="review")
-        return _redirect(f"/ui/review/{name}?msg=feedback+saved+for+{pid}")
+        return _redirect(f"/ui/review/{quote(name)}?msg={quote_plus(f'feedback saved for {pid}')}")
 
 
 def _int(value: Any, what: str) -> int:
