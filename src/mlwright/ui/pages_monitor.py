@@ -60,6 +60,7 @@ def add_monitor_pages(app: FastAPI, ui: UI) -> None:
 
         q = request.query_params
         window = q.get("window") or "1h"
+        since = q.get("since") or "7d"  # the whole log can be large: a week unless asked
         alerts = {}
         for rule, default in DEFAULT_ALERTS.items():
             raw = q.get(rule, str(default))
@@ -70,7 +71,7 @@ def add_monitor_pages(app: FastAPI, ui: UI) -> None:
         cfg = MonitorConfig(window=window, alerts={k: v for k, v in alerts.items() if v is not None})
         problem = None
         try:
-            result = monitor_model(name, cfg, since=q.get("since") or None, store=ui.core.store_url)
+            result = monitor_model(name, cfg, since=None if since == "all" else since, store=ui.core.store_url)
             windows, fired = result.windows, result.alerts
         except MlwrightError as exc:  # nothing logged yet, no reference: say so on the page
             windows, fired, problem = [], [], str(exc)
@@ -81,7 +82,7 @@ def add_monitor_pages(app: FastAPI, ui: UI) -> None:
             retrains = outcomes(name, ui.core.store_url)[:20]
         except MlwrightError:
             retrains = []
-        return ui.render(request, "monitoring.j2", title=f"Monitoring {name}", name=name, window=window,
+        return ui.render(request, "monitoring.j2", title=f"Monitoring {name}", name=name, window=window, since=since,
                          alerts=alerts, windows=list(reversed(windows))[:50], fired=list(reversed(fired))[:50],
                          charts=_charts(windows, window) if windows else [], problem=problem, latest=latest,
                          drifted=drifted, retrains=retrains)  # fmt: skip
