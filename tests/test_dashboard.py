@@ -262,3 +262,38 @@ def test_static_files_are_vendored(tmp_path, path):
         assert r.status_code == 200 and len(r.text) > 500
         assert re.search(r"https?://", r.text) is None  # nothing fetched from elsewhere
         assert httpx.get(base + "/ui/static/../web.py").status_code == 404
+
+
+def test_regression_models_and_parquet_uploads(tmp_path, regression_df):
+    """A number to predict: the answer is a number, the review asks for the right value, feedback is a float."""
+    with running(tmp_path) as (base, url):
+        _registered(tmp_path, url, regression_df, name="price")
+        c = login(base)
+        tok = csrf(c)
+        buf = tmp_path / "houses.parquet"
+        regression_df.to_parquet(buf)
+        r = c.post("/ui/new/upload", data={"csrf": tok}, files={"file": ("houses.parquet", buf.read_bytes(), "x")})
+        page = c.get(r.headers["location"] + "?target=label").text
+        assert "400 rows" in page and "regression" in page and ">x2<" in page
+        row = regression_df.drop(columns="label").iloc[0]
+        data = {"csrf": tok, **{f"f_{k}": "" if pd.isna(v) else str(v) for k, v in row.items()}}
+        r = c.post("/ui/predict/price", data=data)
+        assert r.status_code == 200
+        value = float(re.search(r'id="prediction">([^<]+)<', r.text).group(1))
+        assert abs(value - regression_df["label"].iloc[0]) < 3 * regression_df["label"].std()
+        assert 'id="probabilities"' not in r.text
+        pid = re.search(r"<code>([0-9a-f]{32}-0)</code>", r.text).group(1)
+        time.sleep(1.5)
+        form = c.get(f"/ui/review/price/{pid}").text
+        assert 'type="number" step="any" name="actual"' in form
+        r = c.post(f"/ui/review/price/{pid}", data={"csrf": tok, "actual": "12.5", "comment": "appraised"})
+        assert r.status_code == 303
+        r = c.post(f"/ui/review/price/{pid}", data={"csrf": tok, "actual": "lots"})
+        assert r.status_code == 422 and "is not a number" in r.text
+        from sqlalchemy import select
+
+        from mlwright.store import Store
+        from mlwright.store.tables import feedback
+
+        (fb,) = Store(url).read(lambda conn: conn.execute(select(feedback)).all())
+        assert json.loads(fb.actual) == 12.5 and fb.comment == "appraised"
