@@ -20,12 +20,12 @@ from .conftest import quick_fit
 from .dashboard import TOKEN, csrf, login, running
 
 
-def _registered(tmp_path: Path, url: str, df: pd.DataFrame, name: str = "churn", versions: int = 1) -> None:
+def _registered(tmp_path: Path, url: str, df: pd.DataFrame, name: str = "churn", versions: int = 1, **kw) -> None:
     from mlwright.registry import Registry
 
     reg = Registry(url)
     for i in range(versions):
-        reg.register(quick_fit(df, seed=i).save(tmp_path / f"m{i}"), name)
+        reg.register(quick_fit(df, seed=i, **kw).save(tmp_path / f"m{i}"), name)
 
 
 def test_nothing_without_login_and_every_form_needs_its_csrf_secret(tmp_path, binary_df):
@@ -156,7 +156,7 @@ def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path
     from mlwright.retrain import _record
 
     with running(tmp_path) as (base, url):
-        _registered(tmp_path, url, binary_df, name="churn", versions=1)
+        _registered(tmp_path, url, binary_df, name="churn", families=["lightgbm"])  # a tree model: explained
         c = login(base)
         tok = csrf(c, "/ui/predict/churn")
         form = c.get("/ui/predict/churn").text
@@ -171,6 +171,21 @@ def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path
             assert r.status_code == 200, re.findall(r"class=\"error\"[^>]*>([^<]*)", r.text)
             ids.append(re.search(r"<code>([0-9a-f]{32}-0)</code>", r.text).group(1))
             assert re.search(r'id="prediction">(yes|no)<', r.text)
+        assert 'id="why"' in r.text and "log-odds" in r.text  # what moved the last one most (TreeSHAP)
+        # a file of rows: the same rows back as CSV with ids, predictions and probabilities
+        import io
+
+        labelled = binary_df.head(30).to_csv(index=False).encode()
+        r = c.post("/ui/predict/churn/file", data={"csrf": tok}, files={"file": ("batch.csv", labelled, "text/csv")})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert "batch-churn-predictions.csv" in r.headers["content-disposition"]
+        scored = pd.read_csv(io.BytesIO(r.content))
+        assert len(scored) == 30 and {"prediction_id", "prediction", "p_yes", "p_no"} <= set(scored.columns)
+        assert set(scored["prediction"]) <= {"yes", "no"}
+        assert (scored[["p_yes", "p_no"]].sum(axis=1) - 1).abs().max() < 1e-6
+        broken = binary_df.head(5).drop(columns=["x1"]).to_csv(index=False).encode()
+        r = c.post("/ui/predict/churn/file", data={"csrf": tok}, files={"file": ("b.csv", broken, "text/csv")})
+        assert r.status_code == 422 and "x1" in r.text  # the per-column report
         time.sleep(1.5)  # the prediction log writes in the background
         page = c.get("/ui/review/churn").text
         assert all(i in page for i in ids)

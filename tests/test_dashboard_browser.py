@@ -135,6 +135,7 @@ def test_whole_path_in_a_browser(tmp_path, driver):
         assert predicted in ("yes", "no")
         probs = d.find_element(By.ID, "probabilities").text
         assert "yes" in probs and "no" in probs
+        assert len(d.find_elements(By.CSS_SELECTOR, "#why tr")) >= 3  # what moved it, column by column
         _shots(d, "predict")
 
         # ---- review: the prediction just made, corrected with a comment

@@ -247,9 +247,44 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
                 if res["probabilities"] is not None:
                     probs = sorted(zip(map(str, res["labels"]), map(float, res["probabilities"][0])),
                                    key=lambda kv: -kv[1])  # fmt: skip
-                result = {"prediction": res["predictions"][0], "probabilities": probs, "id": res["ids"][0]}
+                from .scoring import explain_row
+
+                result = {"prediction": res["predictions"][0], "probabilities": probs, "id": res["ids"][0],
+                          "why": explain_row(served.model, pd.DataFrame([row]))}  # fmt: skip
         return ui.render(request, "predict.j2", status=status, title=f"Predict with {name}", served=served,
                          fields=fields, values=values, result=result, problems=problems)  # fmt: skip
+
+    @app.post("/ui/predict/{name}/file", include_in_schema=False)
+    @ui.action
+    def predict_file(request: Request, name: str) -> Response:
+        """Score an uploaded CSV/Parquet of rows: the same rows back as CSV with ids, predictions, probabilities."""
+        import tempfile
+        from pathlib import Path
+
+        from .jobs import SUFFIXES, UploadError
+        from .pages_runs import _read
+        from .scoring import scored_csv
+
+        served = _served(ui, name)
+        f = request.state.form.get("file")
+        if f is None or isinstance(f, str) or not f.filename:
+            raise UploadError("choose a CSV or Parquet file of rows to score")
+        suffix = Path(f.filename).suffix.lower()
+        if suffix not in SUFFIXES:
+            raise UploadError(f"{f.filename!r} is not a table mlwright reads: upload a {', '.join(SUFFIXES)} file")
+        with tempfile.TemporaryDirectory(prefix="mlwright-score-") as tmp:
+            path = Path(tmp) / f"rows{suffix}"
+            with open(path, "wb") as out:
+                while chunk := f.file.read(1 << 20):
+                    out.write(chunk)
+            df = _read(path, name=f.filename)
+        schema = served.model.schema_
+        df = df.drop(columns=[schema.target], errors="ignore")  # a labelled file scores too
+        res = ui.call(ui.core.predict, served, df)
+        stem = Path(f.filename).stem[:80] or "rows"
+        return Response(scored_csv(df, res), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{quote(stem)}-{quote(name)}-predictions.csv"',
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
     # ------------------------------------------------------------------ review
     @app.get("/ui/review", include_in_schema=False)
