@@ -20,6 +20,16 @@ from .conftest import quick_fit
 from .dashboard import TOKEN, csrf, login, running
 
 
+def _until(fn, what: str, timeout: float = 30.0):
+    """Poll ``fn`` until it returns something true (the service writes its log in the background)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if v := fn():
+            return v
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def _registered(tmp_path: Path, url: str, df: pd.DataFrame, name: str = "churn", versions: int = 1, **kw) -> None:
     from mlwright.registry import Registry
 
@@ -186,9 +196,11 @@ def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path
         broken = binary_df.head(5).drop(columns=["x1"]).to_csv(index=False).encode()
         r = c.post("/ui/predict/churn/file", data={"csrf": tok}, files={"file": ("b.csv", broken, "text/csv")})
         assert r.status_code == 422 and "x1" in r.text  # the per-column report
-        time.sleep(1.5)  # the prediction log writes in the background
-        page = c.get("/ui/review/churn").text
-        assert all(i in page for i in ids)
+        def logged():
+            text = c.get("/ui/review/churn").text
+            return all(i in text for i in ids)
+
+        _until(logged, "the prediction log to hold every prediction")  # it writes in the background
         truth = binary_df["label"].head(12).tolist()
         for pid, actual in zip(ids, truth):
             r = c.post(f"/ui/review/churn/{pid}", data={"csrf": tok, "actual": actual, "comment": f"checked {pid[:4]}"})
@@ -298,8 +310,8 @@ def test_regression_models_and_parquet_uploads(tmp_path, regression_df):
         assert abs(value - regression_df["label"].iloc[0]) < 3 * regression_df["label"].std()
         assert 'id="probabilities"' not in r.text
         pid = re.search(r"<code>([0-9a-f]{32}-0)</code>", r.text).group(1)
-        time.sleep(1.5)
-        form = c.get(f"/ui/review/price/{pid}").text
+        form = _until(lambda: (r := c.get(f"/ui/review/price/{pid}")).status_code == 200 and r.text,
+                      "the prediction to be logged")
         assert 'type="number" step="any" name="actual"' in form
         r = c.post(f"/ui/review/price/{pid}", data={"csrf": tok, "actual": "12.5", "comment": "appraised"})
         assert r.status_code == 303

@@ -139,8 +139,11 @@ def test_whole_path_in_a_browser(tmp_path, driver):
         _shots(d, "predict")
 
         # ---- review: the prediction just made, corrected with a comment
-        d.get(f"{base}/ui/review/card")
-        _wait(d, lambda: d.find_element(By.ID, "review"), 20, "the logged prediction")
+        def logged():  # the service writes its prediction log in the background: reload until it is there
+            d.get(f"{base}/ui/review/card")
+            return d.find_element(By.ID, "review")
+
+        _wait(d, logged, 30, "the logged prediction")
         d.find_element(By.LINK_TEXT, "Mark wrong").click()
         other = "no" if predicted == "yes" else "yes"
         Select(_wait(d, lambda: d.find_element(By.ID, "actual"), 10, "the review form")).select_by_value(other)

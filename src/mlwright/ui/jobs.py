@@ -106,7 +106,7 @@ class Jobs:
                 "seed": int(seed), "store": self.store_url, "upload": uid, "source": meta.get("source"),
                 "name": meta.get("name") or data.name, "created": time.time()}  # fmt: skip
         _write_json(folder / "spec.json", spec)
-        _write_json(folder / "status.json", {"state": "starting"})
+        _write_json(folder / "status.json", {"state": "starting", "created": time.time()})
         log = open(folder / "log.txt", "ab")  # noqa: SIM115 - handed to the child process
         try:
             proc = subprocess.Popen(
@@ -146,7 +146,8 @@ class Jobs:
         st = _read_json(folder / "status.json")
         spec = _read_json(folder / "spec.json")
         out = {"id": jid, **spec, **_read_json(folder / "progress.json"), **st}
-        if out.get("state") in ("running", "starting") and not self._alive(jid, st.get("pid")):
+        just_made = st.get("state") == "starting" and time.time() - float(st.get("created") or 0) < 60
+        if out.get("state") in ("running", "starting") and not just_made and not self._alive(jid, st.get("pid")):
             time.sleep(0.2)  # the runner may be writing its last status
             st = _read_json(folder / "status.json")
             if st.get("state") in ("running", "starting"):

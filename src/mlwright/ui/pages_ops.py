@@ -43,10 +43,11 @@ def _served(ui: UI, name: str):
     reg = ui.registry()
     v = reg.get(name)  # raises with the registered names when unknown
     key = (v.name, str(v.version))
-    if key not in ui.models_cache:
-        ui.models_cache.clear()  # one at a time: the dashboard is not the place to keep many models in memory
-        ui.models_cache[key] = ServedModel(v.name, reg.load(v.ref), str(v.version), v.ref)
-    return ui.models_cache[key]
+    with ui.models_lock:  # two pages asking at once load it once
+        if key not in ui.models_cache:
+            ui.models_cache.clear()  # one at a time: the dashboard is not the place to keep many models in memory
+            ui.models_cache[key] = ServedModel(v.name, reg.load(v.ref), str(v.version), v.ref)
+        return ui.models_cache[key]
 
 
 def _inputs(schema) -> list[dict[str, Any]]:
@@ -333,7 +334,8 @@ def _follow(ui: UI, name: str) -> None:
     served = ui.core.models.get(name)
     if served is not None and served.ref:
         ui.call(ui.core.reloader.check, name)
-    ui.models_cache.clear()
+    with ui.models_lock:
+        ui.models_cache.clear()
 
 
 def _schedules(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

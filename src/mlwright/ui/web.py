@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -92,7 +93,8 @@ class UI:
         self.env.filters["num"] = _num
         self.env.filters["when"] = _when
         self.env.filters["q"] = lambda s: quote(str(s), safe="")
-        self.models_cache: dict[tuple[str, str], Any] = {}
+        self.models_cache: dict[tuple[str, str], Any] = {}  # registered models loaded for Predict (one at a time)
+        self.models_lock = threading.Lock()
 
     @property
     def token(self) -> str:
