@@ -299,7 +299,8 @@ def test_memory_limit_caps_the_models_kept():
     # the room is measured against this process's RSS, which shrinks when garbage of earlier tests is
     # returned during the fit (then there is more room): near the room, far under the free forest
     assert 0 < capped.model_bytes_ <= 1.5 * room, (capped.model_bytes_, capped.members_)
-    assert capped.model_bytes_ < 0.8 * free.model_bytes_ or free.model_bytes_ <= room
+    if free_forest > room:  # the cap had something to cut (else both runs may keep the very same forest)
+        assert capped.model_bytes_ < 0.8 * free.model_bytes_ or free.model_bytes_ <= room
     assert np.isfinite(capped.predict(df.drop(columns=["y"]))).all()
 
 
