@@ -55,7 +55,7 @@ def test_whole_path_in_a_browser(tmp_path, driver):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    with running(tmp_path) as (base, _url):
+    with running(tmp_path) as (base, url):
         d = driver
         d.get(f"{base}/ui/models")
         assert "/ui/login" in d.current_url  # nothing without logging in
@@ -154,6 +154,20 @@ def test_whole_path_in_a_browser(tmp_path, driver):
         row = d.find_element(By.CSS_SELECTOR, "#review tbody tr.wrong")
         assert other in row.text and "declined by the branch" in row.text
         _shots(d, "review")
+
+        # ---- pipelines: a scheduled pipeline that has run once, and its step log
+        from mlwright.pipelines import run_pipeline
+
+        spec = tmp_path / "nightly.toml"
+        spec.write_text(f'[pipeline]\nname = "nightly-card"\nschedule = "30 2 * * *"\n[source]\npath = '
+                        f'"{demo_data_path()}"\ntarget = "card"\n[model]\nname = "card"\n[[steps]]\nkind = "check"\n',
+                        encoding="utf-8")  # fmt: skip
+        run_pipeline(spec, store=url)
+        d.get(f"{base}/ui/pipelines")
+        assert "30 2 * * *" in d.find_element(By.ID, "pipelines").text
+        d.find_element(By.CSS_SELECTOR, "#pipeline-runs a").click()
+        _wait(d, lambda: d.find_element(By.CSS_SELECTOR, "pre.log"), 10, "the step log")
+        _shots(d, "pipeline-run")
 
         for page in ("runs", "monitoring/card", "pipelines", "predict", ""):
             d.get(f"{base}/ui/{page}")
