@@ -324,3 +324,37 @@ def test_regression_models_and_parquet_uploads(tmp_path, regression_df):
 
         (fb,) = Store(url).read(lambda conn: conn.execute(select(feedback)).all())
         assert json.loads(fb.actual) == 12.5 and fb.comment == "appraised"
+
+
+def test_mlwright_serve_without_a_model_serves_the_dashboard(tmp_path):
+    """`mlwright serve` (no model): the dashboard answers on loopback behind the token; /ready says no model."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"MLWRIGHT_TOKEN": TOKEN, "MLWRIGHT_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "mlwright", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"{base}/ui/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < end, proc.stdout.read().decode()[-2000:]
+                time.sleep(0.2)
+        assert r.status_code == 200 and 'name="token"' in r.text
+        assert httpx.get(f"{base}/ready").status_code == 503  # no model loaded: not ready for predictions
+        assert httpx.get(f"{base}/ui/models", follow_redirects=False).status_code == 303
+        c = login(base)
+        assert "No model is served by this process" in c.get("/ui").text
+    finally:
+        proc.terminate()
+        out = " ".join(proc.communicate(timeout=20)[0].decode().split())  # (rich wraps lines)
+    assert "dashboard at /ui" in out and "no model (the dashboard only)" in out
