@@ -329,13 +329,12 @@ def test_regression_models_and_parquet_uploads(tmp_path, regression_df):
 def test_mlwright_serve_without_a_model_serves_the_dashboard(tmp_path):
     """`mlwright serve` (no model): the dashboard answers on loopback behind the token; /ready says no model."""
     import os
-    import socket
     import subprocess
     import sys
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from .test_serving import _free_port
+
+    port = _free_port()
     env = os.environ | {"MLWRIGHT_TOKEN": TOKEN, "MLWRIGHT_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"}
     proc = subprocess.Popen([sys.executable, "-m", "mlwright", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip

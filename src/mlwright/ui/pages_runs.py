@@ -39,18 +39,21 @@ def _read(path: Path, rows: int | None = None, name: str | None = None):
     return df.head(rows) if rows is not None else df
 
 
+def _profile_file(ui: UI, uid: str, target: str, suffix: str) -> Path:
+    """Where the profile of upload ``uid`` for ``target`` is cached (``.json`` or ``.html``)."""
+    key = "".join(ch if ch.isalnum() else "_" for ch in target)[:60]
+    return ui.jobs.upload_path(uid).parent / f"profile-{key}{suffix}"
+
+
 def _profile(ui: UI, uid: str, target: str) -> dict[str, Any]:
     """The profile of an upload for ``target`` (cached next to it as JSON + HTML)."""
     from ..data.profile import profile
 
-    folder = ui.jobs.upload_path(uid).parent
-    key = "".join(ch if ch.isalnum() else "_" for ch in target)[:60]
-    cached = folder / f"profile-{key}.json"
+    cached = _profile_file(ui, uid, target, ".json")
     if cached.exists():
         return json.loads(cached.read_text(encoding="utf-8"))
-    df = _read(ui.jobs.upload_path(uid))
-    p = profile(df, target)
-    p.to_html(folder / f"profile-{key}.html")
+    p = profile(_read(ui.jobs.upload_path(uid)), target)
+    p.to_html(_profile_file(ui, uid, target, ".html"))
     out = p.to_dict()
     cached.write_text(json.dumps(out, default=str), encoding="utf-8")
     return out
@@ -165,8 +168,7 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
     def profile_html(request: Request, uid: str) -> Response:
         target = request.query_params.get("target") or ""
         _profile(ui, uid, target)
-        key = "".join(ch if ch.isalnum() else "_" for ch in target)[:60]
-        html = (ui.jobs.upload_path(uid).parent / f"profile-{key}.html").read_text(encoding="utf-8")
+        html = _profile_file(ui, uid, target, ".html").read_text(encoding="utf-8")
         return HTMLResponse(html, headers=HEADERS)
 
     @app.post("/ui/new/{uid}/start", include_in_schema=False)

@@ -146,12 +146,7 @@ class UI:
             if sess is None:
                 return self._login_redirect(request)
             request.state.session = sess
-            try:
-                return await run_in_threadpool(fn, request, **kw)
-            except MlwrightError as exc:
-                return self.error(request, exc)
-            except Exception as exc:  # a bug: logged with its traceback, the user gets a page saying so
-                return self.crash(request, exc)
+            return await self._handle(request, fn, kw)
 
         return wrapper
 
@@ -180,15 +175,20 @@ class UI:
                 ))  # fmt: skip
             request.state.form = form
             try:
-                return await run_in_threadpool(fn, request, **kw)
-            except MlwrightError as exc:
-                return self.error(request, exc)
-            except Exception as exc:
-                return self.crash(request, exc)
+                return await self._handle(request, fn, kw)
             finally:
                 await form.close()
 
         return wrapper
+
+    async def _handle(self, request: Request, fn, kw: dict[str, Any]) -> Response:
+        """``fn(request, **kw)`` in a worker thread; a typed error → its page, anything else → logged + a page."""
+        try:
+            return await run_in_threadpool(fn, request, **kw)
+        except MlwrightError as exc:
+            return self.error(request, exc)
+        except Exception as exc:  # a bug: logged with its traceback, the user gets a page saying so
+            return self.crash(request, exc)
 
     def call(self, coro_fn, *args: Any) -> Any:
         """Run an async service call (scoring, reloading) from a page's worker thread."""
