@@ -91,7 +91,7 @@ def test_tf_serving_rest(server):
     r3 = c.post("/v1/models/spend:predict", json={"inputs": X3.to_dict(orient="list")}, headers=AUTH)
     np.testing.assert_allclose(r3.json()["outputs"]["predictions"], values, rtol=1e-9)
     assert c.get("/v1/models/churn").json()["model_version_status"][0]["state"] == "AVAILABLE"
-    assert c.post("/v1/models/churn:explain", json={"instances": []}, headers=AUTH).status_code == 400
+    assert c.post("/v1/models/churn:explain", json={"instances": []}, headers=AUTH).status_code == 404  # no such verb
 
 
 @pytest.mark.parametrize("binary", [False, True])

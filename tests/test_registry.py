@@ -97,7 +97,7 @@ def test_migrations_build_the_schema_the_code_expects(store_url):
             if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "mlw_alembic_version")
         ]
         assert diff == [], diff
-        assert ctx.get_current_revision() == "0005"
+        assert ctx.get_current_revision() == "0006"
 
 
 def test_register_alias_promote_rollback_archive(store_url, saved_models, tmp_path):
@@ -198,13 +198,13 @@ KILLER = textwrap.dedent(
     """
     import sys, time, shutil
     import mlwright.registry as r
-    real = shutil.copytree
+    real = shutil.copyfile
     def slow(src, dst, *a, **k):
         out = real(src, dst, *a, **k)
         print("copied", flush=True)
-        time.sleep(60)  # killed here: the copy exists, no row does
+        time.sleep(60)  # killed here: part of the copy exists, no row does
         return out
-    r.shutil.copytree = slow
+    r.shutil.copyfile = slow
     r.Registry(sys.argv[1], root=sys.argv[2]).register(sys.argv[3], "churn")
     """
 )
@@ -219,7 +219,9 @@ def test_kill_9_mid_register_leaves_the_old_state(saved_models, tmp_path):
     assert proc.stdout.readline().strip() == "copied"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
+    assert len(list(root.glob("churn/.tmp-*"))) == 1  # the killed copy
     after = Registry(url, root=root)
+    assert not list(root.glob("churn/.tmp-*"))  # swept by the next use of the registry
     assert [v.version for v in after.versions("churn")] == [1]
     assert after.get("churn").version == 1 and after.load("churn") is not None
     assert after.register(m0, "churn").version == 2  # the registry keeps working

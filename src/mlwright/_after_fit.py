@@ -25,6 +25,14 @@ class AfterFit:
         """
         self._check_fitted()
         test = read_table(data) if isinstance(data, (str, Path)) else data
+        target = self.schema_.target
+        if test is not None and target not in test.columns:
+            from .errors import TargetNotFoundError, did_you_mean
+
+            raise TargetNotFoundError(
+                f"the report's test data has no target column {target!r}{did_you_mean(target, map(str, test.columns))}"
+                "; the test evaluation needs the true values (drop --data for a report without one)"
+            )
         seconds = float(self.report_seconds or 0)
         stored = getattr(self, "report_data_", None)
         if test is None and (stored is not None or seconds <= 0 or getattr(self, "_report_ctx", None) is None):

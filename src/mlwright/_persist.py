@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import __version__, artifacts
 from .data.findings import Finding
-from .data.schema import Schema
+from .data.schema import TASKS, Schema
 from .errors import ArtifactError, ArtifactIntegrityError
 from .models import get as get_family
 
@@ -110,6 +110,8 @@ def load_automl(path: Path):
         schema = Schema.from_dict(manifest["schema"])
         automl.schema_ = schema
         automl.task_ = manifest["task"]
+        if automl.task_ not in TASKS:
+            raise ValueError(f"unknown task {automl.task_!r} in the manifest")
         automl.metric_ = manifest["metric"]
         if automl.task_ != "regression":
             automl.classes_ = np.asarray(schema.classes)
@@ -166,6 +168,10 @@ def load_automl(path: Path):
         automl.members_ = members
     except ArtifactIntegrityError:
         raise
-    except (KeyError, TypeError, ValueError, OSError) as exc:
-        raise ArtifactError(f"cannot load model from {str(path)!r}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # a damaged manifest, or a native library refusing a damaged file (XGBoostError …)
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise ArtifactError(
+            f"cannot load model from {str(path)!r}: {type(exc).__name__}: {first}; the model is damaged — "
+            "restore the original model or retrain"
+        ) from None
     return automl

@@ -15,6 +15,7 @@ type inside a skops file, and never unpickles anything.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -30,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ArtifactError, ArtifactIntegrityError
+from .faults import kill_point
+from .processes import process_alive
 
 __all__ = ["FORMAT", "TRUSTED_PREFIXES", "data_fingerprint", "file_sha256", "read_manifest", "skops_load", "verify"]
 
@@ -45,6 +48,7 @@ TRUSTED_PREFIXES = (
     "collections.",
     "re.",
 )
+VERIFIED_DIRS = ("prep", "models")  # every file under these must be listed in the manifest
 TRACKED_LIBRARIES = (
     "mlwright",
     "numpy",
@@ -135,8 +139,14 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactIntegrityError(f"{str(mpath)!r} is not valid JSON ({exc}); the model is damaged") from None
+    if not isinstance(manifest, dict):
+        raise ArtifactIntegrityError(f"{str(mpath)!r} is not a manifest (a JSON object); the model is damaged")
     if manifest.get("format") != FORMAT:
         raise ArtifactError(f"{str(path)!r} is not an mlwright model (format {manifest.get('format')!r})")
+    if manifest.get("task") not in (None, "binary", "multiclass", "regression"):
+        raise ArtifactIntegrityError(
+            f"{str(mpath)!r} names an unknown task {manifest.get('task')!r}; the model is damaged"
+        )
     if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
         raise ArtifactError(
             f"model format {manifest['format_version']} is newer than this mlwright understands "
@@ -148,7 +158,20 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 def verify(path: str | Path, manifest: dict[str, Any]) -> None:
     """Check every file listed in the manifest exists and matches its SHA-256."""
     path = Path(path)
-    for rel, digest in manifest.get("files", {}).items():
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ArtifactIntegrityError(
+            f"the manifest of {str(path)!r} lists no files to verify; the model is damaged — restore it or retrain"
+        )
+    for sub in VERIFIED_DIRS:  # a model file the manifest does not list would be loaded unchecked
+        for f in sorted((path / sub).rglob("*")) if (path / sub).is_dir() else []:
+            rel = f.relative_to(path).as_posix()
+            if f.is_file() and rel not in files:
+                raise ArtifactIntegrityError(
+                    f"model file {rel!r} in {str(path)!r} is not listed in the manifest; refusing to load it — "
+                    "remove it, restore the original model or retrain"
+                )
+    for rel, digest in files.items():
         f = path / rel
         if not f.is_file():
             raise ArtifactIntegrityError(f"model file {rel!r} is missing from {str(path)!r}; restore it or retrain")
@@ -166,13 +189,11 @@ def verify(path: str | Path, manifest: dict[str, Any]) -> None:
             )
 
 
-def write_dir(target: str | Path, build) -> Path:
-    """Build a model directory in a temporary sibling, then move it into place.
+def check_save_target(target: str | Path) -> Path:
+    """``target`` as a place a model directory may be written (a new or empty folder, or an mlwright model to
+    replace, in a writable parent), else a clear error — callers check before long work, not after it."""
+    from .errors import StorageError, writable_dir
 
-    ``build(tmpdir) -> manifest dict`` writes the files; this adds hashes and writes the manifest.
-    An existing model at ``target`` is replaced only once the new one is complete; a non-empty
-    directory that is not an mlwright model is never touched.
-    """
     target = Path(target)
     if target.exists():
         if not target.is_dir():
@@ -182,10 +203,29 @@ def write_dir(target: str | Path, build) -> Path:
                 f"cannot save to {str(target)!r}: the directory is not empty and is not an mlwright model; "
                 "choose a new or empty directory"
             )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        writable_dir(target.parent, "the folder", "choose another --out / path")
+    except StorageError as exc:
+        raise StorageError(f"cannot save the model to {str(target)!r}: {exc}") from None
+    return target
+
+
+def write_dir(target: str | Path, build) -> Path:
+    """Build a model directory in a temporary sibling, then move it into place.
+
+    ``build(tmpdir) -> manifest dict`` writes the files; this adds hashes and writes the manifest.
+    An existing model at ``target`` is replaced only once the new one is complete; a non-empty
+    directory that is not an mlwright model is never touched.
+    """
+    target = check_save_target(target)
+    for old in target.parent.glob(f".{glob.escape(target.name)}.*.part"):  # left by a killed save
+        pid = old.name[len(target.name) + 2 :].partition(".")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent))
     try:
         manifest = build(tmp)
+        kill_point("save.files")
         files = {}
         for f in sorted(tmp.rglob("*")):
             if f.is_file():
@@ -207,6 +247,14 @@ def write_dir(target: str | Path, build) -> Path:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile: nothing half-written is left
+        shutil.rmtree(tmp, ignore_errors=True)
+        from .errors import StorageError
+
+        raise StorageError(
+            f"cannot save the model to {str(target)!r} ({exc.strerror or exc}); nothing was written — free disk "
+            "space or choose another folder"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

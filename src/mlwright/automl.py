@@ -26,7 +26,7 @@ from .budget import Budget, Deadline, Snapshot, rss_bytes
 from .cleaning import Cleaning, act_on_findings, select_features
 from .config import home, parse_bytes
 from .data.schema import Columns, Schema, coerce, encode_target, infer_schema
-from .data.sources import check_array, read_table, training_table
+from .data.sources import check_array, column_labels, read_table, training_table
 from .data.sql import SqlSource
 from .ensemble import caruana, nested_scores
 from .errors import (
@@ -38,8 +38,10 @@ from .errors import (
     TargetError,
     TargetNotFoundError,
     did_you_mean,
+    writable_dir,
 )
 from .external import Predicts
+from .faults import kill_point
 from .metrics import get_metric
 from .models import families_for
 from .models import get as get_family
@@ -215,9 +217,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         -------
         self
         """
+        self._check_settings()
         budget = Budget(float(self.time_budget) if self.time_budget is not None else math.inf)
-        if self.time_budget is not None and not (float(self.time_budget) > 0):
-            raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget!r}")
         mem_limit = self._memory_limit()
         from .tracking import parse_tracking
 
@@ -252,9 +253,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         if time_column is not None:
             self._need_column(df, time_column, "time_column")
             tc = df[time_column]
-            order = (
-                pd.to_datetime(tc, errors="coerce", format="mixed") if not pd.api.types.is_numeric_dtype(tc) else tc
-            ).to_numpy()
+            if not pd.api.types.is_numeric_dtype(tc):  # one clock for mixed offsets
+                tc = pd.to_datetime(tc, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+            order = tc.to_numpy()
             if pd.isna(order).any():
                 raise TargetError(f"time_column {time_column!r} has missing or unparseable values; fill or drop them")
         hints = dict(column_types or {})
@@ -262,6 +263,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             hints[groups] = "id"
         schema = infer_schema(df, target, task=self.task, metric=self.metric, hints=hints)
         y_enc = encode_target(df[target], schema)
+        self._check_rows(df, y_enc, schema)
         rows, self.findings_ = act_on_findings(df, schema, cleaning, time_column, self.seed)
         if rows is not None:
             df, y_enc = df.loc[rows].reset_index(drop=True), y_enc[rows]
@@ -325,6 +327,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             )
             self.timings_ = {"prepare": round(budget.elapsed(), 3)}
             trials = search.run()
+            kill_point("fit.searched")
             self.timings_["search"] = round(budget.elapsed() - sum(self.timings_.values()), 3)
             ok = [t for t in trials if t.status == "ok"]
             if not ok:
@@ -333,6 +336,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
                     f"no model finished within time_budget={self.time_budget}s"
                     + (f" (failures: {errs})" if errs else "")
                     + "; raise time_budget"
+                    + (" or lower n_folds" if self.n_folds else "")
                 )
             try:
                 self._finish(schema, search, ok, metric, splits, y_enc)
@@ -371,6 +375,38 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ fit helpers
+    def _check_settings(self) -> None:
+        """The parameters that would otherwise fail (or be ignored) only after the search."""
+        tb = self.time_budget
+        bad_number = isinstance(tb, bool) or not isinstance(tb, (int, float, np.number))
+        if tb is not None and (bad_number or not 0 < float(tb) < math.inf):
+            raise ConfigError(
+                f"time_budget must be a positive, finite number of seconds (or None for no limit), got {tb!r}"
+            )
+        for name, low in (("max_trials", 1), ("n_folds", 2)):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low):
+                raise ConfigError(f"{name} must be a whole number ≥ {low} (or None for the default), got {v!r}")
+        if self.workdir:
+            writable_dir(self.workdir, "workdir", "pass a folder mlwright may write to")
+        else:
+            writable_dir(home() / "runs", "the runs folder of MLWRIGHT_HOME",
+                         "set MLWRIGHT_HOME to a writable folder or pass workdir=")  # fmt: skip
+
+    def _check_rows(self, df: pd.DataFrame, y_enc: np.ndarray, schema: Schema) -> None:
+        """Refuse, before the search, what no validation can be built for."""
+        n = len(df)
+        if self.n_folds is not None and self.n_folds > n:
+            raise ConfigError(f"n_folds={self.n_folds} is more than the {n} rows; use at most {n} (default 5)")
+        k = len(schema.classes)
+        if schema.task != "regression" and k > max(20, n // 2):
+            most = int(np.bincount(y_enc).max())
+            raise TargetError(
+                f"target {schema.target!r} has {k} classes over {n} rows (at most {most} row(s) each): it looks "
+                "like an ID or free text, not a class to predict; choose another target, or task='regression' "
+                "if it holds numbers"
+            )
+
     def _memory_limit(self) -> int | None:
         if self.memory_limit is None:
             return None
@@ -600,9 +636,17 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
     def _write_log(self) -> None:
         """Record the run: ``workdir`` when given, else ``$MLWRIGHT_HOME/runs/<run id>``."""
-        run_id = self.run_id_
         wd = self._run_dir()
-        wd.mkdir(parents=True, exist_ok=True)
+        try:
+            wd.mkdir(parents=True, exist_ok=True)
+            self._write_run_files(wd)
+        except OSError as exc:  # e.g. the disk filled during the search: the fitted model is not lost for it
+            warnings.warn(f"the run's log could not be written to {str(wd)!r}: {exc}", UserWarning, stacklevel=3)
+            return
+        self.run_dir_ = str(wd)
+
+    def _write_run_files(self, wd: Path) -> None:
+        run_id = self.run_id_
         with open(wd / "trials.jsonl", "w", encoding="utf-8") as f:  # this run's trials (a resumed run: all)
             for rec in self.trials_:
                 f.write(json.dumps(rec, default=str) + "\n")
@@ -621,7 +665,6 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             "leaderboard": self.leaderboard_.replace({np.nan: None}).to_dict(orient="records"),
         }
         (wd / "run.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        self.run_dir_ = str(wd)
 
     # ================================================================== predict
     def _check_fitted(self) -> None:
@@ -641,6 +684,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
                 )
             names = [c.name for c in self.schema_.columns]
             X = pd.DataFrame(arr, columns=names)
+        X = column_labels(X, "the data to score")
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             return self.schema_.validate(X)
@@ -693,6 +737,16 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
     def _blended(self, X: Any) -> np.ndarray:
         self._check_fitted()
+        n = X.shape[0] if hasattr(X, "shape") and len(X.shape) else len(X) if hasattr(X, "__len__") else None
+        if not isinstance(X, (str, Path)) and n == 0:  # nothing to score
+            if isinstance(X, Columns):
+                self.schema_.check_columns(X)
+            else:
+                self._prepare(X)  # the same column checks as a full batch
+            k = self._n_classes()
+            return np.empty((0, k)) if k else np.empty(0)
+        if isinstance(X, pd.DataFrame):
+            X = column_labels(X, "the data to score")
         if self._fast_ok(X):  # few rows, or the service's columns: arrays end to end, no DataFrame per stage
             with warnings.catch_warnings():
                 warnings.simplefilter("always")

@@ -9,6 +9,7 @@ renamed into place at the end; SQL outputs go through a staging table (see
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -21,6 +22,8 @@ import pandas as pd
 
 from .data.sources import READERS
 from .errors import ColumnsMismatchError, ConfigError, DataReadError, EmptyDataError, UnsupportedFormatError
+from .faults import kill_point
+from .processes import process_alive
 
 __all__ = ["BatchInput", "score_batch", "score_frame"]
 
@@ -128,6 +131,10 @@ class _FileSink:
         if not self.path.parent.is_dir():
             raise ConfigError(f"the folder of {str(self.path)!r} does not exist; create it first")
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        for old in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):  # left by a killed run
+            pid = old.name[len(self.path.name) + 2 : -4]
+            if pid.isdigit() and not process_alive(int(pid)):
+                old.unlink(missing_ok=True)
         self._writer = None
         self._fh = None
         self.rows = 0
@@ -150,6 +157,7 @@ class _FileSink:
                 table = table.cast(self._writer.schema)
             self._writer.write_table(table)
         self.rows += len(df)
+        kill_point("batch.chunk")
 
     def _close(self) -> None:
         if self._fh is not None:

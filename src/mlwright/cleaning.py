@@ -197,6 +197,8 @@ def _act(f: Finding, df: pd.DataFrame, schema: Schema, cleaning: Cleaning) -> st
     if f.check == "missing" and spec is not None and spec.used and spec.missing > cleaning.max_missing:
         _exclude(schema, col)
         return f"dropped column {col!r} (missing above cleaning max_missing={cleaning.max_missing})"
+    if f.check == "non_finite" and spec is not None and spec.used:
+        return "read as missing (imputed like any other gap)"
     if f.check in ("constant", "id_like") and spec is not None and not spec.used:
         return "left out of the models"
     if f.check == "missing" and spec is not None and spec.kind == "empty":

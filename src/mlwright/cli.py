@@ -240,6 +240,9 @@ def fit(
             raise ConfigError("give the training data: a file path, or --sql QUERY with --db URL (one of them)")
         if alias is not None and register is None:
             raise ConfigError("--alias needs --register NAME")
+        from .artifacts import check_save_target
+
+        check_save_target(out_dir)  # before the fit, not after it (the fit would be lost)
         if sql is not None:
             from .data.sql import SqlSource
 
@@ -284,7 +287,9 @@ def evaluate(
 
         res = mlwright.load(model).evaluate(data)
         if as_json:
-            sys.stdout.write(json.dumps(res, indent=2) + "\n")
+            from .data.profile import plain_json
+
+            sys.stdout.write(json.dumps(plain_json(res), indent=2, allow_nan=False) + "\n")  # NaN (one class): null
             return
         t = Table(title=f"Evaluation on {res['n_rows']} rows")
         t.add_column("metric")
@@ -513,9 +518,10 @@ def serve(
         where = "MLWRIGHT_TOKEN" if os.environ.get("MLWRIGHT_TOKEN") else str(token_path())
         bind = port if port is not None else int(os.environ.get("AIP_HTTP_PORT", "8080"))
         what = ", ".join(models or []) or "no model (the dashboard only)"
-        err.print(f"serving {what} on http://{host}:{bind} (dashboard at /ui, API docs at /docs); token in {where}")
         run_server(list(models or []), host=host, port=bind, config=cfg, store=store, log_predictions=not no_log,
-                   workers=workers, shadows=shadow)  # fmt: skip
+                   workers=workers, shadows=shadow,
+                   announce=lambda: err.print(f"serving {what} on http://{host}:{bind} (dashboard at /ui, API docs "
+                                              f"at /docs); token in {where}"))  # fmt: skip
 
     _run(body)
 

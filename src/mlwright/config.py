@@ -15,7 +15,15 @@ LARGE_DATA_ROWS = 200_000  # above this, a holdout split replaces k-fold
 def home() -> Path:
     """Directory holding mlwright's state: ``$MLWRIGHT_HOME`` or ``~/.mlwright`` (created)."""
     path = Path(os.environ.get("MLWRIGHT_HOME", Path.home() / ".mlwright")).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from .errors import StorageError
+
+        raise StorageError(
+            f"MLWRIGHT_HOME {str(path)!r} cannot be created ({exc.strerror or exc}); "
+            "set MLWRIGHT_HOME to a writable folder"
+        ) from None
     return path
 
 

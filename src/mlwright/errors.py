@@ -23,13 +23,15 @@ Tree::
     │   └── ArtifactIntegrityError               tampered/missing file, hash mismatch
     ├── ModelNotFoundError (LookupError)         no such registered model, version or alias
     ├── RegistryError (ValueError)               a registry operation that cannot be done (bad name, …)
-    └── StoreError (RuntimeError)                the database cannot be reached or written
+    ├── StoreError (RuntimeError)                the database cannot be reached or written
+    └── StorageError (OSError)                   a folder mlwright must write to is read-only, full or a file
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 from sklearn.exceptions import NotFittedError as _SkNotFittedError
 
@@ -47,6 +49,7 @@ __all__ = [
     "ModelNotFoundError",
     "NotFittedError",
     "RegistryError",
+    "StorageError",
     "StoreError",
     "TargetError",
     "TargetNotFoundError",
@@ -61,8 +64,9 @@ class MlwrightError(Exception):
     code = "mlwright_error"
     http_status = 400
 
-    def __str__(self) -> str:  # KeyError would repr() its message; keep it readable
-        return str(self.args[0]) if self.args else self.__class__.__name__
+    def __str__(self) -> str:  # KeyError would repr() its message; keep it readable, and on one line
+        text = str(self.args[0]) if self.args else self.__class__.__name__
+        return " ".join(text.split()) if "\n" in text else text
 
 
 class ConfigError(MlwrightError, ValueError):
@@ -175,8 +179,35 @@ class StoreError(MlwrightError, RuntimeError):
     http_status = 503
 
 
+class StorageError(MlwrightError, OSError):
+    """A folder mlwright must write to cannot be written (read-only, full, or a file in the way)."""
+
+    code = "storage_error"
+    http_status = 507
+
+
+def writable_dir(path: str | Path, what: str, fix: str) -> Path:
+    """``path`` as a folder mlwright can write to (created when missing), else a :class:`StorageError`
+    naming ``what`` it is and ``fix``: checked before long work starts, so no result is lost at the end."""
+    import os
+    import tempfile
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise StorageError(f"{what} {str(p)!r} is a file, not a folder; {fix}")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".mlwright-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise StorageError(f"{what} {str(p)!r} cannot be written ({exc.strerror or exc}); {fix}") from None
+    return p
+
+
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` candidates that look like ``name`` (case-insensitive first)."""
+    name = str(name)
     cands = [str(c) for c in candidates]
     lower = {c.lower(): c for c in cands}
     out = [lower[name.lower()]] if name.lower() in lower and lower[name.lower()] != name else []

@@ -561,7 +561,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 target_type = (
                     "continuous" if self.task == "regression" else ("binary" if self.task == "binary" else "multiclass")
                 )
-                cv = (KFold if self.task == "regression" else StratifiedKFold)(5, shuffle=True, random_state=self.seed)
+                stratify = self.task != "regression" and np.bincount(np.asarray(y_arr, int)).max() >= 5
+                cv = (StratifiedKFold if stratify else KFold)(5, shuffle=True, random_state=self.seed)
                 self.hc_enc_ = TargetEncoder(target_type=target_type, cv=cv)
                 te_train = self.hc_enc_.fit_transform(hc, y_arr)
         self.text_ = None
@@ -635,7 +636,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         if self.hc_enc_ is not None:
             for c, m in zip(self.hc_, self.freq_.maps_):
                 parts.append(_per_level(cols[c], lambda v, m=m: m.get(v, 0.0)))
-        matrix = np.column_stack(parts) if parts else np.empty((0, 0))
+        n = len(next(iter(cols.values()))) if cols else 0
+        matrix = np.column_stack(parts) if parts else np.empty((n, 0))  # a text-only table has no other part
         if self.text_ is not None:
             matrix = np.hstack([matrix, self.text_.transform_arrays([cols[c] for c in self.txt_])])
         return FastFrame(matrix, list(range(first_cat, first_cat + n_cat)), cat_levels)

@@ -57,6 +57,8 @@ from typing import Any
 import pandas as pd
 
 from .errors import ConfigError, MlwrightError
+from .faults import kill_point
+from .processes import process_alive
 
 __all__ = ["Pipeline", "PipelineError", "load_pipeline", "mark_stale_runs", "pipeline_runs", "run_pipeline"]
 
@@ -171,18 +173,6 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 
 
-def _alive(host: str, pid: int) -> bool:
-    if host != socket.gethostname():
-        return True  # another machine's run: only it can tell
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def mark_stale_runs(store, pipeline: str | None = None) -> int:
     """Runs left ``running`` by a process that is gone (killed): marked failed, their locks released."""
     from sqlalchemy import delete, select, update
@@ -192,7 +182,7 @@ def mark_stale_runs(store, pipeline: str | None = None) -> int:
     q = select(pipeline_runs).where(pipeline_runs.c.status == "running")
     if pipeline is not None:
         q = q.where(pipeline_runs.c.pipeline == pipeline)
-    stale = [r for r in store.read(lambda c: c.execute(q).all()) if not _alive(r.host, r.pid)]
+    stale = [r for r in store.read(lambda c: c.execute(q).all()) if not process_alive(r.pid, r.host)]
 
     def fix(conn) -> None:
         for r in stale:
@@ -233,7 +223,7 @@ def _lock(store, run: _Run) -> None:
         holder = store.write(take)
         if holder is None:
             return
-        if _alive(holder.host, holder.pid):
+        if process_alive(holder.pid, holder.host):
             raise PipelineError(
                 f"pipeline {run.p.name!r} is already running (run {holder.run_id[:8]}, process {holder.pid} on "
                 f"{holder.host}); runs of one pipeline never overlap"
@@ -285,6 +275,7 @@ def run_pipeline(path: str | Path, store: str | None = None) -> dict[str, Any]:
                     [{"run_id": run.id, "step": i, "kind": step["kind"], "status": "running", "started": _now()}],
                 )
             )
+            kill_point("pipeline.step")
             try:
                 result = STEPS[step["kind"]](run, step, ctx)
                 s_status, s_error = "succeeded", None

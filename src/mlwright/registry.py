@@ -11,8 +11,10 @@ crash is never served.  Concurrent writers get distinct version numbers (retried
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,16 @@ from sqlalchemy import func, select
 
 from . import artifacts
 from .config import home
-from .errors import ArtifactError, ArtifactIntegrityError, ModelNotFoundError, RegistryError, did_you_mean
+from .errors import (
+    ArtifactError,
+    ArtifactIntegrityError,
+    ModelNotFoundError,
+    RegistryError,
+    StorageError,
+    did_you_mean,
+)
+from .faults import kill_point
+from .processes import process_alive
 from .store import Store
 from .store.tables import alias_history, aliases, registered, versions
 
@@ -103,6 +114,48 @@ class ModelVersion:
         }
 
 
+TMP_PREFIX = ".tmp-"
+
+
+PENDING = ".registering-"  # marker inside a copy put in place whose version row is not yet written
+
+
+def sweep_partial_copies(root: Path, store: Store | None = None) -> int:
+    """Remove what a killed ``register`` left behind; returns how many folders.
+
+    A copy still being made (``<name>/.tmp-<pid>-<key>``) of a process that is gone; and a copy already in
+    place (``<name>/<key>`` holding a ``.registering-<pid>`` marker) whose process is gone before writing its
+    version row — unless the row was written (then only the marker goes).  Unnamed ``.tmp-*`` folders of
+    older versions go after an hour."""
+    removed = 0
+    for tmp in root.glob(f"*/{TMP_PREFIX}*"):
+        pid_text = tmp.name[len(TMP_PREFIX) :].partition("-")[0]
+        if pid_text.isdigit() and len(pid_text) < 12:
+            alive = process_alive(int(pid_text))
+        else:
+            try:
+                alive = time.time() - tmp.stat().st_mtime < 3600
+            except OSError:
+                continue
+        if not alive:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed += 1
+    for marker in root.glob(f"*/*/{PENDING}*"):
+        pid_text = marker.name[len(PENDING) :]
+        if not pid_text.isdigit() or process_alive(int(pid_text)) or store is None:
+            continue
+        folder, rel = marker.parent, marker.parent.relative_to(root).as_posix()
+        known = store.read(
+            lambda c, rel=rel: c.execute(select(versions.c.version).where(versions.c.path == rel)).first()
+        )
+        if known is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        else:
+            marker.unlink(missing_ok=True)
+    return removed
+
+
 class Registry:
     """Register, list, alias, promote, roll back and archive model versions.
 
@@ -117,7 +170,12 @@ class Registry:
     def __init__(self, store: Store | str | None = None, root: str | Path | None = None):
         self.store = store if isinstance(store, Store) else Store(store)
         self.root = Path(root) if root is not None else home() / "artifacts"
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"the registry folder {str(self.root)!r} cannot be created ({exc.strerror or exc}); "
+                               "set MLWRIGHT_HOME to a writable folder") from None  # fmt: skip
+        sweep_partial_copies(self.root, self.store)
 
     # ------------------------------------------------------------------ writing
     def register(
@@ -135,12 +193,28 @@ class Registry:
         artifacts.verify(src, manifest)
         digest = artifacts.file_sha256(src / "manifest.json")
         folder = self.root / name
-        folder.mkdir(parents=True, exist_ok=True)
         key = uuid.uuid4().hex
-        tmp = folder / f".tmp-{key}"
-        shutil.copytree(src, tmp)
+        tmp = folder / f"{TMP_PREFIX}{os.getpid()}-{key}"  # the pid: a killed copy is swept by the next command
         final = folder / key
-        tmp.rename(final)  # complete before any row points at it
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for rel in ["manifest.json", *manifest["files"]]:  # what the manifest vouches for, nothing else
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src / rel, tmp / rel)
+            artifacts.verify(tmp, manifest)  # the copy is what was verified
+            (tmp / f"{PENDING}{os.getpid()}").touch()  # until the version row is written (see sweep_partial_copies)
+            kill_point("register.copied")
+            tmp.rename(final)  # complete before any row points at it
+            kill_point("register.renamed")
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StorageError(
+                f"cannot copy the model into the registry at {str(folder)!r} ({exc.strerror or exc}); nothing was "
+                "registered — free disk space or point MLWRIGHT_HOME at a writable folder"
+            ) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         rel = final.relative_to(self.root).as_posix()
         estimate = manifest.get("estimate") or {}
 
@@ -165,6 +239,7 @@ class Registry:
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
+        (final / f"{PENDING}{os.getpid()}").unlink(missing_ok=True)
         return self.get(name, number)
 
     def register_model(

@@ -16,6 +16,7 @@ recorded in the store with its numbers (``mlwright models outcomes NAME``).  Rol
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import tempfile
 import uuid
 import warnings
@@ -54,6 +55,13 @@ class GateConfig:
             raise ConfigError(f"approval must be 'auto' or 'human', got {self.approval!r}")
         if not 0.05 <= self.holdout <= 0.9:
             raise ConfigError(f"holdout must be a share between 0.05 and 0.9, got {self.holdout!r}")
+        if not 0 < self.alpha <= 1:
+            raise ConfigError(f"alpha (the paired test's significance level) must be in (0, 1], got {self.alpha!r}")
+        if not math.isfinite(self.min_delta):  # negative: a non-inferiority margin (a little worse may pass)
+            raise ConfigError(f"min_delta must be a finite number, got {self.min_delta!r}")
+        for metric, limit in self.guards.items():
+            if not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit < 0:
+                raise ConfigError(f"guard {metric!r}: the allowed regression must be a number ≥ 0, got {limit!r}")
 
 
 @dataclass
@@ -132,7 +140,8 @@ def _split(df: pd.DataFrame, time_column: str | None, share: float, seed: int) -
     n = len(df)
     k = max(1, round(n * share))
     if time_column is not None:
-        order = np.argsort(pd.to_datetime(df[time_column], errors="coerce", format="mixed").to_numpy(), kind="stable")
+        when = pd.to_datetime(df[time_column], errors="coerce", format="mixed", utc=True)
+        order = np.argsort(when.to_numpy(), kind="stable")
     else:
         order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[: n - k]), np.sort(order[n - k :])
@@ -184,6 +193,17 @@ def retrain(
     new = new.loc[new[target].notna()].reset_index(drop=True)
     if len(new) < 20:
         raise RetrainError(f"{len(new)} labelled row(s) in the new data; retraining needs at least 20")
+    if champion.task_ != "regression":
+        from .data.schema import class_key
+
+        known = {class_key(c) for c in champion.schema_.classes}
+        unknown = sorted({str(v) for v in new[target].unique() if class_key(v) not in known})
+        if unknown:
+            raise RetrainError(
+                f"the new data has {len(unknown)} class(es) the champion does not know "
+                f"({', '.join(map(repr, unknown[:5]))}): a challenger with other classes cannot be compared with "
+                "it — fit and register it as a new model"
+            )
     time_column = opts.get("time_column")
     train_idx, hold_idx = _split(new, time_column if time_column in new.columns else None, cfg.holdout, cfg.seed)
     train = new.iloc[train_idx]

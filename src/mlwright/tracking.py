@@ -17,14 +17,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 import queue
 import threading
 import warnings
 from typing import Any
 
 from .errors import ConfigError
+from .processes import HOST, process_alive
 
-__all__ = ["StoreTracker", "make_tracker", "note_model_path", "run_detail", "runs", "start_tracking"]
+__all__ = [
+    "StoreTracker",
+    "make_tracker",
+    "note_model_path",
+    "reap_killed_runs",
+    "run_detail",
+    "runs",
+    "start_tracking",
+]
 
 log = logging.getLogger("mlwright")
 
@@ -168,6 +178,7 @@ class StoreTracker:
         store = None
         try:
             store = Store(self.url)
+            reap_killed_runs(store)
         except Exception as exc:
             self.error = str(exc)
         while True:
@@ -189,10 +200,11 @@ class StoreTracker:
                     if what == "start":
                         if self.resume and conn.execute(select(runs_t.c.id).where(runs_t.c.id == self.run_id)).first():
                             conn.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(
-                                status="running", finished=None, error=None, **data))  # fmt: skip
+                                status="running", finished=None, error=None, host=HOST, pid=os.getpid(),
+                                **data))  # fmt: skip
                         else:
                             conn.execute(runs_t.insert().values(id=self.run_id, created=_now(), status="running",
-                                                                **data))  # fmt: skip
+                                                                host=HOST, pid=os.getpid(), **data))  # fmt: skip
                     elif what == "trial":
                         row = _trial_row(data)
                         key = (trials_t.c.run_id == self.run_id) & (trials_t.c.trial == row["trial"])
@@ -210,6 +222,27 @@ class StoreTracker:
                 log.warning("recording run %s in the store failed: %s", self.run_id, exc)
         if store is not None:
             store.close()
+
+
+def reap_killed_runs(store: Any) -> int:
+    """Mark failed the runs still ``running`` whose process on this host is gone (killed, or the machine
+    restarted): ``failed`` with the error ``killed: …``.  Returns how many.  Runs of other hosts are left
+    alone (their processes cannot be seen from here)."""
+    import os
+
+    from sqlalchemy import select, update
+
+    from .store.tables import runs as runs_t
+
+    rows = store.read(lambda c: c.execute(select(runs_t.c.id, runs_t.c.pid).where(
+        runs_t.c.status == "running", runs_t.c.host == HOST, runs_t.c.pid.is_not(None))).all())  # fmt: skip
+    dead = [(rid, pid) for rid, pid in rows if pid != os.getpid() and not process_alive(int(pid))]
+    for rid, pid in dead:
+        store.write(lambda c, rid=rid, pid=pid: c.execute(
+            update(runs_t).where(runs_t.c.id == rid, runs_t.c.status == "running").values(
+                status="failed", finished=_now(), error=f"killed: its process (pid {pid}) ended before the run "
+                "finished; run the same command again to start over (or with --workdir, to continue)")))  # fmt: skip
+    return len(dead)
 
 
 def _trial_row(rec: dict[str, Any]) -> dict[str, Any]:
@@ -258,6 +291,7 @@ def runs(store: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
 
     s = Store(store)
     try:
+        reap_killed_runs(s)
         n_trials = (
             select(trials_t.c.run_id, func.count().label("n")).group_by(trials_t.c.run_id).subquery()
         )  # fmt: skip

@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import ConfigError, TargetNotFoundError, did_you_mean
 from .findings import SEVERITIES, CheckConfig, Ctx, Finding, finding, pct, show
 from .leakage import check_leakage, skew_check
-from .schema import ColumnSpec, distinct, infer_columns, infer_task
+from .schema import FLOAT32_MAX, ColumnSpec, distinct, infer_columns, infer_task
 
 __all__ = ["CHECKS", "SEVERITIES", "CheckConfig", "Finding", "row_hashes", "run_checks", "skew_check"]
 
@@ -306,6 +306,51 @@ def _sentinel_findings(ctx: Ctx, c: ColumnSpec, x: np.ndarray) -> list[Finding]:
     ]
 
 
+def _check_non_finite(ctx: Ctx) -> list[Finding]:
+    """±inf and values beyond float32's range: read as missing at fit and predict (see ``schema.finite``)."""
+    out = []
+    for c in ctx.used:
+        if c.kind != "numeric":
+            continue
+        s = ctx.df[c.name]
+        x = (pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s.dtype) else s).to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        with np.errstate(invalid="ignore"):
+            bad = np.abs(x) > FLOAT32_MAX
+        k = int(bad.sum())
+        if k:
+            rows = [int(i) for i in np.flatnonzero(bad)[:5]]
+            out.append(
+                finding(
+                    "non_finite",
+                    "warning",
+                    c.name,
+                    f"{c.name!r} has {k} infinite or out-of-range value(s) (beyond ±3.4e38; rows {rows})",
+                    "fit and predict read them as missing; replace them with real values if they mean something",
+                    rows=k,
+                )
+            )
+    return out
+
+
+def _check_date_order(ctx: Ctx) -> list[Finding]:
+    """Dates like 02/01/2020 where no value says whether the day or the month comes first."""
+    return [
+        finding(
+            "date_order",
+            "warning",
+            c.name,
+            f"{c.name!r} writes dates as n/n/yyyy and no value has a first or second field above 12: "
+            "day-first or month-first cannot be told; read month-first",
+            f"if the day comes first, fit with column_types={{{c.name!r}: 'datetime_dayfirst'}} "
+            "(or 'datetime_monthfirst' to confirm)",
+        )
+        for c in ctx.used
+        if c.kind == "datetime" and c.date_order == "ambiguous"
+    ]
+
+
 def _check_outliers(ctx: Ctx) -> list[Finding]:
     out = []
     k_iqr = ctx.cfg.outlier_iqr
@@ -452,6 +497,8 @@ CHECKS: dict[str, Callable[[Ctx], list[Finding]]] = {
     "id_like": _check_id,
     "missing": _check_missing,
     "types_and_missing_values": _check_types_and_na,
+    "non_finite": _check_non_finite,
+    "date_order": _check_date_order,
     "outliers": _check_outliers,
     "high_cardinality": _check_high_cardinality,
     "duplicates": _check_duplicates,
@@ -513,6 +560,14 @@ def run_checks(
         if only is None or key in only:
             findings += check(ctx)
     if test is not None:
+        shared = [c for c in test.columns if c in df.columns and c != target]
+        if not shared:
+            from ..errors import ColumnsMismatchError
+
+            raise ColumnsMismatchError(
+                f"the second table shares no column with the first (it has {', '.join(map(str, test.columns[:10]))})"
+                "; compare tables with the same columns"
+            )
         findings += _cross_duplicates(ctx, test)
         findings += skew_check(df.drop(columns=[target]) if target else df, test, specs, cfg)
     order = {s: i for i, s in enumerate(SEVERITIES)}

@@ -24,9 +24,9 @@ from ..errors import ConfigError, TargetNotFoundError, did_you_mean
 from .checks import row_hashes, run_checks
 from .findings import CheckConfig, Ctx, Finding
 from .leakage import _bins, _datetime_numbers, target_relation
-from .schema import ColumnSpec, _jsonable, infer_column, infer_task
+from .schema import ColumnSpec, _jsonable, finite, infer_column, infer_task
 
-__all__ = ["Profile", "ProfileConfig", "profile"]
+__all__ = ["Profile", "ProfileConfig", "plain_json", "profile"]
 
 
 @dataclass
@@ -206,7 +206,7 @@ def _numbers(s: pd.Series, c: ColumnSpec) -> np.ndarray:
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.to_numpy(dtype=float, na_value=np.nan)
     conv = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s.dtype) else s
-    return conv.to_numpy(dtype=float, na_value=np.nan)
+    return finite(conv.to_numpy(dtype=float, na_value=np.nan), warn=False)  # as fit reads them: ±inf → missing
 
 
 def _column_stats(s: pd.Series, c: ColumnSpec, cfg: ProfileConfig, sample: pd.Series) -> dict[str, Any]:
@@ -375,6 +375,11 @@ def _target(
         for k, v in sorted(rel.items(), key=lambda kv: -kv[1]["score"])
     ]
     return out
+
+
+def plain_json(o: Any) -> Any:
+    """``o`` as plain JSON values: numpy scalars to Python, NaN/inf to None (so ``json.dumps`` writes JSON)."""
+    return _clean(o)
 
 
 def _clean(o: Any) -> Any:

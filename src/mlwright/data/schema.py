@@ -53,6 +53,7 @@ class ColumnSpec:
     from_text: bool = False  # numeric values that arrived as strings
     top: list[Any] = field(default_factory=list)  # most frequent levels (categorical kinds)
     na_values: list[Any] = field(default_factory=list)  # disguised missing values, read as missing
+    date_order: str | None = None  # dates written n/n/yyyy: "dmy", "mdy", or "ambiguous" (read month-first)
 
     @property
     def used(self) -> bool:
@@ -276,8 +277,35 @@ def _date_share(s: pd.Series) -> float:
         return 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)  # mixed offsets: one clock
     return float(parsed.notna().mean())
+
+
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}\b")
+DATE_HINTS = {"datetime_dayfirst": "dmy", "datetime_monthfirst": "mdy"}  # column_types kinds that fix the order
+
+
+def date_order(s: pd.Series) -> str | None:
+    """How a text date column writes n/n/yyyy dates, judged on every distinct value: ``"dmy"`` when a first
+    field is past 12 (a day), ``"mdy"`` when a second one is, ``"ambiguous"`` when no value settles it
+    (read month-first, reported by the checks), None for other formats (ISO dates, or both orders seen)."""
+    vals = pd.Series(pd.unique(s.dropna().astype(str)))
+    parts = vals.str.extract(_NUMERIC_DATE).dropna()
+    if len(parts) == 0 or len(parts) < 0.5 * len(vals):
+        return None
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first and month_first:
+        return None
+    return "dmy" if day_first else "mdy" if month_first else "ambiguous"
+
+
+def parse_dates(s: pd.Series, order: str | None = None) -> pd.Series:
+    """Text dates → UTC-naive datetime64 (unparseable → NaT), day-first when ``order`` is ``"dmy"``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = pd.to_datetime(s, errors="coerce", format="mixed", utc=True, dayfirst=order == "dmy")
+    return out.dt.tz_localize(None)
 
 
 def _infer_kind(name: str, s: pd.Series, n_rows: int) -> tuple[str, bool]:
@@ -355,6 +383,8 @@ def infer_column(name: str, s: pd.Series, n_rows: int | None = None) -> ColumnSp
     )
     if kind in ("categorical", "high_cardinality"):
         spec.top = [_jsonable(v) for v in s.astype(str).where(s.notna()).value_counts().index[:20]]
+    if kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        spec.date_order = date_order(s)
     return spec
 
 
@@ -363,15 +393,25 @@ def infer_columns(
 ) -> list[ColumnSpec]:
     """:func:`infer_column` for every column of ``df`` not in ``exclude``; ``hints`` override kinds."""
     hints = hints or {}
+    names = [str(c) for c in df.columns]
+    unknown = [h for h in hints if h not in names]
+    if unknown:
+        raise ConfigError(
+            f"column_types names {len(unknown)} column(s) not in the data: {', '.join(map(repr, unknown[:10]))}"
+            f"{did_you_mean(str(unknown[0]), names)}; columns are: {', '.join(names[:25])}"
+        )
     cols = []
     for name in df.columns:
         if name in exclude:
             continue
         spec = infer_column(str(name), df[name], len(df))
         if name in hints:
-            if hints[name] not in KINDS:
-                raise ConfigError(f"unknown column kind {hints[name]!r} for {name!r}; use one of {KINDS}")
-            spec.kind = hints[name]
+            hint = hints[name]
+            if hint not in KINDS and hint not in DATE_HINTS:
+                raise ConfigError(f"unknown column kind {hint!r} for {name!r}; use one of {(*KINDS, *DATE_HINTS)}")
+            spec.kind = "datetime" if hint in DATE_HINTS else hint
+            if hint in DATE_HINTS:
+                spec.date_order = DATE_HINTS[hint]
         cols.append(spec)
     return cols
 
@@ -431,7 +471,7 @@ def coerce(df: pd.DataFrame, schema: Schema, strict: bool = False) -> pd.DataFra
         elif c.kind == "boolean":
             out[c.name] = _to_bool(s, c.name, strict)
         elif c.kind == "datetime":
-            out[c.name] = _to_datetime(s, c.name, strict)
+            out[c.name] = _to_datetime(s, c.name, strict, c.date_order)
         elif c.kind == "text":
             out[c.name] = pd.Series(_string_levels(s, _text_value, blank_is_na=False), index=s.index)
         else:
@@ -517,7 +557,12 @@ def coerce_columns(cols: Any, schema: Schema) -> dict[str, np.ndarray]:
         if not c.used:
             continue
         vals = cols[c.name]
-        arr = None if c.na_values else _direct(vals, c.kind)
+        try:
+            arr = None if c.na_values else _direct(vals, c.kind)
+        except OverflowError:  # an integer past float64 (JSON allows any length): the general path says so
+            arr = None
+        if arr is not None and c.kind == "numeric":
+            arr = finite(arr, c.name)
         if arr is None:  # the general path
             s = pd.Series(vals) if isinstance(vals, list) else pd.Series(np.asarray(vals))
             col = coerce(s.to_frame(c.name), Schema([c], schema.target, schema.task, schema.metric), strict=True)
@@ -564,6 +609,30 @@ def _levels(vals: np.ndarray, types: set) -> np.ndarray:
     return table[codes]
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # ≈3.4e38: past it the boosters' float32 inputs overflow
+
+
+def finite(a: np.ndarray, name: str = "", warn: bool = True) -> np.ndarray:
+    """``a`` (float) with ±inf and values beyond ±3.4e38 (float32's range) read as missing.
+
+    The rule at fit, predict, serve and profile alike: such values cannot be learned from (scikit-learn
+    refuses infinity, XGBoost refuses values past float32), so they become missing and are imputed like
+    any other gap; fit's checks report them (``non_finite``), predict warns with the column's name.
+    """
+    a = np.asarray(a, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(a) > FLOAT32_MAX
+    if not bad.any():
+        return a
+    if warn:
+        warnings.warn(
+            f"column {name!r}: {int(bad.sum())} value(s) infinite or beyond ±3.4e38 read as missing",
+            UserWarning,
+            stacklevel=5,
+        )
+    return np.where(bad, np.nan, a)
+
+
 def _bad(name: str, s: pd.Series, bad: pd.Series, expected: str) -> ColumnTypeError:
     rows = list(s.index[bad][:5])
     vals = [s[r] for r in rows]
@@ -577,17 +646,18 @@ def _to_float(s: pd.Series, name: str, strict: bool) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):  # true/false are 1/0 (as in numpy, pandas and ONNX exports)
         return s.astype(float)
     if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype(float)
+        return pd.Series(finite(s.to_numpy(dtype=float, na_value=np.nan), name), index=s.index)
     s2 = _blank_to_na(s)
-    conv = pd.to_numeric(s2.astype(str).str.strip().where(s2.notna()), errors="coerce")
-    bad = s2.notna() & conv.isna()
+    text = s2.astype(str).str.strip()
+    conv = pd.to_numeric(text.where(s2.notna()), errors="coerce")
+    bad = s2.notna() & conv.isna() & (text.str.lower() != "nan")  # "nan": how str() writes a missing number
     if bad.any():
         if strict:
             raise _bad(name, s, bad, "numeric")
         warnings.warn(
             f"column {name!r}: {int(bad.sum())} non-numeric value(s) treated as missing", UserWarning, stacklevel=4
         )
-    return conv.astype(float)
+    return pd.Series(finite(conv.to_numpy(dtype=float, na_value=np.nan), name), index=s.index)
 
 
 _TRUE = {"true", "yes", "y", "t", "1", "1.0"}
@@ -605,14 +675,14 @@ def _to_bool(s: pd.Series, name: str, strict: bool) -> pd.Series:
     return out
 
 
-def _to_datetime(s: pd.Series, name: str, strict: bool) -> pd.Series:
+def _to_datetime(s: pd.Series, name: str, strict: bool, order: str | None = None) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = s
     else:
         s2 = _blank_to_na(s)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = pd.to_datetime(s2, errors="coerce", format="mixed", utc=True)
+            out = pd.to_datetime(s2, errors="coerce", format="mixed", utc=True, dayfirst=order == "dmy")
         bad = s2.notna() & out.isna()
         if bad.any() and strict:
             raise _bad(name, s, bad, "date/time")

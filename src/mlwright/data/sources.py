@@ -19,7 +19,7 @@ from ..errors import (
     did_you_mean,
 )
 
-__all__ = ["READERS", "check_array", "read_table", "training_table"]
+__all__ = ["READERS", "check_array", "column_labels", "no_duplicate_header", "read_table", "training_table"]
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -85,9 +85,46 @@ def read_table(source: Any) -> pd.DataFrame:
         raise DataReadError(f"cannot parse {str(path)!r} as {kind.upper()}: {exc}") from None
     except (OSError, ValueError) as exc:  # pyarrow errors derive from these
         raise DataReadError(f"cannot read {str(path)!r} as {kind}: {exc}") from None
+    if kind != "parquet":
+        no_duplicate_header(path, df, "\t" if kind == "tsv" else ",")
     if len(df) == 0:
         raise EmptyDataError(f"{str(path)!r} has a header but no data rows")
     return df
+
+
+def no_duplicate_header(path: Path, df: pd.DataFrame, sep: str) -> None:
+    """pandas renames a repeated header name to ``name.1``: refuse it instead (which column is meant?)."""
+    if not any(str(c).rpartition(".")[2].isdigit() for c in df.columns):
+        return
+    head = pd.read_csv(path, sep=sep, encoding="utf-8", header=None, nrows=1, dtype=str).iloc[0].tolist()
+    dup = sorted({str(h) for h in head if head.count(h) > 1})
+    if dup:
+        raise DataReadError(
+            f"{str(path)!r}: the header names {', '.join(map(repr, dup))} more than once; "
+            "give every column its own name"
+        )
+
+
+def column_labels(df: pd.DataFrame, what: str = "the data") -> pd.DataFrame:
+    """``df`` with text column labels (a shallow copy when any were not text), or a clear error for
+    MultiIndex columns and repeated names; the caller's frame is never changed."""
+    if isinstance(df.columns, pd.MultiIndex):
+        raise ConfigError(
+            f"{what} has MultiIndex (several-level) column labels; flatten them first, e.g. "
+            "df.columns = ['_'.join(map(str, c)) for c in df.columns]"
+        )
+    names = [str(c) for c in df.columns]
+    if len(set(names)) < len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigError(
+            f"{what} has {len(dup)} column name(s) used more than once: {', '.join(map(repr, dup[:10]))}; "
+            "give every column its own name"
+        )
+    if all(type(c) is str for c in df.columns):
+        return df
+    out = df.copy(deep=False)
+    out.columns = names
+    return out
 
 
 def _read_parquet_dir(path: Path) -> pd.DataFrame:
@@ -157,9 +194,15 @@ def training_table(X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, st
             X.columns = [f"x{i}" for i in range(X.shape[1])]
         else:
             names = np.asarray([str(c) for c in X.columns], dtype=object)
-        y_s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy(), index=X.index)
-        if len(y_s) != len(X):
-            raise EmptyDataError(f"X has {len(X)} rows but y has {len(y_s)}; they must match")
+            X = column_labels(X, "X")
+        y_arr = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr.ravel()
+        if y_arr.ndim != 1:
+            raise ConfigError(f"y must be one column of labels or values (1-D), got shape {y_arr.shape}")
+        if len(y_arr) != len(X):
+            raise EmptyDataError(f"X has {len(X)} rows but y has {len(y_arr)}; they must match")
+        y_s = pd.Series(y_arr, index=X.index)
         target = str(getattr(y, "name", None) or "target")
         while target in X.columns:
             target = f"_{target}"
@@ -171,8 +214,10 @@ def training_table(X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, st
             raise ConfigError("fit(X) needs a DataFrame or file with target=, or fit(X, y)")
         if target is None:
             raise ConfigError("say which column to predict: fit(df, target='column')")
-        df = X
-        df.columns = [str(c) for c in df.columns]
+        df = column_labels(X)
+        target = str(target) if isinstance(target, (int, np.integer)) and not isinstance(target, bool) else target
+        if not isinstance(target, str):
+            raise ConfigError(f"target must be a column name (text), got {type(target).__name__} {target!r}")
         if target not in df.columns:
             raise TargetNotFoundError(
                 f"target column {target!r} is not in the data{did_you_mean(target, df.columns)}; "

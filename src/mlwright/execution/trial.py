@@ -199,6 +199,8 @@ def train_folds(data: TrialData, task: TrialTask, spill_dir: Path | None = None,
                 res.models.append(model)
             if fold_deadline.expired():
                 res.truncated = True
+            if k + 1 < n_folds and trial_deadline.expired():  # even a truncated fold costs its fixed share
+                raise OutOfTime(f"stopped after fold {k + 1}/{n_folds}: the trial's time is spent")
             if fam.key not in TRUNCATABLE and k + 1 < n_folds:
                 per_fold = (time.monotonic() - t0) / (k + 1)
                 if per_fold * (n_folds - k - 1) > trial_deadline.left():

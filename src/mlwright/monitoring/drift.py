@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,12 @@ class MonitorConfig:
 
     def __post_init__(self):
         parse_window(self.window)
+        for name, low, high in (("psi", 0.0, math.inf), ("alpha", 0.0, 1.0), ("drift_share", 0.0, 1.0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not low < v <= high or math.isnan(v):
+                raise ConfigError(f"{name} must be a number in ({low:g}, {high:g}], got {v!r}")
+        if isinstance(self.min_rows, bool) or not isinstance(self.min_rows, int) or self.min_rows < 1:
+            raise ConfigError(f"min_rows must be a whole number ≥ 1, got {self.min_rows!r}")
         reference_period(self.reference)
         if self.webhook is not None and not str(self.webhook).startswith(("http://", "https://")):
             raise ConfigError(f"webhook {self.webhook!r} must be an http:// or https:// URL")
@@ -138,10 +145,9 @@ def log_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The logged inputs and outputs of ``model`` (one row per scored row, aligned), with ``at`` and
     ``version`` on the outputs; decoded with pyarrow (Arrow IPC batches) into one table each."""
-    import pyarrow as pa
     from sqlalchemy import select
 
-    from ..serving.predlog import decode_table
+    from ..serving.predlog import concat_tables, decode_table
     from ..store.tables import predictions as t
 
     q = select(t.c.version, t.c.rows, t.c.inputs, t.c.outputs).where(t.c.model == model)
@@ -152,8 +158,8 @@ def log_tables(
     rows = store.read(lambda conn: conn.execute(q.order_by(t.c.at)).all())
     if not rows:
         return pd.DataFrame(), pd.DataFrame()
-    ins = pa.concat_tables([decode_table(r.inputs) for r in rows], promote_options="permissive")
-    outs = pa.concat_tables([decode_table(r.outputs) for r in rows], promote_options="permissive")
+    ins = concat_tables([decode_table(r.inputs) for r in rows])
+    outs = concat_tables([decode_table(r.outputs) for r in rows])
     o = outs.to_pandas()
     o["version"] = np.repeat([str(r.version) for r in rows], [int(r.rows) for r in rows])
     return ins.to_pandas(), o

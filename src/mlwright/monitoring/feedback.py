@@ -16,9 +16,10 @@ from typing import Any
 
 from ..data.schema import Schema
 from ..errors import DataError
+from ..faults import kill_point
 from ..store import Store
 
-__all__ = ["FeedbackError", "model_info", "read_feedback_file", "record_feedback"]
+__all__ = ["FeedbackError", "model_info", "read_feedback_file", "record_feedback", "unknown_ids"]
 
 _ID = re.compile(r"^[0-9a-f]{32}-\d{1,9}$")
 
@@ -54,11 +55,50 @@ def _actual(value: Any, schema: Schema) -> tuple[Any, str | None]:
     return classes[key], None
 
 
-def record_feedback(store: Store, model: str, schema: Schema, items: list[dict[str, Any]], source: str = "api") -> int:
+def unknown_ids(store: Store, model: str, ids: list[str]) -> list[str]:
+    """The ids in ``ids`` that ``model``'s prediction log does not hold (newest batches read first; reading
+    stops once every id is found)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from sqlalchemy import select
+
+    from ..serving.predlog import decode_table
+    from ..store.tables import predictions as t
+
+    left = set(ids)
+    if not left:
+        return []
+    q = select(t.c.outputs).where(t.c.model == model).order_by(t.c.at.desc())
+
+    def scan(conn) -> None:
+        for (blob,) in conn.execute(q):
+            got = decode_table(blob).column("prediction_id")
+            if pa.types.is_dictionary(got.type):  # text is logged dictionary-encoded
+                got = got.cast(got.type.value_type)
+            hit = pc.filter(got, pc.is_in(got, value_set=pa.array(sorted(left), type=got.type)))
+            left.difference_update(hit.to_pylist())
+            if not left:
+                return
+
+    store.read(scan)
+    return [i for i in ids if i in left]
+
+
+def record_feedback(
+    store: Store,
+    model: str,
+    schema: Schema,
+    items: list[dict[str, Any]],
+    source: str = "api",
+    wait: Any = None,
+) -> int:
     """Check and store ``[{"prediction_id": …, "actual": …, "comment": …}, …]`` (``comment`` and ``reviewer``
     optional); returns how many were stored.
 
-    Nothing is stored when any item is wrong: :class:`FeedbackError` lists each problem by prediction id.
+    Every id must be one of ``model``'s logged predictions (a label for another model's prediction, or a
+    made-up id, is refused).  ``wait``: called once before the unknown ids are looked up again (the service
+    passes its prediction log's flush: a prediction answered a moment ago may still be on its way to the
+    store).  Nothing is stored when any item is wrong: :class:`FeedbackError` lists each problem by id.
     """
     from sqlalchemy import delete
 
@@ -92,15 +132,24 @@ def record_feedback(store: Store, model: str, schema: Schema, items: list[dict[s
         rows.append({"prediction_id": pid, "model": model, "actual": json.dumps(value), "at": now, "source": source,
                      "comment": (comment or "").strip() or None,
                      "reviewer": str(reviewer)[:128] if reviewer else None})  # fmt: skip
+    latest = {r["prediction_id"]: r for r in rows}  # the last label sent for a prediction wins
+    if not problems:
+        unknown = unknown_ids(store, model, list(latest))
+        if unknown and wait is not None:
+            wait()
+            unknown = unknown_ids(store, model, unknown)
+        for pid in unknown:
+            problems[pid] = f"no prediction of model {model!r} has this id (see its prediction log)"
     if problems:
         first = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
         raise FeedbackError(f"{len(problems)} feedback item(s) cannot be stored: {first}", problems)
-    latest = {r["prediction_id"]: r for r in rows}  # the last label sent for a prediction wins
 
     def write(conn) -> None:
         ids = list(latest)
         for k in range(0, len(ids), 500):
-            conn.execute(delete(feedback).where(feedback.c.prediction_id.in_(ids[k : k + 500])))
+            chunk = ids[k : k + 500]
+            conn.execute(delete(feedback).where(feedback.c.model == model, feedback.c.prediction_id.in_(chunk)))
+        kill_point("feedback.write")
         conn.execute(feedback.insert(), list(latest.values()))
 
     store.write(write)

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError, MlwrightError
 from .app import ServeConfig, ServedModel, create_app
@@ -92,11 +93,12 @@ def serve(
     log_predictions: bool = True,
     workers: int = 1,
     shadows: list[str] | None = None,
+    announce: Any = None,
 ) -> None:
     """Load ``sources`` and serve them with uvicorn until interrupted (binds to loopback by default);
     every prediction is logged to the store unless ``log_predictions`` is False.  ``workers`` > 1 runs
     that many processes on the port (see :mod:`mlwright.serving.workers`), each with the models loaded
-    and its own log writer."""
+    and its own log writer.  ``announce()`` is called once the models are loaded, before serving starts."""
     import uvicorn
 
     cfg = config or ServeConfig()
@@ -106,6 +108,8 @@ def serve(
         spec = json.dumps({"sources": list(sources), "store": store, "log": log_predictions, "config": asdict(cfg),
                            "shadows": list(shadows or [])})  # fmt: skip
         load_models(sources, store, shadows)  # fail here, once, with a clear error, not in every worker
+        if announce is not None:
+            announce()
         if balanced_workers_supported():
             if run_workers(_SPEC_ENV, spec, host, port, workers) != 0:
                 raise ServiceError("a server process failed to start; its error is in the log above")
@@ -120,4 +124,6 @@ def serve(
     _serving_process(cfg)
     log = PredictionLog(Store(store)) if log_predictions else None
     app = create_app(load_models(sources, store, shadows), cfg, log, store)
+    if announce is not None:
+        announce()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -112,8 +112,8 @@ class _Metrics:
         return generate_latest(self.registry)
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
 class Core:
@@ -225,7 +225,8 @@ class Core:
             self.metrics.inflight.dec()
         self.metrics.rows.labels(served.name).inc(len(df))
         if self.log is not None:
-            self.log.put(out["request_id"], served.name, served.version, 1000 * (time.perf_counter() - t0), df, out)
+            self.log.put(out["request_id"], served.name, served.version, 1000 * (time.perf_counter() - t0), df, out,
+                         schema=served.model.schema_)  # fmt: skip
             if served.shadow is not None:
                 self._shadow(served, df, out)
         return out
@@ -245,7 +246,7 @@ class Core:
                 res = await self._score_batch(shadow, df)
                 res["ids"], res["request_id"] = answered["ids"], answered["request_id"]
                 self.log.put(res["request_id"], f"{served.name}:shadow", shadow.version,
-                             1000 * (time.perf_counter() - t0), df, res)  # fmt: skip
+                             1000 * (time.perf_counter() - t0), df, res, schema=shadow.model.schema_)  # fmt: skip
             except Exception as exc:  # a failing shadow never touches the answers; counted and logged
                 self.metrics.errors.labels("shadow_failed").inc()
                 logger.warning("shadow %s:%s failed: %s", served.name, shadow.version, exc)
@@ -449,8 +450,9 @@ def create_app(
             if not isinstance(items, list):
                 raise BadRequest('send {"feedback": [{"prediction_id": "…", "actual": …}, …]}')
             stored = await run_in_threadpool(
-                record_feedback, core.store(), served.name, served.model.schema_, items, "api"
-            )
+                record_feedback, core.store(), served.name, served.model.schema_, items, "api",
+                core.log.flush if core.log is not None else None,
+            )  # fmt: skip
         except MlwrightError as exc:
             return core.failure(exc)
         return JSONResponse({"stored": stored})
@@ -477,7 +479,26 @@ def create_app(
         from ..ui import add_dashboard
 
         add_dashboard(app, core)
+    _route_errors(app)
     return app
+
+
+def _route_errors(app: FastAPI) -> None:
+    """Unknown routes and methods answer in the service's error format; a 405 lists in ``Allow`` every method
+    the path takes (Starlette's own lists only those of the first route of the path)."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def route_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            path = request.scope["path"]
+            allowed = sorted({m for r in app.routes if getattr(r, "path_regex", None) is not None
+                              and r.path_regex.match(path) for m in (getattr(r, "methods", None) or ())})  # fmt: skip
+            return _error(405, "method_not_allowed", f"{request.method} is not allowed on {path}; use "
+                          f"{', '.join(allowed)}", headers={"Allow": ", ".join(allowed)})  # fmt: skip
+        if exc.status_code == 404:
+            return _error(404, "not_found", f"no endpoint at {request.scope['path']}; see /docs")
+        return _error(exc.status_code, "http_error", str(exc.detail), headers=dict(exc.headers or {}))
 
 
 def _plain(v: Any) -> Any:

@@ -16,7 +16,15 @@ import pandas as pd
 from ..data.schema import Columns, Schema, coerce
 from ..errors import ColumnTypeError, DataError
 
-__all__ = ["BadRequest", "column_report", "csv_frame", "parse_json", "records_columns", "records_frame"]
+__all__ = [
+    "BadRequest",
+    "column_report",
+    "csv_frame",
+    "parse_json",
+    "read_csv_body",
+    "records_columns",
+    "records_frame",
+]
 
 
 class BadRequest(DataError):
@@ -61,6 +69,10 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest("the body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise BadRequest("the JSON is nested too deeply; send a flat table of records or columns") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits (Python's limit on int conversion)
+        raise BadRequest(f"the body is not usable JSON: {str(exc).splitlines()[0][:200]}") from None
     raise BadRequest(f"the body is not valid JSON: {first.msg} at line {first.lineno} column {first.colno}")
 
 
@@ -105,14 +117,29 @@ def records_frame(obj: Any) -> pd.DataFrame:
     return records_columns(obj).frame()
 
 
+def read_csv_body(body: bytes, **kw: Any) -> pd.DataFrame:
+    """``pd.read_csv`` of a request body, strict: a row with more fields than the header is refused (pandas
+    would quietly make the first fields an index), and so is a body with a header but no rows."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.BytesIO(body), index_col=False, **kw)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise BadRequest(f"the body is not readable CSV: {str(exc).splitlines()[0]}") from None
+    except pd.errors.ParserWarning:
+        raise BadRequest("the body is not readable CSV: a row has more fields than the header names") from None
+    if len(df) == 0:
+        raise BadRequest("the CSV body has a header but no rows")
+    return df
+
+
 def csv_frame(body: bytes) -> pd.DataFrame:
     """A CSV body with a header row → DataFrame."""
     if not body.strip():
         raise BadRequest("the CSV body is empty; send a header row and at least one row")
-    try:
-        return pd.read_csv(io.BytesIO(body))
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise BadRequest(f"the body is not readable CSV: {str(exc).splitlines()[0]}") from None
+    return read_csv_body(body)
 
 
 def column_report(schema: Schema, df: pd.DataFrame) -> dict[str, str]:

@@ -16,17 +16,19 @@ import queue
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..data.schema import Columns
+from ..data.schema import Columns, Schema, coerce
+from ..faults import kill_point
 from ..store import Store
 from ..store.tables import predictions, request_errors
 
-__all__ = ["PredictionLog", "read_log"]
+__all__ = ["PredictionLog", "as_logged", "concat_tables", "read_log"]
 
 log = logging.getLogger("mlwright.serving")
 
@@ -40,6 +42,7 @@ class _Record:
     latency_ms: float
     inputs: pd.DataFrame | dict[str, list]  # small requests: plain column lists (cheap to join by the thousand)
     result: dict[str, Any]
+    schema: Schema | None = None  # the served model's: inputs are logged as it coerced them
 
     @property
     def n_rows(self) -> int:
@@ -102,6 +105,55 @@ def _encode(df: pd.DataFrame) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+def as_logged(df: pd.DataFrame, schema: Schema | None) -> pd.DataFrame:
+    """The inputs as the model read them, one type per column whatever the request sent: the schema's
+    coercion for the columns the model uses (numbers and booleans as floats, levels and text as text, dates
+    as datetimes; values were validated when the request was scored), text for the others.  A column of
+    30 in one request and "30.5" in the next is then one float column, and monitoring can read both."""
+    if schema is None or df.empty:
+        return df
+    used = [c for c in schema.columns if c.used and c.name in df.columns]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cast = coerce(df, Schema(used, schema.target, schema.task, schema.metric)) if used else pd.DataFrame()
+    out = {}
+    for name in df.columns:
+        if name in cast.columns:
+            out[name] = cast[name].to_numpy()
+        else:
+            col = df[name].astype(object)
+            out[name] = col.where(col.isna(), col.map(str)).to_numpy()
+    return pd.DataFrame(out)
+
+
+def concat_tables(tables: list):
+    """Logged batches as one Arrow table, whatever types each batch gave a column: batches written before
+    inputs were coerced may hold 30 in one and "30.5" (dictionary-encoded text) in another; such columns
+    are read as text in every batch (the schema's coercion reads the text back)."""
+    import pyarrow as pa
+
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    types: dict[str, set] = {}
+    for t in tables:
+        for f in t.schema:
+            typ = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+            types.setdefault(f.name, set()).add(str(typ))
+    mixed = {n for n, ts in types.items() if len(ts - {"null"}) > 1}
+    fixed = []
+    for t in tables:
+        cols = []
+        for name, col in zip(t.column_names, t.columns):
+            if name in mixed:
+                col = col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+                col = col.cast(pa.large_string())
+            cols.append(col)
+        fixed.append(pa.Table.from_arrays(cols, names=t.column_names))
+    return pa.concat_tables(fixed, promote_options="permissive")
 
 
 def decode_table(blob: bytes):
@@ -177,13 +229,14 @@ class PredictionLog:
             self._thread.start()
 
     def put(self, batch_id: str, model: str, version: str, latency_ms: float, inputs: pd.DataFrame | Columns,
-            result: dict[str, Any]) -> bool:  # fmt: skip
-        """Queue one scored request; False (and counted) when the queue is full."""
+            result: dict[str, Any], schema: Schema | None = None) -> bool:  # fmt: skip
+        """Queue one scored request; False (and counted) when the queue is full.  With ``schema`` (the served
+        model's), the inputs are written as it coerces them (one type per column, see :func:`as_logged`)."""
         if isinstance(inputs, Columns):  # the JSON body's column lists, as they are
             inputs = inputs.data
         elif len(inputs) <= 16:  # a few rows: lists now (~20 µs) spare the writer concatenating thousands of frames
             inputs = {str(k): v.tolist() for k, v in inputs.items()}
-        rec = _Record(batch_id, _dt.datetime.now(_dt.UTC), model, version, latency_ms, inputs, result)
+        rec = _Record(batch_id, _dt.datetime.now(_dt.UTC), model, version, latency_ms, inputs, result, schema)
         try:
             self.queue.put_nowait(rec)
             return True
@@ -245,7 +298,7 @@ class PredictionLog:
             groups.setdefault((r.model, r.version), []).append(r)
         rows = []
         for (model, version), recs in groups.items():
-            inputs = _inputs(recs)
+            inputs = as_logged(_inputs(recs), recs[-1].schema)
             outputs = _outputs(recs)
             rows.append(
                 {"id": uuid.uuid4().hex, "at": recs[0].at, "model": model, "version": version, "rows": len(inputs),
@@ -253,6 +306,7 @@ class PredictionLog:
                  "outputs": _encode(outputs)}
             )  # fmt: skip
         try:
+            kill_point("predlog.write")
             self.store.write(lambda conn: conn.execute(predictions.insert(), rows))
             self.written += len(records)
         except Exception as exc:  # the service keeps answering; the loss is counted and logged

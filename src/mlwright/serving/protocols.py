@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 from typing import Any
@@ -25,9 +24,10 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from ..errors import MlwrightError
+from ..errors import MlwrightError, ModelNotFoundError
 from .app import JSON, Core, ServedModel
-from .payloads import BadRequest, parse_json, records_frame
+from .openapi import document, vertex_routes
+from .payloads import BadRequest, parse_json, read_csv_body, records_frame
 
 __all__ = ["add_protocols", "v2_datatype"]
 
@@ -73,6 +73,14 @@ def mlflow_frame(served: ServedModel, body: bytes, content_type: str) -> pd.Data
         if not isinstance(split, dict) or "data" not in split:
             raise BadRequest("dataframe_split needs 'columns' and 'data' (a list of rows)")
         cols = split.get("columns") or _columns(served)
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise BadRequest("dataframe_split 'columns' must be a list of column names")
+        rows = split["data"]
+        if not isinstance(rows, list) or not rows or not all(isinstance(r, list) for r in rows):
+            raise BadRequest("dataframe_split 'data' must be a non-empty list of rows, each a list of values")
+        if len(set(cols)) < len(cols):
+            dup = sorted({c for c in cols if cols.count(c) > 1})
+            raise BadRequest(f"dataframe_split names column(s) {', '.join(map(repr, dup[:5]))} more than once")
         try:
             return pd.DataFrame(split["data"], columns=cols)
         except (ValueError, TypeError) as exc:
@@ -93,12 +101,14 @@ def _csv_maybe_headerless(served: ServedModel, body: bytes) -> pd.DataFrame:
         raise BadRequest("the CSV body is empty")
     cols = _columns(served)
     first = body.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
-    try:
-        if [c.strip().strip('"') for c in first] == cols or set(cols) <= {c.strip().strip('"') for c in first}:
-            return pd.read_csv(io.BytesIO(body))
-        return pd.read_csv(io.BytesIO(body), header=None, names=cols)  # SageMaker's header-less rows
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise BadRequest(f"the body is not readable CSV: {str(exc).splitlines()[0]}") from None
+    if [c.strip().strip('"') for c in first] == cols or set(cols) <= {c.strip().strip('"') for c in first}:
+        return read_csv_body(body)
+    df = read_csv_body(body, header=None)  # SageMaker's header-less rows: the model's columns, in order
+    if df.shape[1] != len(cols):
+        raise BadRequest(f"each header-less CSV row must hold {len(cols)} values, in this order: {', '.join(cols)} "
+                         f"(the first holds {df.shape[1]})")  # fmt: skip
+    df.columns = cols
+    return df
 
 
 def v2_datatype(kind: str, dtype: str) -> str:
@@ -114,17 +124,58 @@ _NP = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4", "INT16": "<
        "BOOL": "?"}  # fmt: skip
 
 
-def _binary_tensor(raw: bytes, datatype: str) -> list[Any]:
+def _binary_tensor(raw: bytes, datatype: str, name: str) -> list[Any]:
     if datatype == "BYTES":
         out, i = [], 0
         while i < len(raw):
+            if i + 4 > len(raw):
+                raise BadRequest(f"tensor {name!r}: the BYTES data ends inside a length prefix")
             (n,) = struct.unpack_from("<I", raw, i)
-            out.append(raw[i + 4 : i + 4 + n].decode("utf-8"))
+            if i + 4 + n > len(raw):
+                raise BadRequest(f"tensor {name!r}: an element says {n} bytes but the data ends before that")
+            try:
+                out.append(raw[i + 4 : i + 4 + n].decode("utf-8"))
+            except UnicodeDecodeError:
+                raise BadRequest(f"tensor {name!r}: a BYTES element is not UTF-8 text") from None
             i += 4 + n
         return out
     if datatype not in _NP:
-        raise BadRequest(f"datatype {datatype!r} is not supported; use FP64, INT64, BOOL or BYTES")
+        raise BadRequest(f"tensor {name!r}: datatype {datatype!r} is not supported; use FP64, INT64, BOOL or BYTES")
+    width = np.dtype(_NP[datatype]).itemsize
+    if len(raw) % width:
+        raise BadRequest(f"tensor {name!r}: {len(raw)} bytes of {datatype} data is not a whole number of {width}-byte "
+                         "values")  # fmt: skip
     return np.frombuffer(raw, dtype=_NP[datatype]).tolist()
+
+
+def _tensor_data(t: dict[str, Any], binary: bytes, offset: int) -> tuple[list[Any], int]:
+    """One v2 input tensor's values (flattened) and the offset of the next binary block."""
+    name = str(t["name"])
+    params = t.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise BadRequest(f"tensor {name!r}: 'parameters' must be an object")
+    if not isinstance(t["datatype"], str):
+        raise BadRequest(f"tensor {name!r}: 'datatype' must be text such as FP64, INT64, BOOL or BYTES")
+    size = params.get("binary_data_size")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0 or offset + size > len(binary):
+            raise BadRequest(f"tensor {name!r}: binary_data_size {size!r} must be a whole number of bytes within "
+                             f"the {len(binary) - offset} bytes left after the JSON header")  # fmt: skip
+        return _binary_tensor(binary[offset : offset + size], t["datatype"], name), offset + size
+    data = t.get("data")
+    if isinstance(data, list) and data and isinstance(data[0], list):
+        if not all(isinstance(row, list) for row in data):
+            raise BadRequest(f"tensor {name!r}: 'data' mixes rows (lists) and single values")
+        data = [v for row in data for v in row]
+    if not isinstance(data, list):
+        raise BadRequest(f"tensor {name!r} has no data")
+    shape = t["shape"]
+    if not isinstance(shape, list) or not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                                           for d in shape):  # fmt: skip
+        raise BadRequest(f"tensor {name!r}: shape {shape!r} must be a list of whole numbers ≥ 0")
+    if int(np.prod(shape)) != len(data):
+        raise BadRequest(f"tensor {name!r}: shape {shape} does not match {len(data)} values")
+    return data, offset
 
 
 def v2_frame(served: ServedModel, body: bytes, header_length: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -142,20 +193,9 @@ def v2_frame(served: ServedModel, body: bytes, header_length: str | None) -> tup
     for t in req["inputs"]:
         if not isinstance(t, dict) or "name" not in t or "datatype" not in t or "shape" not in t:
             raise BadRequest("each input tensor needs name, shape, datatype and data")
-        size = (t.get("parameters") or {}).get("binary_data_size")
-        if size is not None:
-            data = _binary_tensor(binary[offset : offset + int(size)], t["datatype"])
-            offset += int(size)
-        else:
-            data = t.get("data")
-            if isinstance(data, list) and data and isinstance(data[0], list):
-                data = [v for row in data for v in row]
-        if not isinstance(data, list):
-            raise BadRequest(f"tensor {t['name']!r} has no data")
-        shape = t["shape"]
-        if not isinstance(shape, list) or not shape or int(np.prod(shape)) != len(data):
-            raise BadRequest(f"tensor {t['name']!r}: shape {shape} does not match {len(data)} values")
-        cols[str(t["name"])] = data
+        if str(t["name"]) in cols:
+            raise BadRequest(f"tensor {str(t['name'])!r} is given more than once")
+        cols[str(t["name"])], offset = _tensor_data(t, binary, offset)
     lengths = {len(v) for v in cols.values()}
     if len(lengths) > 1:
         raise BadRequest("every input tensor must hold the same number of rows")
@@ -255,9 +295,12 @@ def add_protocols(app: FastAPI, core: Core) -> None:
     @app.post("/v1/models/{spec}")
     async def tf_predict(spec: str, request: Request) -> Response:
         """TF-Serving ``:predict`` with ``instances`` (row format) or ``inputs`` (columnar)."""
+        if (denied := core.denied(request)) is not None:
+            return denied
         name, _, verb = spec.rpartition(":")
         if verb != "predict" or not name:
-            return core.failure(BadRequest(f"unknown TF-Serving verb in {spec!r}: use /v1/models/NAME:predict"))
+            return core.failure(ModelNotFoundError(f"no TF-Serving endpoint at /v1/models/{spec}: use "
+                                                   "/v1/models/NAME:predict"))  # fmt: skip
         columnar: dict[str, bool] = {}
 
         def parse(served, body, _request):
@@ -299,11 +342,24 @@ def add_protocols(app: FastAPI, core: Core) -> None:
 
         return {"name": "mlwright", "version": __version__, "extensions": ["binary_tensor_data"]}
 
+    def versioned(name: str, version: str | None) -> ServedModel:
+        """The served model, when ``version`` (if given) is the version it serves (404 otherwise)."""
+        served = core.model(name)
+        if version is not None and version != str(served.version):
+            raise ModelNotFoundError(
+                f"version {version!r} of {name!r} is not served; this service serves version {served.version}"
+            )
+        return served
+
     @app.get("/v2/models/{name}")
     @app.get("/v2/models/{name}/versions/{version}")
     async def v2_model(name: str, request: Request, version: str | None = None) -> Response:
+        """Model metadata (its input columns and types): token required, as for ``/v1/models``; the readiness
+        probes stay open."""
+        if (denied := core.denied(request)) is not None:
+            return denied
         try:
-            return JSONResponse(v2_metadata(core.model(name)))
+            return JSONResponse(v2_metadata(versioned(name, version)))
         except MlwrightError as exc:
             return core.failure(exc)
 
@@ -311,7 +367,7 @@ def add_protocols(app: FastAPI, core: Core) -> None:
     @app.get("/v2/models/{name}/versions/{version}/ready")
     async def v2_model_ready(name: str, version: str | None = None) -> Response:
         try:
-            core.model(name)
+            versioned(name, version)
         except MlwrightError as exc:
             return core.failure(exc)
         return JSONResponse({"name": name, "ready": True})
@@ -322,6 +378,7 @@ def add_protocols(app: FastAPI, core: Core) -> None:
         kept: dict[str, Any] = {}
 
         def parse(served, body, req):
+            versioned(served.name, version)
             df, parsed = v2_frame(served, body, req.headers.get("inference-header-content-length"))
             kept["req"] = parsed
             return df
@@ -346,3 +403,5 @@ def add_protocols(app: FastAPI, core: Core) -> None:
             return await run(request, None, parse, predictions_only)
 
         app.add_api_route(route, vertex, methods=["POST"])
+    only = core.models[_only(core)] if _only(core) else None
+    document(app, vertex_routes(route, health), len(_columns(only)) if only is not None else None)

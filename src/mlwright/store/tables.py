@@ -38,6 +38,8 @@ runs = Table(
     Column("model_path", Text),
     Column("error", Text),  # why a failed run failed
     Column("run_dir", Text),  # the run's directory (trials.jsonl, run.json)
+    Column("host", String(255)),  # the process running the fit: a run whose process is gone was killed
+    Column("pid", Integer),
 )
 
 trials = Table(

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from ..errors import ConfigError, MlwrightError
+from ..errors import ConfigError, MlwrightError, ModelNotFoundError
 from .charts import line_chart
 from .web import UI
 
@@ -73,6 +73,8 @@ def add_monitor_pages(app: FastAPI, ui: UI) -> None:
         try:
             result = monitor_model(name, cfg, since=None if since == "all" else since, store=ui.core.store_url)
             windows, fired = result.windows, result.alerts
+        except ModelNotFoundError:
+            raise
         except MlwrightError as exc:  # nothing logged yet, no reference: say so on the page
             windows, fired, problem = [], [], str(exc)
         latest = windows[-1] if windows else None

@@ -405,7 +405,7 @@ def _recent(ui: UI, name: str, pid: str | None = None) -> tuple[list[dict[str, A
             pred = o["prediction"] if "prediction" in outs.columns else o["value"]
             conf = max(float(o[c]) for c in probs) if probs else None
             rows.append({"id": o["prediction_id"], "at": b.at, "version": b.version, "prediction": pred,
-                         "confidence": conf, "inputs": {c: ins.iloc[i][c] for c in columns}})  # fmt: skip
+                         "confidence": conf, "inputs": {c: ins.iloc[i].get(c) for c in columns}})  # fmt: skip
             if len(rows) >= REVIEW_ROWS:
                 break
         if len(rows) >= REVIEW_ROWS:

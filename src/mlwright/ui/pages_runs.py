@@ -25,13 +25,16 @@ def _read(path: Path, rows: int | None = None, name: str | None = None):
     naming the file as the user called it (``name``), not where it is kept."""
     import pandas as pd
 
-    from ..data.sources import read_table
+    from ..data.sources import no_duplicate_header, read_table
 
     shown = repr(name) if name else "the uploaded file"
     kind = path.suffix[1:].upper()
     try:
         if rows is not None and path.suffix in (".csv", ".tsv"):
-            return pd.read_csv(path, nrows=rows, sep="\t" if path.suffix == ".tsv" else ",")
+            sep = "\t" if path.suffix == ".tsv" else ","
+            head = pd.read_csv(path, nrows=rows, sep=sep)
+            no_duplicate_header(path, head, sep)
+            return head
         df = read_table(path)
     except Exception as exc:
         why = str(exc).replace(f"'{path}'", "it").replace(str(path), "it")
