@@ -23,6 +23,7 @@ POINTS = (
     "feedback.write",  # inside the transaction: old labels deleted, new ones not yet inserted
     "batch.chunk",  # the first chunk of a batch scoring's output is written
     "pipeline.step",  # a pipeline step is marked running
+    "outofcore.staging",  # the first block of a table larger than memory is staged on disk
 )
 
 

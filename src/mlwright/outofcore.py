@@ -36,6 +36,8 @@ import pandas as pd
 
 from .budget import Deadline, release_memory, rss_bytes
 from .data.large import holdout_rows, sample_rows, scan, stratified_sample, table_rows
+from .faults import kill_point
+from .processes import process_alive
 
 log = logging.getLogger("mlwright")
 
@@ -183,6 +185,7 @@ def _stage(plan: LargePlan, automl, pre, directory: Path, deadline: Deadline) ->
         path = directory / f"block{len(out.blocks):05d}.npy"
         np.save(path, np.ascontiguousarray(X[~hold]))
         out.blocks.append((path, int((~hold).sum())))
+        kill_point("outofcore.staging")
         out.labels.append(y[~hold].astype(np.float32))  # what LightGBM keeps: half the bytes of int64
         del X, b, y
         release_memory()  # each batch's temporaries: handed back, not left resident
@@ -370,7 +373,12 @@ def _local_fit(plan: LargePlan, automl, trial, pre, ref_frame: pd.DataFrame, y_e
     cats = [list(ref_frame[ref_frame.columns[i]].cat.categories) for i in cat_idx]
     ref_X = _matrix(ref_frame)
     del ref_frame
-    directory = Path(tempfile.mkdtemp(prefix="mlwright-rows-", dir=automl.workdir if automl.workdir else None))
+    parent = Path(automl.workdir) if automl.workdir else Path(tempfile.gettempdir())
+    for old in parent.glob("mlwright-rows-*-*"):  # blocks staged by a fit that was killed: gigabytes, gone
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    directory = Path(tempfile.mkdtemp(prefix=f"mlwright-rows-{os.getpid()}-", dir=parent))
     try:
         staged = _stage(plan, automl, pre, directory, deadline)
         info.update(rows_read=staged.rows + sum(len(h) for h in staged.hold_y), dropped=staged.dropped,

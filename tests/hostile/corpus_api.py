@@ -108,6 +108,7 @@ def fitted_and_predicts(data_cols):
 
 
 TEXT = "review"
+EVERY = ["lightgbm", "catboost", "xgboost", "linear", "et", "rf", "knn", "naive_bayes", "svm"]
 F = "feature"
 
 # fmt: off
@@ -219,6 +220,10 @@ CASES: list[tuple] = [
     ("fit-inf-cell", lambda c: c.fit(with_cell(c.df, "usage", np.inf)), finding("non_finite")),
     ("fit-1e308-cells", lambda c: c.fit(with_cell(with_cell(c.df, "usage", 1e308), "age", -1e308)),
      finding("non_finite")),
+    ("fit-1e308-every-family",
+     lambda c: c.fit(with_cell(with_cell(c.df, "usage", 1e308), "age", -1e308), families=EVERY, max_trials=len(EVERY),
+                     time_budget=120, n_folds=2),
+     lambda m: {t["family"] for t in m.trials_ if t["status"] == "ok"} == set(EVERY)),
     ("fit-inf-as-text", lambda c: c.fit(with_cell(c.df, "usage", "inf")),
      lambda m: m.schema_["usage"].kind == "numeric"),
     ("fit-text-only-binary", lambda c: c.fit(text_table("binary"), target="label"),

@@ -225,3 +225,30 @@ def test_read_only_home_fails_before_the_search(tmpfs, hostile_data, tmp_path):
               "--report-seconds", "0", "--tracking", "none", "--workdir", tmp_path / "wd",
               "--out", tmp_path / "m")  # fmt: skip
     assert r.returncode == 0 and (tmp_path / "m" / "manifest.json").exists(), r.stderr
+
+
+OUT_OF_CORE = """
+import sys
+import mlwright, mlwright.outofcore as oc
+oc.LARGE_SHARE = 0.0005  # this small table counts as larger than memory (see tests/test_large.py)
+m = mlwright.AutoML(time_budget=8, memory_limit="3GB", tracking=None, families=["lightgbm"], workdir=sys.argv[2],
+                    report_seconds=0)
+m.fit(sys.argv[1], target="churn")
+print(m.large_)
+"""
+
+
+def test_kill_while_staging_a_table_larger_than_memory_leaves_no_blocks(w, tmp_path):
+    from .conftest import hostile_table
+
+    data = tmp_path / "big.parquet"
+    hostile_table(60_000, seed=3).to_parquet(data, index=False)
+    work = tmp_path / "work"
+    cmd = [sys.executable, "-c", OUT_OF_CORE, str(data), str(work)]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=w.env | {"MLWRIGHT_KILL_AT": "outofcore.staging"},
+                       timeout=240)  # fmt: skip
+    assert r.returncode == KILLED, r.stderr[-2000:]
+    assert len(list(work.glob("mlwright-rows-*"))) == 1  # the killed fit's staged blocks
+    r = subprocess.run(cmd, capture_output=True, text=True, env=w.env, timeout=240)
+    assert r.returncode == 0 and "'rows_read': " in r.stdout, r.stdout[-1000:] + r.stderr[-2000:]  # staged again
+    assert not list(work.glob("mlwright-rows-*"))  # swept by the next fit, its own removed
