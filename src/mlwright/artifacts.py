@@ -32,7 +32,7 @@ import pandas as pd
 
 from .errors import ArtifactError, ArtifactIntegrityError
 from .faults import kill_point
-from .processes import process_alive
+from .processes import sweep_dead
 
 __all__ = ["FORMAT", "TRUSTED_PREFIXES", "data_fingerprint", "file_sha256", "read_manifest", "skops_load", "verify"]
 
@@ -218,10 +218,8 @@ def write_dir(target: str | Path, build) -> Path:
     directory that is not an mlwright model is never touched.
     """
     target = check_save_target(target)
-    for old in target.parent.glob(f".{glob.escape(target.name)}.*.part"):  # left by a killed save
-        pid = old.name[len(target.name) + 2 :].partition(".")[0]
-        if pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
+    prefix = f".{target.name}."
+    sweep_dead(target.parent.glob(f"{glob.escape(prefix)}*.part"), prefix)  # left by a killed save
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent))
     try:
         manifest = build(tmp)

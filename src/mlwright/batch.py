@@ -23,7 +23,7 @@ import pandas as pd
 from .data.sources import READERS
 from .errors import ColumnsMismatchError, ConfigError, DataReadError, EmptyDataError, UnsupportedFormatError
 from .faults import kill_point
-from .processes import process_alive
+from .processes import sweep_dead
 
 __all__ = ["BatchInput", "score_batch", "score_frame"]
 
@@ -131,10 +131,8 @@ class _FileSink:
         if not self.path.parent.is_dir():
             raise ConfigError(f"the folder of {str(self.path)!r} does not exist; create it first")
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        for old in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):  # left by a killed run
-            pid = old.name[len(self.path.name) + 2 : -4]
-            if pid.isdigit() and not process_alive(int(pid)):
-                old.unlink(missing_ok=True)
+        prefix = f".{self.path.name}."
+        sweep_dead(self.path.parent.glob(f"{glob.escape(prefix)}*.tmp"), prefix)  # left by a killed run
         self._writer = None
         self._fh = None
         self.rows = 0

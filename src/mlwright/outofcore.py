@@ -37,7 +37,7 @@ import pandas as pd
 from .budget import Deadline, release_memory, rss_bytes
 from .data.large import holdout_rows, sample_rows, scan, stratified_sample, table_rows
 from .faults import kill_point
-from .processes import process_alive
+from .processes import sweep_dead
 
 log = logging.getLogger("mlwright")
 
@@ -374,10 +374,7 @@ def _local_fit(plan: LargePlan, automl, trial, pre, ref_frame: pd.DataFrame, y_e
     ref_X = _matrix(ref_frame)
     del ref_frame
     parent = Path(automl.workdir) if automl.workdir else Path(tempfile.gettempdir())
-    for old in parent.glob("mlwright-rows-*-*"):  # blocks staged by a fit that was killed: gigabytes, gone
-        pid = old.name.split("-")[2]
-        if pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
+    sweep_dead(parent.glob("mlwright-rows-*"), "mlwright-rows-")  # blocks a killed fit staged: gigabytes
     directory = Path(tempfile.mkdtemp(prefix=f"mlwright-rows-{os.getpid()}-", dir=parent))
     try:
         staged = _stage(plan, automl, pre, directory, deadline)

@@ -33,7 +33,7 @@ from .errors import (
     did_you_mean,
 )
 from .faults import kill_point
-from .processes import process_alive
+from .processes import owner_pid, process_alive, sweep_dead
 from .store import Store
 from .store.tables import alias_history, aliases, registered, versions
 
@@ -127,19 +127,15 @@ def sweep_partial_copies(root: Path, store: Store | None = None) -> int:
     place (``<name>/<key>`` holding a ``.registering-<pid>`` marker) whose process is gone before writing its
     version row — unless the row was written (then only the marker goes).  Unnamed ``.tmp-*`` folders of
     older versions go after an hour."""
-    removed = 0
-    for tmp in root.glob(f"*/{TMP_PREFIX}*"):
-        pid_text = tmp.name[len(TMP_PREFIX) :].partition("-")[0]
-        if pid_text.isdigit() and len(pid_text) < 12:
-            alive = process_alive(int(pid_text))
-        else:
-            try:
-                alive = time.time() - tmp.stat().st_mtime < 3600
-            except OSError:
-                continue
-        if not alive:
-            shutil.rmtree(tmp, ignore_errors=True)
-            removed += 1
+    copies = list(root.glob(f"*/{TMP_PREFIX}*"))
+    removed = sweep_dead(copies, TMP_PREFIX)
+    for tmp in copies:  # unnamed (written before copies carried their pid)
+        try:
+            if owner_pid(tmp.name, TMP_PREFIX) is None and time.time() - tmp.stat().st_mtime > 3600:
+                shutil.rmtree(tmp, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
     for marker in root.glob(f"*/*/{PENDING}*"):
         pid_text = marker.name[len(PENDING) :]
         if not pid_text.isdigit() or process_alive(int(pid_text)) or store is None:

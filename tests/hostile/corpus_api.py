@@ -109,7 +109,6 @@ def fitted_and_predicts(data_cols):
 
 TEXT = "review"
 EVERY = ["lightgbm", "catboost", "xgboost", "linear", "et", "rf", "knn", "naive_bayes", "svm"]
-F = "feature"
 
 # fmt: off
 CASES: list[tuple] = [
