@@ -1,13 +1,14 @@
 """The array paths (a few rows; up to FAST_PATH_ROWS; the service's Columns) must give exactly what the
 DataFrame path gives."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import mlwright.automl as automl_module
+import mlwright.automl.fitted as fitted_module
 from mlwright.data.schema import Columns
 
 from .conftest import quick_fit
@@ -16,9 +17,9 @@ from .conftest import quick_fit
 def _frame_path(a, X: pd.DataFrame) -> np.ndarray:
     """Scores through DataFrames at every stage (the path of large batches)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(automl_module, "FAST_PATH_ROWS", 0)
-        assert not a._fast_ok(X)
-        return a._raw(X)
+        mp.setattr(fitted_module, "FAST_PATH_ROWS", 0)
+        assert not a.fitted_.uses_fast_path(X)
+        return a.predict_scores(X)
 
 
 def _as_columns(X: pd.DataFrame) -> Columns:
@@ -53,10 +54,10 @@ def test_fast_path_matches_dataframe_path(task_df, families, request):
     rows = _odd_rows(X)
     many = pd.concat([rows, X.iloc[12:80]])
     slow = _frame_path(a, many)
-    assert a._fast_ok(rows) and a._fast_ok(many)
-    np.testing.assert_allclose(a._raw(rows), slow[: len(rows)], rtol=1e-6, atol=1e-9)  # a few rows
-    np.testing.assert_allclose(a._raw(many), slow, rtol=1e-6, atol=1e-9)  # more: arrays, forests one by one
-    np.testing.assert_allclose(a._raw(_as_columns(many)), slow, rtol=1e-6, atol=1e-9)  # as the service reads
+    assert a.fitted_.uses_fast_path(rows) and a.fitted_.uses_fast_path(many)
+    np.testing.assert_allclose(a.predict_scores(rows), slow[: len(rows)], rtol=1e-6, atol=1e-9)  # a few rows
+    np.testing.assert_allclose(a.predict_scores(many), slow, rtol=1e-6, atol=1e-9)  # more: arrays, forests one by one
+    np.testing.assert_allclose(a.predict_scores(_as_columns(many)), slow, rtol=1e-6, atol=1e-9)  # as the service reads
 
 
 def test_fast_path_checks_like_the_slow_one(binary_df):
@@ -73,30 +74,33 @@ def test_fast_path_checks_like_the_slow_one(binary_df):
     with pytest.warns(UserWarning, match="ignoring 1 column"):
         a.predict(X.assign(extra=1))
     ones = _frame_path(a, X.assign(x1=1.0))  # true/false are 1/0, on either path
-    np.testing.assert_allclose(a._raw(X.assign(x1=True)), ones)
+    np.testing.assert_allclose(a.predict_scores(X.assign(x1=True)), ones)
     np.testing.assert_allclose(_frame_path(a, X.assign(x1=True)), ones)
 
 
 def test_forest_members_fused_on_the_fast_path_give_the_same_numbers(multiclass_df):
     rf = quick_fit(multiclass_df, families=["rf"], max_trials=1, time_budget=30, n_folds=3)
     et = quick_fit(multiclass_df, families=["et"], max_trials=1, time_budget=30, n_folds=3)
-    (m_rf,), (m_et,) = rf.members_, et.members_
-    assert m_rf["preps"] == m_et["preps"] == ["ordinal/full"]  # same data and seed: the same preprocessing
-    rf.members_ = [dict(m_rf, weight=0.6), dict(m_et, weight=0.4)]  # a two-forest ensemble
-    rest, fused = rf._fused_forests()
+    (m_rf,), (m_et,) = rf.fitted_.members, et.fitted_.members
+    assert m_rf.preps == m_et.preps == ("ordinal/full",)  # same data and seed: the same preprocessing
+    two = (dataclasses.replace(m_rf, weight=0.6), dataclasses.replace(m_et, weight=0.4))
+    rf.fitted_ = rf.fitted_.replace(members=two)  # a two-forest ensemble
+    rest, fused = rf.fitted_.fused_forests()
     assert rest == [] and len(fused) == 1
     X = multiclass_df.drop(columns=["label"])
     rows = _odd_rows(X)
-    fast = rf._raw(rows)  # the fused forest
+    fast = rf.predict_scores(rows)  # the fused forest
     slow = _frame_path(rf, pd.concat([rows, X.iloc[12:40]]))[: len(rows)]  # each forest through scikit-learn
     expected = 0.6 * rf_only(m_rf, rf, rows) + 0.4 * rf_only(m_et, et, rows)
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(fast, expected, rtol=1e-6, atol=1e-9)
-    assert rf._fused_forests()[1] is fused  # reused while the members and weights stay
-    rf.members_[0]["weight"] = 0.5
-    assert rf._fused_forests()[1] is not fused  # rebuilt when they change
+    assert rf.fitted_.fused_forests()[1] is fused  # reused while the members and weights stay
+    halves = tuple(dataclasses.replace(m, weight=0.5) for m in two)
+    assert rf.fitted_.replace(members=halves).fused_forests()[1] is not fused  # a new fitted model: rebuilt
+    with pytest.raises(AttributeError):
+        rf.members_ = []  # the fitted attributes are read-only views
 
 
 def rf_only(member, owner, rows):
-    pre = owner.preprocessors_[member["preps"][0]]
-    return member["models"][0].predict_raw(pre.transform(owner._prepare(rows)))
+    pre = owner.preprocessors_[member.preps[0]]
+    return member.models[0].predict_raw(pre.transform(owner.validate(rows)))

@@ -72,13 +72,13 @@ def test_report_data_binary(fitted):
 
 def test_shap_values_add_up_to_the_booster_output(fitted):
     a, test = fitted
-    member = next((m for m in a.members_ if m["family"] == "lightgbm"), None)
+    member = next((m for m in a.fitted_.members if m.family == "lightgbm"), None)
     assert member is not None
-    pre = a.preprocessors_[member["preps"][0]]
-    Xc = a._prepare(test.drop(columns="y").head(40))
+    pre = a.preprocessors_[member.preps[0]]
+    Xc = a.validate(test.drop(columns="y").head(40))
     out = tree_shap(member, pre, Xc, a.schema_.features, "binary", a.schema_.classes)
     phi = np.column_stack([out["values"][c] for c in out["values"]])
-    raw = np.mean([m.booster.predict(pre.transform(Xc), raw_score=True) for m in member["models"]], axis=0)
+    raw = np.mean([m.booster.predict(pre.transform(Xc), raw_score=True) for m in member.models], axis=0)
     # every column's share + the expected value = the model's log-odds (SHAP's additivity), per row
     total = phi.sum(axis=1) + out["expected_value"]
     assert len(out["values"]) == len(a.schema_.features)
@@ -105,7 +105,7 @@ def test_thresholds_set_used_and_saved(fitted, tmp_path):
     for bad in ("best", 1.5, 0):
         with pytest.raises(ConfigError, match="threshold"):
             a.set_threshold(bad)
-    del a.threshold_
+    assert a.set_threshold(None) is None and a.threshold_ is None  # back to the most probable class
 
 
 def test_saved_model_carries_a_verified_report(fitted, tmp_path):

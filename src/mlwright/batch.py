@@ -38,13 +38,13 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
     out = pd.DataFrame(index=df.index)
     for c in keep or []:
         out[c] = df[c]
-    from .external import decide, label_array
+    from .predictor import decide, label_array
 
-    raw = model._raw(df)
+    raw = model.predict_scores(df)
     if model.task_ == "regression":
         out["prediction"] = np.asarray(raw, dtype=float)
         return out
-    p, pick = decide(model, raw)
+    p, pick = decide(raw, model.task_, model.threshold_)
     classes = list(model.schema_.classes)
     out["prediction"] = label_array(classes)[pick]
     for j, c in enumerate(classes):

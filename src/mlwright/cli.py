@@ -115,8 +115,9 @@ def _fit(
         df = read_table(data)
         err.print(f"read {len(df):,} rows × {df.shape[1]} columns from the query")
     automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed, **constraints)
+    source = data.describe() if isinstance(data, SqlSource) else None  # where the rows came from, for retrain
     if quiet or not err.is_terminal:  # no live bar in logs and pipes: one summary line at the end
-        automl.fit(df, target=target)
+        automl.fit(df, target=target, source=source)
     else:
         with Progress(
             TextColumn("[bold]fitting[/bold]"),
@@ -136,9 +137,7 @@ def _fit(
                     info=f"trials {s.trials_done} · best {s.metric} {best} · {s.time_left:.0f}s left",
                 )
 
-            automl.fit(df, target=target, callbacks=[progress])
-    if isinstance(data, SqlSource):  # where the rows came from, for retrain --with-history
-        automl.training_source_ = data.describe()
+            automl.fit(df, target=target, callbacks=[progress], source=source)
     acted = [f for f in automl.findings_ if f.severity != "info" or not f.action.startswith("none")]
     if acted:
         out.print(_findings_table(acted, "Data checks (all findings are in the model report)", with_action=True))
@@ -147,7 +146,7 @@ def _fit(
         f"fitted in {automl.fit_seconds_:.1f}s: {n_trials} trials, best {automl.metric_} {automl.score_val_:.5g}",
         highlight=False,
     )
-    big = getattr(automl, "large_", None)
+    big = automl.large_
     if big:  # a table too large to hold: searched on a sample, then (maybe) trained on all rows
         done = (f"{big['trial']} trained on {big['rows_trained']:,} rows out of core"
                 if big["used"] == "all_rows" else f"kept the sample's model ({big.get('reason')})")  # fmt: skip

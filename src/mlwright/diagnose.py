@@ -317,15 +317,15 @@ def resolve_threshold(task: str, threshold: float | str, cost_ratio: float, curv
     return value
 
 
-def encode_labels(automl, y) -> tuple[np.ndarray, list[Any]]:
+def encode_labels(schema: Any, y) -> tuple[np.ndarray, list[Any]]:
     """Targets as the model's class indices (or floats for regression) and the labels it never saw."""
     import pandas as pd
 
-    if automl.task_ == "regression":
+    if schema.task == "regression":
         return pd.to_numeric(y, errors="coerce").to_numpy(float), []
     from .data.schema import class_key as _key
 
-    lookup = {_key(c): i for i, c in enumerate(automl.schema_.classes)}
+    lookup = {_key(c): i for i, c in enumerate(schema.classes)}
     unknown = [v for v in pd.unique(y) if _key(v) not in lookup]
     return np.array([lookup.get(_key(v), -1) for v in y.to_numpy()]), unknown
 
@@ -343,16 +343,16 @@ def evaluate_model(automl, df, target: str | None = None) -> dict[str, Any]:
     df = df.loc[df[target].notna()]
     if len(df) == 0:
         raise EmptyDataError(f"no rows with a value in target column {target!r} to evaluate on")
-    y, unknown = encode_labels(automl, df[target])
+    y, unknown = encode_labels(schema, df[target])
     if unknown:
         raise TargetError(f"target has labels the model never saw: {unknown[:5]}; known: {schema.classes}")
-    raw = automl._raw(df.drop(columns=[target]))
+    raw = automl.predict_scores(df.drop(columns=[target]))
     if schema.task == "regression":
         out: dict[str, Any] = score_all("regression", y, raw)
     else:
         n = len(schema.classes)
         out = score_all(schema.task, y, raw, n)
-        threshold = getattr(automl, "threshold_", None)
+        threshold = automl.threshold_
         hard = raw
         if threshold is not None and schema.task == "binary":
             lab = (raw[:, 1] >= threshold).astype(float)

@@ -163,19 +163,31 @@ def _contributions(model, Xt, task: str) -> np.ndarray | None:
     return raw.reshape(len(raw), -1, d)  # LightGBM multiclass: (n, classes × d)
 
 
+def served_tree_shap(fitted: Any, X: pd.DataFrame) -> tuple[Any, dict[str, Any] | None] | None:
+    """SHAP values of a fitted model's heaviest tree-booster member on raw rows ``X``: ``(member, values)``,
+    or None when no member is a tree booster (see :func:`tree_shap`)."""
+    trees = [m for m in fitted.members if m.family in TREE_FAMILIES]
+    if not trees:
+        return None
+    member = max(trees, key=lambda m: m.weight)
+    Xc = fitted.validate(X)
+    pre = fitted.preprocessors[member.preps[0]]
+    return member, tree_shap(member, pre, Xc, fitted.schema.features, fitted.task, fitted.schema.classes)
+
+
 def tree_shap(
-    member: dict[str, Any], preprocessor, X: pd.DataFrame, columns: list[str], task: str, classes: list[Any]
+    member: Any, preprocessor, X: pd.DataFrame, columns: list[str], task: str, classes: list[Any]
 ) -> dict[str, Any] | None:
     """SHAP values of one tree-booster ensemble member on rows ``X`` (coerced), summed per input column.
 
     Returns None when the member is not a LightGBM/XGBoost/CatBoost model.
     """
-    if member["family"] not in TREE_FAMILIES:
+    if member.family not in TREE_FAMILIES:
         return None
     t0 = time.monotonic()
     Xt = preprocessor.transform(X)
     names = [str(n) for n in getattr(preprocessor, "feature_names_out_", [])]
-    parts = [_contributions(m, Xt, task) for m in member["models"]]
+    parts = [_contributions(m, Xt, task) for m in member.models]
     if any(p is None for p in parts):
         return None
     phi = np.mean(parts, axis=0)  # fold models: their average predicts, so their SHAP values average
@@ -203,8 +215,8 @@ def tree_shap(
             lo, hi = np.nanpercentile(v, [5, 95])
             feature_values[c] = np.clip((v.to_numpy(dtype=float) - lo) / max(hi - lo, 1e-12), 0, 1).tolist()
     return {
-        "member": member["name"],
-        "family": member["family"],
+        "member": member.name,
+        "family": member.family,
         "rows": len(X),
         "signed": sign,
         "scale": "log-odds" if task != "regression" else "target units",

@@ -350,10 +350,14 @@ def to_onnx(model: Any):
         raise ConfigError(f"ONNX export needs the onnx package; {_HINT}") from None
     if getattr(model, "kind", "mlwright") != "mlwright":
         raise ExportError(f"this is an external {model.kind} model; its original file is what to deploy")
-    model._check_fitted()
-    schema, task = model.schema_, model.task_
+    fitted = getattr(model, "fitted_", None)
+    if fitted is None:
+        from .errors import NotFittedError
+
+        raise NotFittedError("this AutoML is not fitted yet; call fit(data, target=...) or mlwright.load(path)")
+    schema, task = fitted.schema, fitted.task
     k = len(schema.classes) if task != "regression" else 0
-    bad = [f"{m['name']} ({m['family']})" for m in model.members_ if m["family"] not in _CONVERTERS]
+    bad = [f"{m.name} ({m.family})" for m in fitted.members if m.family not in _CONVERTERS]
     if bad:
         raise ExportError(
             f"member(s) {', '.join(bad)} have no ONNX converter (convertible: {', '.join(ONNX_FAMILIES)}); "
@@ -363,25 +367,25 @@ def to_onnx(model: Any):
     inp = _Inputs(g, schema)
     prepared: dict[str, str] = {}
     total = None
-    for m in model.members_:
+    for m in fitted.members:
         fold_outs = []
-        for key, mod in zip(m["preps"], m["models"]):
+        for key, mod in zip(m.preps, m.models):
             if key not in prepared:
-                prepared[key] = _prep(g, inp, model.preprocessors_[key])
-            fold_outs.append(_CONVERTERS[m["family"]](g, prepared[key], mod, task, k))
+                prepared[key] = _prep(g, inp, fitted.preprocessors[key])
+            fold_outs.append(_CONVERTERS[m.family](g, prepared[key], mod, task, k))
         p = fold_outs[0] if len(fold_outs) == 1 else g.op("Sum", fold_outs)
-        p = g.op("Mul", [p, g.const(m["weight"] / len(fold_outs))])
+        p = g.op("Mul", [p, g.const(m.weight / len(fold_outs))])
         total = p if total is None else g.op("Add", [total, p])
     outputs = []
     if task == "regression":
         g.nodes.append(helper.make_node("Reshape", [total, g.const([-1], np.int64)], ["predictions"]))
         outputs.append(helper.make_tensor_value_info("predictions", TensorProto.DOUBLE, [None]))
     else:
-        p = _calibrated(g, model, total)
+        p = _calibrated(g, fitted, total)
         clipped = g.op("Clip", [p, g.const(0.0), g.const(1.0)])
         probs = g.op("Div", [clipped, g.op("ReduceSum", [clipped, g.const([1], np.int64)], keepdims=1)])
         g.nodes.append(helper.make_node("Identity", [probs], ["probabilities"]))
-        threshold = getattr(model, "threshold_", None)
+        threshold = fitted.threshold
         if threshold is not None and task == "binary":
             p1 = g.op("Gather", ["probabilities", g.const(1, np.int64)], axis=1)
             idx = g.op("Cast", [g.op("GreaterOrEqual", [p1, g.const(float(threshold))])], to=7)
@@ -402,15 +406,15 @@ def to_onnx(model: Any):
     )  # fmt: skip
     onx.ir_version = 10
     meta = {"mlwright.task": task, "mlwright.classes": json.dumps(list(schema.classes)),
-            "mlwright.target": schema.target, "mlwright.metric": model.metric_}  # fmt: skip
+            "mlwright.target": schema.target, "mlwright.metric": fitted.metric}  # fmt: skip
     helper.set_model_props(onx, meta)
     onnx.checker.check_model(onx)
     return onx
 
 
-def _calibrated(g: _Graph, model, p: str) -> str:
-    cal = getattr(model, "calibration_", None)
-    if cal is None or model.task_ != "binary":
+def _calibrated(g: _Graph, fitted, p: str) -> str:
+    cal = fitted.calibration
+    if cal is None or fitted.task != "binary":
         return p
     if cal["method"] != "sigmoid":
         raise ExportError(

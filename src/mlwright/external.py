@@ -21,65 +21,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.metaestimators import available_if
 
 from . import __version__, artifacts
 from .data.schema import Columns, Schema, infer_column
 from .errors import ArtifactError, ColumnTypeError, ConfigError, NotFittedError, did_you_mean
 from .metrics import default_metric
+from .predictor import Predicts, decide
 
-__all__ = ["ExternalModel", "Predicts", "from_onnx", "from_sklearn"]
+__all__ = ["ExternalModel", "from_onnx", "from_sklearn"]
 
 _ONNX_HINT = "install the ONNX support with: pip install 'mlwright[onnx]'"
-
-
-def _can_predict_proba(self) -> bool:
-    return getattr(self, "task_", None) != "regression"
-
-
-class Predicts:
-    """``predict`` / ``predict_proba`` over a model's ``_raw`` probabilities (shared by every model kind)."""
-
-    @available_if(_can_predict_proba)
-    def predict_proba(self, X: Any) -> pd.DataFrame:
-        """Class probabilities: one column per class label (labels as in training), rows as in X.
-
-        Not available on a model fitted for regression (``hasattr(model, "predict_proba")`` is False).
-        """
-        self._check_fitted()
-        p, _ = decide(self, self._raw(X))
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(p, columns=list(self.schema_.classes), index=index)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted values (regression) or class labels (the most probable class, or for a binary
-        task the positive class when its probability reaches the threshold set by ``set_threshold``)."""
-        self._check_fitted()
-        p = self._raw(X)
-        if self.task_ == "regression":
-            return np.asarray(p, dtype=float)
-        _, pick = decide(self, p)
-        return label_array(self.schema_.classes)[pick]
-
-
-def _mixed(classes: list) -> bool:
-    return len({type(c) for c in classes}) > 1 or all(isinstance(c, str) for c in classes)
-
-
-def label_array(classes: list) -> np.ndarray:
-    """The class labels as an array to index with predicted class positions (object dtype for text)."""
-    return np.asarray(classes, dtype=object if _mixed(classes) else None)
-
-
-def decide(model: Any, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A classifier's raw scores → (probabilities clipped to [0, 1] and normalised, predicted class positions:
-    the most probable class, or for a binary task the positive one when it reaches ``threshold_``)."""
-    p = np.clip(raw, 0.0, 1.0)
-    p = p / p.sum(axis=1, keepdims=True)
-    threshold = getattr(model, "threshold_", None)
-    if threshold is not None and model.task_ == "binary":
-        return p, (p[:, 1] >= threshold).astype(int)
-    return p, p.argmax(1)
 
 
 def _plain(v: Any) -> Any:
@@ -134,6 +85,14 @@ class ExternalModel(Predicts):
         if self.estimator_ is None and self._onnx_bytes is None:
             raise NotFittedError("this external model holds no estimator")
 
+    def validate(self, X: Any) -> pd.DataFrame:
+        """Rows checked and coerced by the Schema (see :class:`~mlwright.predictor.Predictor`)."""
+        if isinstance(X, Columns):
+            X = X.frame()
+        if not isinstance(X, pd.DataFrame):
+            raise ColumnTypeError(f"expected a pandas DataFrame to score, got {type(X).__name__}")
+        return self.schema_.validate(X)
+
     # ------------------------------------------------------------------ inputs
     def _frame(self, X: Any) -> pd.DataFrame:
         """Validate ``X`` against the Schema, then give it the dtypes the wrapped model was built for."""
@@ -154,7 +113,8 @@ class ExternalModel(Predicts):
         return pd.DataFrame(out, index=X.index)
 
     # ------------------------------------------------------------------ scoring
-    def _raw(self, X: Any) -> np.ndarray:
+    def predict_scores(self, X: Any) -> np.ndarray:
+        """Class probabilities or values for rows ``X`` (see :class:`~mlwright.predictor.Predictor`)."""
         self._check_fitted()
         df = self._frame(X.frame() if isinstance(X, Columns) else X)
         if self.kind == "sklearn":
@@ -190,16 +150,23 @@ class ExternalModel(Predicts):
         return np.asarray(prob, dtype=float)
 
     # ------------------------------------------------------------------ saving
+    def manifest(self) -> dict[str, Any]:
+        """What ``manifest.json`` says about this model, less the file hashes."""
+        out: dict[str, Any] = {
+            "kind": self.kind, "mlwright_version": __version__, "task": self.task_, "metric": self.metric_,
+            "classes": self.schema_.to_dict()["classes"], "schema": self.schema_.to_dict(),
+            "dtypes": self.dtypes_, "estimate": {"metric": self.metric_, "score_val": None},
+            "best_model": self.kind,
+        }  # fmt: skip
+        if self.kind == "onnx":
+            out["onnx"] = self._onnx_spec
+        return out
+
     def save(self, path: str | Path) -> Path:
         """Write the model directory (manifest + the estimator as skops, or the ONNX file)."""
 
         def build(tmp: Path) -> dict:
-            manifest: dict[str, Any] = {
-                "kind": self.kind, "mlwright_version": __version__, "task": self.task_, "metric": self.metric_,
-                "classes": self.schema_.to_dict()["classes"], "schema": self.schema_.to_dict(),
-                "dtypes": self.dtypes_, "estimate": {"metric": self.metric_, "score_val": None},
-                "best_model": self.kind,
-            }  # fmt: skip
+            manifest = self.manifest()
             reference = getattr(self, "reference_", None)
             if reference is not None:
                 (tmp / "reference.json").write_text(json.dumps(reference, allow_nan=False), encoding="utf-8")
@@ -208,7 +175,6 @@ class ExternalModel(Predicts):
                 manifest["skops_types"] = {"estimator.skops": types}
             else:
                 (tmp / "model.onnx").write_bytes(self._onnx_bytes)
-                manifest["onnx"] = self._onnx_spec
             return manifest
 
         return artifacts.write_dir(path, build)
@@ -274,7 +240,7 @@ def from_sklearn(estimator: Any, sample: pd.DataFrame, target: str = "target") -
         raise ConfigError(f"{type(estimator).__name__} is neither a classifier nor a regressor")
     _check_feature_names(estimator, sample)
     model = ExternalModel("sklearn", _schema(sample, task, classes, target), _dtypes(sample), estimator=estimator)
-    model._raw(sample.head(5))  # fails now, clearly, if the sample does not fit the model
+    model.predict_scores(sample.head(5))  # fails now, clearly, if the sample does not fit the model
     model.reference_ = sample_reference(model, sample)
     return model
 
@@ -285,11 +251,11 @@ def sample_reference(model: ExternalModel, sample: pd.DataFrame) -> dict[str, An
     from .data.schema import coerce
     from .monitoring.reference import build_reference
 
-    raw = model._raw(sample)
+    raw = model.predict_scores(sample)
     if model.task_ == "regression":
         outputs = {"values": raw}
     else:
-        p, pick = decide(model, raw)
+        p, pick = decide(raw, model.task_, model.threshold_)
         outputs = {"proba": p, "labels": [model.schema_.classes[i] for i in pick]}
     return build_reference(coerce(sample, model.schema_), model.schema_, outputs) | {"from": "sample"}
 
@@ -425,7 +391,7 @@ def from_onnx(
     schema = _schema(frame, task, classes, target, kinds)
     model = ExternalModel("onnx", schema, _dtypes(frame), onnx_bytes=data, onnx_spec=spec)
     if sample is not None:
-        model._raw(sample.head(5))  # fails now, clearly, if the sample does not fit the model
+        model.predict_scores(sample.head(5))  # fails now, clearly, if the sample does not fit the model
         if spec["layout"] == "columns":  # per-column inputs: the sample's columns are the model's
             model.reference_ = sample_reference(model, sample[list(kinds)])
     return model

@@ -157,10 +157,10 @@ def _labelled(t: pd.Series, schema) -> np.ndarray:
     return ok
 
 
-def _stage(plan: LargePlan, automl, pre, directory: Path, deadline: Deadline) -> _Staged:
+def _stage(plan: LargePlan, job: _Job, pre, directory: Path, deadline: Deadline) -> _Staged:
     from .data.schema import coerce, encode_target
 
-    schema = automl.schema_
+    schema = job.schema
     out = _Staged(directory)
     start = 0
     for b in scan(plan.source, batch_rows=plan.batch_rows):
@@ -212,7 +212,7 @@ def _block_sequence(path: Path, n: int):
     return _Block()
 
 
-def _lgb_fit(plan: LargePlan, automl, trial, staged: _Staged, ref_X: np.ndarray, ref_y: np.ndarray,
+def _lgb_fit(plan: LargePlan, job: _Job, trial, staged: _Staged, ref_X: np.ndarray, ref_y: np.ndarray,
              cat_idx: list[int], deadline: Deadline) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     import lightgbm as lgb
 
@@ -220,14 +220,14 @@ def _lgb_fit(plan: LargePlan, automl, trial, staged: _Staged, ref_X: np.ndarray,
     from .models.lightgbm import _es_metric, _StopCallback
 
     fam = get_family(trial.family)
-    n_jobs = automl.n_jobs if automl.n_jobs and automl.n_jobs > 0 else (os.cpu_count() or 1)
-    n_classes = len(automl.schema_.classes) if automl.task_ != "regression" else 0
-    model = fam.make(automl.task_, dict(trial.params), n_classes, automl.seed, n_jobs, automl.metric_)
+    n_jobs = job.n_jobs if job.n_jobs and job.n_jobs > 0 else (os.cpu_count() or 1)
+    n_classes = len(job.schema.classes) if job.task != "regression" else 0
+    model = fam.make(job.task, dict(trial.params), n_classes, job.seed, n_jobs, job.metric)
     params = model._lgb_params()
     labels = np.concatenate(staged.labels)
     # what binning all rows takes (a byte per value, ~4 per feature-group index, label/score/gradients) against
     # what the process does not hold yet: when it would not fit, train on every k-th block
-    fold_rows = int(len(ref_y) * (1 - 1 / max(automl.n_folds_, 2)))
+    fold_rows = int(len(ref_y) * (1 - 1 / max(job.n_folds, 2)))
     # measured on the 20M-row benchmark (19 features, binary): ~40-48 bytes a row while training
     per_row = ref_X.shape[1] + 32 + 12 * max(n_classes, 1)
     room = plan.memory_limit - (rss_bytes() or 0)
@@ -249,7 +249,7 @@ def _lgb_fit(plan: LargePlan, automl, trial, staged: _Staged, ref_X: np.ndarray,
         del ref
         hold_X, hold_y = np.concatenate(staged.hold_X), np.concatenate(staged.hold_y)
         valid = lgb.Dataset(hold_X, label=hold_y, reference=train, categorical_feature=cat_idx)
-        higher = _es_metric(automl.task_, automl.metric_)[1]
+        higher = _es_metric(job.task, job.metric)[1]
         iters = [i for i in (m.meta().get("best_iteration") for m in trial.models) if i]
         needed = float(np.mean(iters)) * math.sqrt(len(labels) / max(fold_rows, 1)) if iters else None
         pace = _Pace(float(params.get("learning_rate", 0.1)), needed, deadline)
@@ -299,30 +299,51 @@ def _dask_client(executor):
     return executor if isinstance(executor, DaskExecutor) else None
 
 
-def fit_all_rows(automl, plan: LargePlan, trials: list, Xc: pd.DataFrame, y_enc: np.ndarray, metric,
-                 executor: Any = None) -> None:  # fmt: skip
+@dataclass(frozen=True)
+class _Job:
+    """What training on all rows needs from the estimator's settings and the sample's fitted model."""
+
+    schema: Any
+    task: str
+    metric: str
+    n_folds: int
+    seed: int
+    n_jobs: int | None
+    workdir: str | None
+
+
+def fit_all_rows(automl, fitted, plan: LargePlan, trials: list, Xc: pd.DataFrame, y_enc: np.ndarray, metric,
+                 executor: Any = None):  # fmt: skip
     """Train the best chunk-trainable configuration of ``trials`` on all rows of ``plan.source``; keep it when
-    it beats the sample's model on the held-out rows.  Records what happened in ``automl.large_``.
+    it beats the sample's model (``fitted``) on the held-out rows.  Returns the fitted model to serve, with
+    what happened in its ``provenance.large``.
 
     Locally: LightGBM from staged blocks (:data:`CHUNKED_FAMILIES`); with a Dask executor: XGBoost on the
     cluster (``xgboost.dask``).
     """
-    from .features import build_preprocessor
-    from .models import get as get_family
-
     release_memory()  # what the search freed: the all-rows fit needs the room
     t0 = time.monotonic()
     info: dict[str, Any] = {"source": str(plan.source), "rows": plan.rows, "sample_rows": len(plan.sample),
                             "holdout_every": plan.holdout_every, "bytes_per_row": round(plan.bytes_per_row, 1),
                             "sample_seconds": plan.sample_info.get("seconds"), "used": "sample"}  # fmt: skip
-    automl.large_ = info
+    job = _Job(fitted.schema, fitted.task, fitted.metric, fitted.estimate.n_folds, automl.seed, automl.n_jobs,
+               automl.workdir)  # fmt: skip
+    served = _all_rows(job, fitted, plan, trials, Xc, y_enc, metric, executor, info, t0)
+    return served.with_provenance(large=info)
+
+
+def _all_rows(job: _Job, fitted, plan: LargePlan, trials: list, Xc: pd.DataFrame, y_enc: np.ndarray, metric,
+              executor: Any, info: dict[str, Any], t0: float):  # fmt: skip
+    from .features import build_preprocessor
+    from .models import get as get_family
+
     dask = _dask_client(executor)
     families = DASK_FAMILIES if dask is not None else CHUNKED_FAMILIES
     ok = [t for t in trials if t.status == "ok" and t.family in families]
     if not ok:
         info["reason"] = f"no {'/'.join(families)} trial finished: the model trained on the sample is kept"
         log.warning(info["reason"])
-        return
+        return fitted
     trial = sorted(ok, key=lambda t: -t.score if metric.greater_is_better else t.score)[0]
     info["trial"] = trial.name
     for t in trials:  # the served members hold what they need: other trials' fold models only take room now
@@ -330,7 +351,7 @@ def fit_all_rows(automl, plan: LargePlan, trials: list, Xc: pd.DataFrame, y_enc:
             t.models, t.oof = [], None
     release_memory()
     deadline = Deadline(plan.deadline - 2.0) if not math.isinf(plan.deadline) else Deadline(math.inf)
-    pre = build_preprocessor(automl.schema_, get_family(trial.family).style, automl.seed)
+    pre = build_preprocessor(job.schema, get_family(trial.family).style, job.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref_frame = pre.fit_transform(Xc, y_enc)
@@ -339,45 +360,46 @@ def fit_all_rows(automl, plan: LargePlan, trials: list, Xc: pd.DataFrame, y_enc:
             del ref_frame
             dask.prepare()  # the search's client was closed with its trials
             try:
-                model, fit_info = dask_fit(plan, automl, trial, pre, dask.client, deadline)
+                model, fit_info = dask_fit(plan, job, trial, pre, dask.client, deadline)
             finally:
                 dask.close()
             hold_X, hold_y, hold_raw = fit_info.pop("hold_X"), fit_info.pop("hold_y"), fit_info.pop("hold_raw")
             info.update(fit_info, where="dask", train_seconds=round(time.monotonic() - t0, 1))
         else:
-            model, hold_X, hold_y, hold_raw = _local_fit(plan, automl, trial, pre, ref_frame, y_enc, deadline, info)
+            model, hold_X, hold_y, hold_raw = _local_fit(plan, job, trial, pre, ref_frame, y_enc, deadline, info)
     except Exception as exc:  # a full disk, a cluster that cannot reach the file: the sample's model still serves
         info["reason"] = (f"training on all rows failed ({type(exc).__name__}: {str(exc)[:300]}); "
                           "the sample's model is kept")  # fmt: skip
         log.warning(info["reason"])
-        return
+        return fitted
     if model is None:
-        return
-    n_classes = len(automl.schema_.classes) if automl.task_ != "regression" else 0
+        return fitted
+    n_classes = fitted.n_classes
     all_score = metric(hold_y, model.predict_raw(hold_X), n_classes)
-    sample_score = metric(hold_y, automl._blended(hold_raw), n_classes)
+    sample_score = metric(hold_y, fitted.blended(hold_raw), n_classes)
     info.update(holdout_rows=len(hold_y), holdout_score_all_rows=all_score, holdout_score_sample=sample_score)
     if metric.better(all_score, sample_score):
-        _serve(automl, trial, pre, model, all_score, info)
+        fitted = _serve(fitted, trial, pre, model, all_score, info)
     else:
         info["reason"] = "the all-rows model did not beat the sample's model on the held-out rows"
         log.warning(info["reason"])
     info["seconds"] = round(time.monotonic() - t0, 1)
     log.info("all rows: %s", info)
+    return fitted
 
 
-def _local_fit(plan: LargePlan, automl, trial, pre, ref_frame: pd.DataFrame, y_enc: np.ndarray, deadline: Deadline,
+def _local_fit(plan: LargePlan, job: _Job, trial, pre, ref_frame: pd.DataFrame, y_enc: np.ndarray, deadline: Deadline,
                info: dict[str, Any]):  # fmt: skip
     t0 = time.monotonic()
     cat_idx = [i for i, c in enumerate(ref_frame.columns) if isinstance(ref_frame[c].dtype, pd.CategoricalDtype)]
     cats = [list(ref_frame[ref_frame.columns[i]].cat.categories) for i in cat_idx]
     ref_X = _matrix(ref_frame)
     del ref_frame
-    parent = Path(automl.workdir) if automl.workdir else Path(tempfile.gettempdir())
+    parent = Path(job.workdir) if job.workdir else Path(tempfile.gettempdir())
     sweep_dead(parent.glob("mlwright-rows-*"), "mlwright-rows-")  # blocks a killed fit staged: gigabytes
     directory = Path(tempfile.mkdtemp(prefix=f"mlwright-rows-{os.getpid()}-", dir=parent))
     try:
-        staged = _stage(plan, automl, pre, directory, deadline)
+        staged = _stage(plan, job, pre, directory, deadline)
         info.update(rows_read=staged.rows + sum(len(h) for h in staged.hold_y), dropped=staged.dropped,
                     stage_seconds=round(time.monotonic() - t0, 1), where="local")  # fmt: skip
         if not staged.blocks or not staged.hold_y:
@@ -385,7 +407,7 @@ def _local_fit(plan: LargePlan, automl, trial, pre, ref_frame: pd.DataFrame, y_e
             return None, None, None, None
         t1 = time.monotonic()
         release_memory()
-        model, fit_info = _lgb_fit(plan, automl, trial, staged, ref_X, y_enc, cat_idx, deadline)
+        model, fit_info = _lgb_fit(plan, job, trial, staged, ref_X, y_enc, cat_idx, deadline)
         info.update(fit_info, train_seconds=round(time.monotonic() - t1, 1))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -394,22 +416,24 @@ def _local_fit(plan: LargePlan, automl, trial, pre, ref_frame: pd.DataFrame, y_e
     return model, np.concatenate(staged.hold_X), np.concatenate(staged.hold_y), hold_raw
 
 
-def _serve(automl, trial, pre, model, score: float, info: dict[str, Any]) -> None:
-    """Make the all-rows model the one ``automl`` serves, with its held-out score as the estimate."""
+def _serve(fitted, trial, pre, model, score: float, info: dict[str, Any]):
+    """``fitted`` serving the all-rows model, with its held-out score as the estimate."""
+    from .automl.assemble import relabel
+    from .automl.fitted import Member
+
     name = f"{trial.name}_all_rows"
     key = f"{pre.style}/all_rows"
-    automl.members_ = [{"name": name, "family": trial.family, "weight": 1.0, "models": [model], "preps": [key],
-                        "refit": True, "meta": [model.meta()]}]  # fmt: skip
-    automl.preprocessors_ = {key: pre}
-    automl._oof = {name: trial.oof}  # the sample's out-of-fold outputs stand in as the monitoring reference
-    automl.model_bytes_ = int(model.nbytes())
-    automl.score_val_, automl.estimate_kind_ = float(score), "holdout"
+    member = Member(name, trial.family, 1.0, (model,), (key,), True, (model.meta(),))
     row = {"model": name, "family": trial.family, "score_val": float(score), "fit_seconds": info["train_seconds"],
            "predict_seconds": trial.predict_seconds, "source": "all rows", "truncated": False,
            "params": json.dumps(trial.params, default=str)}  # fmt: skip
-    automl._trial_rows = pd.concat([automl._trial_rows, pd.DataFrame([row])], ignore_index=True)
-    automl._relabel_ensemble_row()
+    served = fitted.replace(
+        members=(member,), preprocessors={key: pre},
+        oof={name: trial.oof},  # the sample's out-of-fold outputs stand in as the monitoring reference
+        trial_rows=pd.concat([fitted.trial_rows, pd.DataFrame([row])], ignore_index=True),
+    ).with_estimate(model_bytes=int(model.nbytes()), score_val=float(score), kind="holdout")
     info["used"] = "all_rows"
+    return relabel(served)
 
 
 # ---------------------------------------------------------------------------------------------- on a Dask cluster
@@ -460,7 +484,7 @@ def _wall_deadline_callback(wall_deadline: float):
     return _Stop()
 
 
-def dask_fit(plan: LargePlan, automl, trial, pre, client, deadline: Deadline) -> tuple[Any, dict[str, Any]]:
+def dask_fit(plan: LargePlan, job: _Job, trial, pre, client, deadline: Deadline) -> tuple[Any, dict[str, Any]]:
     """Train ``trial``'s XGBoost configuration on every row with ``xgboost.dask`` on the cluster of ``client``.
 
     The workers read the table themselves (``dask.dataframe``: the path must be reachable from them), apply the
@@ -477,16 +501,16 @@ def dask_fit(plan: LargePlan, automl, trial, pre, client, deadline: Deadline) ->
     ddf = _dask_frame(plan.source)
     lengths = ddf.map_partitions(len).compute()
     offsets = [0, *np.cumsum(list(lengths)).tolist()]
-    meta_part = _prepared_partition(plan.sample.head(50), [0], pre, automl.schema_, plan.target, plan.holdout_every)
-    frames = ddf.map_partitions(_prepared_partition, offsets, pre, automl.schema_, plan.target, plan.holdout_every,
+    meta_part = _prepared_partition(plan.sample.head(50), [0], pre, job.schema, plan.target, plan.holdout_every)
+    frames = ddf.map_partitions(_prepared_partition, offsets, pre, job.schema, plan.target, plan.holdout_every,
                                 meta=meta_part.iloc[:0])  # fmt: skip
     features = [c for c in meta_part.columns if c not in ("__y", "__hold")]
     train = frames[~frames["__hold"]].persist()
     hold = frames[frames["__hold"]].compute()
-    n_classes = len(automl.schema_.classes) if automl.task_ != "regression" else 0
-    params = {"tree_method": "hist", "max_cat_to_onehot": 8, "seed": automl.seed, "verbosity": 0,
-              **_objective(automl.task_, automl.metric_)}  # fmt: skip
-    if automl.task_ == "multiclass":
+    n_classes = len(job.schema.classes) if job.task != "regression" else 0
+    params = {"tree_method": "hist", "max_cat_to_onehot": 8, "seed": job.seed, "verbosity": 0,
+              **_objective(job.task, job.metric)}  # fmt: skip
+    if job.task == "multiclass":
         params["num_class"] = n_classes
     params.update({k: v for k, v in trial.params.items() if k != "n_estimators"})
     dtrain = dxgb.DaskQuantileDMatrix(client, train[features], train["__y"], enable_categorical=True)
@@ -498,12 +522,12 @@ def dask_fit(plan: LargePlan, automl, trial, pre, client, deadline: Deadline) ->
         callbacks.append(_wall_deadline_callback(wall))
     out = dxgb.train(client, params, dtrain, num_boost_round=20_000, evals=[(dhold, "hold")], callbacks=callbacks,
                      verbose_eval=False)  # fmt: skip
-    model = XGBModel(automl.task_, dict(trial.params), n_classes, automl.seed, os.cpu_count() or 1, automl.metric_)
+    model = XGBModel(job.task, dict(trial.params), n_classes, job.seed, os.cpu_count() or 1, job.metric)
     model.booster = out["booster"]
     best = model.booster.attr("best_iteration")
     model.best_iteration = int(best) + 1 if best is not None else model.booster.num_boosted_rounds()
     hold = held.compute()
-    raw = ddf.map_partitions(_held_raw, offsets, automl.schema_, plan.target, plan.holdout_every,
+    raw = ddf.map_partitions(_held_raw, offsets, job.schema, plan.target, plan.holdout_every,
                              meta=ddf._meta).compute()  # fmt: skip
     rows = int(sum(lengths))
     return model, {"rows_trained": int(train.shape[0].compute()), "row_share": 1.0, "rounds": model.best_iteration,

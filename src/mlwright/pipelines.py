@@ -363,12 +363,12 @@ def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
         import tempfile
 
         run.say(f"no champion of {name!r} yet: fitting one on {len(df):,} rows")
-        model = AutoML(**settings).fit(df, target=run.p.target)
         src = run.p.source  # where the rows came from, for a later retrain with history
         from .data.sql import SqlSource
 
-        model.training_source_ = (SqlSource(src["sql"], src["db"]).describe() if "sql" in src
-                                  else str(Path(ctx["data_from"]).resolve()))  # fmt: skip
+        source = (SqlSource(src["sql"], src["db"]).describe() if "sql" in src
+                  else str(Path(ctx["data_from"]).resolve()))  # fmt: skip
+        model = AutoML(**settings).fit(df, target=run.p.target, source=source)
         with tempfile.TemporaryDirectory(prefix="mlwright-pipeline-") as tmp:
             v = reg.register(model.save(Path(tmp) / name), name, alias="champion")
         run.say(f"registered {name} v{v.version} as champion ({model.metric_} {model.score_val_:.4f})")

@@ -147,14 +147,14 @@ class TrialCache:
             shutil.rmtree(tmp, ignore_errors=True)  # not kept: a resumed run would just run it again
 
 
-def open_cache(automl: Any, df: Any, target: str) -> TrialCache | None:
-    """The trial cache of ``automl``'s workdir (None without one); continues the run it names when the data
-    and the settings are the same."""
+def open_cache(automl: Any, df: Any, target: str, options: dict[str, Any], run_id: str) -> TrialCache | None:
+    """The trial cache of ``automl``'s workdir (None without one); continues the run it names when the data,
+    the settings and the fit ``options`` are the same (else a new run, ``run_id``)."""
     if not automl.workdir:
         return None
     from .artifacts import data_fingerprint
 
     params = automl.get_params()
     settings = {k: params.get(k) for k in ("task", "metric", "seed", "families", "n_folds", "cleaning")}
-    settings |= {"target": target, "options": getattr(automl, "fit_options_", None)}
-    return TrialCache(automl.workdir, resume_key(data_fingerprint(df), settings), automl.run_id_)
+    settings |= {"target": target, "options": options}
+    return TrialCache(automl.workdir, resume_key(data_fingerprint(df), settings), run_id)

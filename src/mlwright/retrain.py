@@ -216,8 +216,7 @@ def retrain(
     if time_budget is not None:
         params["time_budget"] = time_budget
     fit_kw = {k: opts[k] for k in ("groups", "time_column", "column_types") if opts.get(k)}
-    challenger = AutoML(**params).fit(train, target=target, **fit_kw)
-    challenger.training_source_ = sources
+    challenger = AutoML(**params).fit(train, target=target, source=sources, **fit_kw)
     hold = new.iloc[hold_idx]
     X, y_raw = hold.drop(columns=[target]), hold[target]
     if champion.task_ == "regression":
@@ -259,7 +258,7 @@ def _history(champion: Any, history: Any, history_db: str | None) -> tuple[pd.Da
 
     if history is not None:
         return read_table(history), _records(history)
-    recorded = getattr(champion, "training_source_", None)
+    recorded = champion.training_source_
     recorded = recorded if isinstance(recorded, list) else [recorded] if recorded is not None else None
     if not recorded:
         raise RetrainError("the champion's training data is not at hand (it was fitted from a DataFrame); pass "

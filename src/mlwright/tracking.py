@@ -107,21 +107,20 @@ class _Trackers:
                 t.after_fit(automl)
 
 
-def start_tracking(automl: Any, schema: Any, df: Any, target: str, resumed: bool = False) -> Any:
-    """Open ``automl``'s run with its tracker (None when tracking is off); ``resumed``: the run exists already
-    (a fit continuing in its workdir), its rows are updated, never duplicated."""
+def start_tracking(automl: Any, run_id: str, schema: Any, df: Any, target: str, resumed: bool = False) -> Any:
+    """Open ``automl``'s run ``run_id`` with its tracker (None when tracking is off); ``resumed``: the run exists
+    already (a fit continuing in its workdir), its rows are updated, never duplicated."""
     import json
 
     tracker = make_tracker(automl.tracking)
     if tracker is not None:
         tracker.resume = resumed
         params = {k: v for k, v in automl.get_params().items() if k not in ("workdir",)}
-        tracker.start(automl.run_id_, {
+        tracker.start(run_id, {
             "task": schema.task, "metric": schema.metric, "target": str(target),
             "params": json.loads(json.dumps(params, default=str)),
             "data": {"rows": len(df), "columns": int(df.shape[1]), "features": len(schema.features)},
         })  # fmt: skip
-    automl._tracking = None if tracker is None else (tracker.url,)
     return tracker
 
 

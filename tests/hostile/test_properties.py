@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlwright
-import mlwright.automl as automl_module
+import mlwright.automl.fitted as fitted_module
 from mlwright.data.schema import Columns, coerce, coerce_columns
 from mlwright.errors import MlwrightError
 from mlwright.serving.payloads import csv_frame, parse_json, records_columns
@@ -59,7 +59,7 @@ def same(a, b) -> bool:
 def frame_path(model, df: pd.DataFrame, monkeypatch):
     """The DataFrame path (pandas per stage), as batches over 2,000 rows take it."""
     with monkeypatch.context() as m:
-        m.setattr(automl_module, "FAST_PATH_ROWS", -1)
+        m.setattr(fitted_module, "FAST_PATH_ROWS", -1)
         return outcome(lambda: model.predict_proba(df))
 
 

@@ -115,7 +115,7 @@ class PackedForest:
         return np.einsum("nt...,t->n...", values, self.tree_weight)
 
 
-def fuse_forest_members(members: list[dict], n_classes: int) -> tuple[list[dict], list[tuple[str, PackedForest]]]:
+def fuse_forest_members(members: list, n_classes: int) -> tuple[list, list[tuple[str, PackedForest]]]:
     """Split ensemble members into those scored one by one and fused forests.
 
     Members that are a single packed forest (with every class, for classification) and read the
@@ -123,21 +123,21 @@ def fuse_forest_members(members: list[dict], n_classes: int) -> tuple[list[dict]
     trees advance together: one numpy step per level for all of them instead of forest by forest.
     Returns ``(rest, [(preprocessor key, fused forest), ...])``.
     """
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list] = {}
     for m in members:
-        model = m["models"][0]
-        if len(m["models"]) != 1 or not hasattr(model, "packed"):
+        model = m.models[0]
+        if len(m.models) != 1 or not hasattr(model, "packed"):
             continue
         if n_classes and len(getattr(model.estimator, "classes_", ())) != n_classes:
             continue
         if model.packed() is not None:
-            groups.setdefault(m["preps"][0], []).append(m)
+            groups.setdefault(m.preps[0], []).append(m)
     groups = {k: g for k, g in groups.items() if len(g) > 1}
     fused = []
     for key, group in groups.items():
-        forests = [m["models"][0].packed() for m in group]
-        fused.append((key, PackedForest.fuse(forests, [m["weight"] for m in group])))
+        forests = [m.models[0].packed() for m in group]
+        fused.append((key, PackedForest.fuse(forests, [m.weight for m in group])))
         for m in group:  # the fused copy replaces theirs
-            m["models"][0].__dict__.pop("_packed", None)
+            m.models[0].__dict__.pop("_packed", None)
     in_groups = {id(m) for g in groups.values() for m in g}
     return [m for m in members if id(m) not in in_groups], fused

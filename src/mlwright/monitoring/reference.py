@@ -86,18 +86,19 @@ def calibrated_output(raw: dict[str, Any], calibration: Any) -> dict[str, Any]:
                   "mean": float(np.mean(q)) if q else None}  # fmt: skip
 
 
-def automl_reference(automl: Any, Xc: pd.DataFrame, mask: np.ndarray) -> dict[str, Any]:
-    """A fitted AutoML's reference: its training columns and the served ensemble's out-of-fold outputs (as
-    served: thresholded labels; binary probabilities also kept uncalibrated, which ``calibrate`` maps)."""
-    from ..external import decide
+def automl_reference(fitted: Any, Xc: pd.DataFrame, mask: np.ndarray) -> dict[str, Any]:
+    """A fitted model's reference (a :class:`~mlwright.automl.FittedModel` still holding its out-of-fold
+    outputs): its training columns and the served ensemble's out-of-fold outputs (as served: thresholded
+    labels; binary probabilities also kept uncalibrated, which ``calibrate`` maps)."""
+    from ..predictor import decide
 
-    p = sum(m["weight"] * np.asarray(automl._oof[m["name"]])[mask] for m in automl.members_)
-    schema = automl.schema_
-    if automl.task_ == "regression":
+    p = fitted.oof_blend(mask)
+    schema = fitted.schema
+    if fitted.task == "regression":
         return build_reference(Xc, schema, {"values": p})
-    _, pick = decide(automl, p)
+    _, pick = decide(p, fitted.task, fitted.threshold)
     ref = build_reference(Xc, schema, {"proba": p, "labels": [schema.classes[i] for i in pick]})
-    if automl.task_ == "binary":
+    if fitted.task == "binary":
         ref["output_raw"] = ref["output"]
-        ref["output"] = calibrated_output(ref["output_raw"], getattr(automl, "calibration_", None))
+        ref["output"] = calibrated_output(ref["output_raw"], fitted.calibration)
     return ref

@@ -32,19 +32,21 @@ SAMPLE_ROWS = {"importance": 2000, "shap": 500, "pdp": 300, "gaps": 3000}
 KEEP_BYTES = 200_000_000  # training rows kept after fit for the report (learning curve, explanations)
 
 
-def report_context(automl, X: pd.DataFrame, y: np.ndarray, splits, cleaning) -> dict[str, Any] | None:
-    """What the report needs from a fit; None when the report is off.  Above ``KEEP_BYTES`` (a rough
+def report_context(fitted, X: pd.DataFrame, y: np.ndarray, splits, cleaning, report_seconds: float,
+                   seed: int | None) -> dict[str, Any] | None:  # fmt: skip
+    """What the report needs from a fit (``fitted`` still holds its out-of-fold outputs); None when the report
+    is off (``report_seconds`` 0).  Above ``KEEP_BYTES`` (a rough
     estimate: 8 bytes per number, 64 per text cell) a random sample of the rows is kept instead."""
-    if not float(automl.report_seconds or 0) > 0:
+    if not float(report_seconds or 0) > 0:
         return None
     per_row = sum(8 if dt.kind in "fiubmM" else 64 for dt in X.dtypes) or 8
     rows = None
     if len(X) * per_row > KEEP_BYTES:
         k = max(1000, int(KEEP_BYTES / per_row))
-        rng = np.random.default_rng(int(automl.seed or 0))
+        rng = np.random.default_rng(int(seed or 0))
         rows = np.sort(rng.choice(len(X), k, replace=False))
         X = X.iloc[rows]
-    return {"X": X, "rows": rows, "y": y, "splits": splits, "cleaning": cleaning, "oof": automl._oof}
+    return {"X": X, "rows": rows, "y": y, "splits": splits, "cleaning": cleaning, "oof": fitted.oof}
 
 
 def _deadline(seconds: float, share: float) -> Deadline:
@@ -56,29 +58,31 @@ def _sample(n: int, k: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n, k, replace=False)) if n > k else np.arange(n)
 
 
-def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float = 60.0) -> dict[str, Any]:
-    """The model report as plain values (see the module docstring)."""
+def build_report_data(fitted, ctx: dict[str, Any] | None, test: pd.DataFrame | None = None, seconds: float = 60.0,
+                      seed: int | None = 0) -> dict[str, Any]:  # fmt: skip
+    """The model report of a :class:`~mlwright.fitted.FittedModel` as plain values (see the module docstring);
+    ``ctx``: what :func:`report_context` kept from the fit (None: the training rows are gone)."""
     t_start = time.monotonic()
-    schema = automl.schema_
-    metric = get_metric(automl.metric_, automl.task_)
-    n_classes = len(schema.classes) if automl.task_ != "regression" else 0
+    schema = fitted.schema
+    metric = get_metric(fitted.metric, fitted.task)
+    n_classes = len(schema.classes) if fitted.task != "regression" else 0
     heavy = seconds > 0  # 0: the light report (leaderboard, findings, model card) only
-    ctx = getattr(automl, "_report_ctx", None) if heavy else None
+    ctx = ctx if heavy else None
     test = test if heavy else None
-    stored = getattr(automl, "report_data_", None) or {}
-    seed = int(getattr(automl, "seed", 0) or 0)
+    stored = fitted.report or {}
+    seed = int(seed or 0)
     limits: dict[str, Any] = {"seconds": seconds, "sampled": [], "out_of_time": []}
     data: dict[str, Any] = {
-        "model": _model_summary(automl),
-        "leaderboard": _leaderboard(automl),
-        "findings": [f.to_dict() for f in getattr(automl, "findings_", [])],
-        "feature_selection": getattr(automl, "feature_selection_", None),
+        "model": _model_summary(fitted),
+        "leaderboard": _leaderboard(fitted),
+        "findings": [f.to_dict() for f in fitted.findings],
+        "feature_selection": fitted.feature_selection,
     }
 
     def predict(X: pd.DataFrame) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return automl._raw(X)
+            return fitted.scores(X)
 
     # ---- cross-validated evaluation, gaps and learning curve: only while the training rows are at hand
     if ctx is not None:
@@ -87,20 +91,20 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
         if rows is not None:
             limits["sampled"].append(f"training rows kept for the report: {len(rows):,} of {len(y):,}")
         mask = splits.oof_mask
-        oof = sum(m["weight"] * ctx["oof"][m["name"]] for m in automl.members_)
+        oof = sum(m.weight * ctx["oof"][m.name] for m in fitted.members)
         folds = [va[mask[va]] for _, va in splits.folds]
         pos = np.cumsum(mask) - 1  # row index → index among the OOF rows
         fold_idx = [pos[f] for f in folds if len(f)]
         data["cv"] = diagnose.evaluation(
-            y[mask], oof[mask], automl.task_, metric, schema.classes, fold_idx, seed,
+            y[mask], oof[mask], fitted.task, metric, schema.classes, fold_idx, seed,
             _deadline(seconds, SHARES["evaluation"]),
         )  # fmt: skip
         data["gaps"] = _gaps(
-            automl, X, ys, (y[mask], oof[mask]), metric, n_classes, seed, _deadline(seconds, SHARES["gaps"])
+            fitted, X, ys, (y[mask], oof[mask]), metric, n_classes, seed, _deadline(seconds, SHARES["gaps"])
         )
         if len(X) > SAMPLE_ROWS["gaps"]:
             limits["sampled"].append(f"training scores: {SAMPLE_ROWS['gaps']:,} of {len(X):,} rows")
-        data["learning_curve"] = _learning_curve(automl, ctx, metric, n_classes, seed, seconds)
+        data["learning_curve"] = _learning_curve(fitted, ctx, metric, n_classes, seed, seconds)
         if data["learning_curve"] is None:
             limits["out_of_time"].append("learning curve")
         data["baseline"] = _baseline(y[mask], metric, n_classes)
@@ -120,12 +124,12 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
         target = schema.target
         t = test.loc[test[target].notna()] if target in test.columns else test.iloc[:0]
         if len(t):
-            yt = diagnose.encode_labels(automl, t[target])[0]
-            keep = yt >= 0 if automl.task_ != "regression" else ~np.isnan(yt)
+            yt = diagnose.encode_labels(schema, t[target])[0]
+            keep = yt >= 0 if fitted.task != "regression" else ~np.isnan(yt)
             t, yt = t.loc[keep], yt[keep]
             Xt = t.drop(columns=[target])
             data["test"] = diagnose.evaluation(
-                yt, predict(Xt), automl.task_, metric, schema.classes, None, seed,
+                yt, predict(Xt), fitted.task, metric, schema.classes, None, seed,
                 _deadline(seconds, SHARES["evaluation"]),
             )  # fmt: skip
             expl_X, expl_y, where = Xt.reset_index(drop=True), yt, "test rows"
@@ -144,7 +148,7 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
         if not imp["complete"]:
             limits["out_of_time"].append("permutation importance (some columns)")
         data["importance"] = imp
-        data["shap"] = _shap(automl, expl_X, seed, where)
+        data["shap"] = _shap(fitted, expl_X, seed, where)
         top = [r["column"] for r in imp["importance"][:4]]
         kinds = {c.name: c.kind for c in schema.columns}
         pidx = _sample(len(expl_X), SAMPLE_ROWS["pdp"], seed)
@@ -157,39 +161,39 @@ def build_report_data(automl, test: pd.DataFrame | None = None, seconds: float =
         for key in ("importance", "shap", "pdp", "pdp_on"):
             if key in stored:
                 data[key] = stored[key]
-    data["model_card"] = _model_card(automl, data)
+    data["model_card"] = _model_card(fitted, data)
     limits["took_seconds"] = round(time.monotonic() - t_start, 2)
     data["limits"] = limits
     data["generated_with"] = __version__
     return json.loads(json.dumps(data, default=_json_default))
 
 
-def _model_summary(automl) -> dict[str, Any]:
+def _model_summary(fitted) -> dict[str, Any]:
     return {
-        "task": automl.task_,
-        "metric": automl.metric_,
-        "target": automl.schema_.target,
-        "classes": [str(c) for c in automl.schema_.classes],
-        "score_val": automl.score_val_,
-        "estimate_kind": getattr(automl, "estimate_kind_", None),
-        "validation": automl.split_kind_,
-        "n_folds": automl.n_folds_,
-        "best_model": automl.best_model_,
-        "fit_seconds": getattr(automl, "fit_seconds_", None),
-        "predict_ms": getattr(automl, "predict_ms_", None),
-        "model_bytes": getattr(automl, "model_bytes_", None),
-        "training_data": getattr(automl, "training_fingerprint_", None),
-        "features": automl.schema_.features,
-        "dropped": [{"column": c.name, "kind": c.kind} for c in automl.schema_.columns if not c.used],
+        "task": fitted.task,
+        "metric": fitted.metric,
+        "target": fitted.schema.target,
+        "classes": [str(c) for c in fitted.schema.classes],
+        "score_val": fitted.estimate.score_val,
+        "estimate_kind": fitted.estimate.kind,
+        "validation": fitted.estimate.validation,
+        "n_folds": fitted.estimate.n_folds,
+        "best_model": fitted.best_model,
+        "fit_seconds": fitted.provenance.fit_seconds,
+        "predict_ms": fitted.estimate.predict_ms,
+        "model_bytes": fitted.estimate.model_bytes,
+        "training_data": fitted.provenance.training_fingerprint,
+        "features": fitted.schema.features,
+        "dropped": [{"column": c.name, "kind": c.kind} for c in fitted.schema.columns if not c.used],
         "members": [
-            {"name": m["name"], "family": m["family"], "weight": m["weight"], "refit": m["refit"]}
-            for m in automl.members_
+            {"name": m.name, "family": m.family, "weight": m.weight, "refit": m.refit}
+            for m in fitted.members
         ],
     }
 
 
-def _leaderboard(automl) -> list[dict[str, Any]]:
-    lb = automl.leaderboard_
+def _leaderboard(fitted) -> list[dict[str, Any]]:
+    lb = fitted.leaderboard
     cols = [c for c in ("model", "family", "score_val", "fit_seconds", "predict_seconds", "served") if c in lb.columns]
     return lb[cols].head(30).replace({np.nan: None}).to_dict(orient="records")
 
@@ -205,30 +209,30 @@ def _baseline(y: np.ndarray, metric, n_classes: int) -> float | None:
         return None
 
 
-def _gaps(automl, X, y, cv, metric, n_classes, seed, deadline) -> list[dict[str, Any]]:
+def _gaps(fitted, X, y, cv, metric, n_classes, seed, deadline) -> list[dict[str, Any]]:
     """Train (in-sample) vs cross-validated score for each served member and the ensemble."""
     idx = _sample(len(X), SAMPLE_ROWS["gaps"], seed)
     Xs, ys = X.iloc[idx], y[idx]
-    lb = automl.leaderboard_.set_index("model")["score_val"].to_dict()
+    lb = fitted.leaderboard.set_index("model")["score_val"].to_dict()
     rows = []
     total = None
-    for m in automl.members_:
+    for m in fitted.members:
         if deadline.expired():
             break
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            p = automl._blend("transform", "predict_raw", Xs, members=[{**m, "weight": 1.0}])
-        total = p * m["weight"] if total is None else total + p * m["weight"]
-        if m["name"] in lb:
-            rows.append((m["name"], metric(ys, p, n_classes), lb[m["name"]]))
-    if len(automl.members_) > 1 and total is not None and len(rows) == len(automl.members_):
+            p = fitted.member_scores(Xs, m)
+        total = p * m.weight if total is None else total + p * m.weight
+        if m.name in lb:
+            rows.append((m.name, metric(ys, p, n_classes), lb[m.name]))
+    if len(fitted.members) > 1 and total is not None and len(rows) == len(fitted.members):
         rows.append(("ensemble", metric(ys, total, n_classes), metric(cv[0], cv[1], n_classes)))
     return diagnose.gap_rows(metric, rows)
 
 
-def _learning_curve(automl, ctx, metric, n_classes, seed, seconds) -> dict[str, Any] | None:
+def _learning_curve(fitted, ctx, metric, n_classes, seed, seconds) -> dict[str, Any] | None:
     ranked = sorted(
-        (r for r in automl.trials_ if r["status"] == "ok"),
+        (r for r in fitted.trials if r["status"] == "ok"),
         key=lambda r: -r["score"] if metric.greater_is_better else r["score"],
     )
     if not ranked:
@@ -244,7 +248,7 @@ def _learning_curve(automl, ctx, metric, n_classes, seed, seconds) -> dict[str, 
         y = y[rows]
     try:
         return diagnose.learning_curve(
-            fam, best["params"], automl.schema_, ctx["X"], y, folds, metric, n_classes,
+            fam, best["params"], fitted.schema, ctx["X"], y, folds, metric, n_classes,
             _deadline(seconds, SHARES["learning_curve"]), seed=seed, impute=cleaning.impute,
             clip=cleaning.clip_quantile,
         )  # fmt: skip
@@ -253,33 +257,28 @@ def _learning_curve(automl, ctx, metric, n_classes, seed, seconds) -> dict[str, 
         return None
 
 
-def _shap(automl, X: pd.DataFrame, seed: int, where: str) -> dict[str, Any] | None:
-    trees = [m for m in automl.members_ if m["family"] in explain.TREE_FAMILIES]
-    if not trees:
-        return None
-    member = max(trees, key=lambda m: m["weight"])
+def _shap(fitted, X: pd.DataFrame, seed: int, where: str) -> dict[str, Any] | None:
     idx = _sample(len(X), SAMPLE_ROWS["shap"], seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        Xc = automl._prepare(X.iloc[idx])
         try:
-            out = explain.tree_shap(
-                member, automl.preprocessors_[member["preps"][0]], Xc, automl.schema_.features, automl.task_,
-                automl.schema_.classes,
-            )  # fmt: skip
+            found = explain.served_tree_shap(fitted, X.iloc[idx])
         except Exception as exc:  # SHAP is an extra view; its failure must not sink the report
             warnings.warn(f"SHAP values skipped: {type(exc).__name__}: {exc}", UserWarning, stacklevel=2)
             return None
+    if found is None:
+        return None
+    member, out = found
     if out is not None:
         out["on"] = f"{len(idx):,} {where}"
-        if len(member.get("preps", [])) > 1:
-            out["note"] = f"{member['name']} serves {len(member['preps'])} fold models: their values are averaged"
+        if len(member.preps) > 1:
+            out["note"] = f"{member.name} serves {len(member.preps)} fold models: their values are averaged"
     return out
 
 
-def _model_card(automl, data: dict[str, Any]) -> dict[str, Any]:
-    s = automl.schema_
-    td = getattr(automl, "training_fingerprint_", None) or {}
+def _model_card(fitted, data: dict[str, Any]) -> dict[str, Any]:
+    s = fitted.schema
+    td = fitted.provenance.training_fingerprint or {}
     est = data["model"]
     crit = [f for f in data["findings"] if f["severity"] == "critical"]
     warn = [f for f in data["findings"] if f["severity"] == "warning"]
@@ -298,14 +297,14 @@ def _model_card(automl, data: dict[str, Any]) -> dict[str, Any]:
         if a["level"] != "ok":
             limitations.append(a["text"])
     cal = (data.get("cv") or {}).get("calibration")
-    if automl.task_ != "regression" and cal and cal["ece"] > 0.05:
+    if fitted.task != "regression" and cal and cal["ece"] > 0.05:
         limitations.append(
             f"Probabilities are off by {cal['ece']:.2f} on average (expected calibration error): check the "
             "calibration curve before reading them as frequencies."
         )
     return {
         "intended_use": (
-            f"Predict {s.target!r} ({automl.task_}) for rows with the same {len(s.features)} input columns as "
+            f"Predict {s.target!r} ({fitted.task}) for rows with the same {len(s.features)} input columns as "
             f"the training data. Decisions that matter should weigh the error rates below."
         ),
         "training_data": (

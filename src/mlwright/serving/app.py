@@ -26,8 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from .. import __version__
 from ..data.schema import Columns
 from ..errors import ColumnsMismatchError, ColumnTypeError, MlwrightError, ModelNotFoundError, did_you_mean
-from ..external import decide
 from ..monitoring.feedback import FeedbackError, record_feedback
+from ..predictor import decide
 from .auth import check_token
 from .payloads import BadRequest, UnprocessableRequest, csv_frame, parse_json, records_columns, validated
 
@@ -322,7 +322,7 @@ def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]
     if set(schema.features) - have or have - known:
         validated(schema, _frame(batch))  # raises with the per-column report
     try:
-        raw = model._raw(batch)
+        raw = model.predict_scores(batch)
     except (ColumnTypeError, ColumnsMismatchError):
         validated(schema, _frame(batch))  # the full report of what is wrong, column by column
         raise
@@ -331,7 +331,7 @@ def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]
     if model.task_ == "regression":
         return {"predictions": np.asarray(raw, dtype=float).tolist(), "ids": ids, "labels": None,
                 "probabilities": None, "request_id": req}  # fmt: skip
-    p, pick = decide(model, raw)
+    p, pick = decide(raw, model.task_, model.threshold_)
     labels = [_plain(c) for c in schema.classes]
     return {"predictions": [labels[i] for i in pick], "probabilities": p, "labels": labels, "ids": ids,
             "request_id": req}  # fmt: skip

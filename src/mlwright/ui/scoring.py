@@ -16,27 +16,24 @@ TOP = 8  # contributions shown for one prediction
 def explain_row(model: Any, row: pd.DataFrame) -> dict[str, Any] | None:
     """The input columns that moved this prediction most (TreeSHAP of the ensemble's heaviest tree booster,
     summed per input column), or None when the model has no tree booster to explain it with."""
-    from ..explain import TREE_FAMILIES, tree_shap
+    from ..explain import served_tree_shap
 
-    members = getattr(model, "members_", None)
-    if not members:
+    fitted = getattr(model, "fitted_", None)  # an AutoML; a wrapped sklearn/ONNX model has no members to explain
+    if fitted is None:
         return None
-    trees = [m for m in members if m["family"] in TREE_FAMILIES]
-    if not trees:
-        return None
-    member = max(trees, key=lambda m: m["weight"])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            Xc = model._prepare(row)
-            out = tree_shap(member, model.preprocessors_[member["preps"][0]], Xc, model.schema_.features,
-                            model.task_, model.schema_.classes)  # fmt: skip
+            found = served_tree_shap(fitted, row)
     except Exception as exc:  # an explanation is an extra: its failure must not hide the prediction
         import logging
 
         logging.getLogger("mlwright.ui").warning("no explanation for a prediction of %s: %s: %s",
                                                  type(model).__name__, type(exc).__name__, exc)  # fmt: skip
         return None
+    if found is None:
+        return None
+    member, out = found
     if out is None:
         return None
     items = [(c, float(v[0])) for c, v in out["values"].items()]
@@ -48,8 +45,8 @@ def explain_row(model: Any, row: pd.DataFrame) -> dict[str, Any] | None:
         x = row.iloc[0][c] if c in row.columns else None
         shown.append({"column": c, "value": "" if x is None or (isinstance(x, float) and np.isnan(x)) else x,
                       "effect": v, "width": round(100 * abs(v) / peak, 1)})  # fmt: skip
-    total = len(members)
-    return {"member": member["name"], "weight": float(member["weight"]), "members": total,
+    total = len(fitted.members)
+    return {"member": member.name, "weight": float(member.weight), "members": total,
             "signed": out["signed"], "scale": out["scale"], "items": shown}  # fmt: skip
 
 

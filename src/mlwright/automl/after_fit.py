@@ -1,7 +1,8 @@
 """What a fitted AutoML offers besides predicting: the model report, a decision threshold, calibration.
 
 A mixin of :class:`mlwright.AutoML` (kept apart so the facade stays small); the work itself lives in
-:mod:`mlwright.report.build` and :mod:`mlwright.diagnose`.
+:mod:`mlwright.report.build` and :mod:`mlwright.diagnose`.  Each change is a new fitted model
+(``FittedModel.replace``), never an edit of the old one.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .data.sources import read_table
+from ..data.sources import read_table
 
 __all__ = ["AfterFit"]
 
@@ -23,25 +24,26 @@ class AfterFit:
         With labelled ``data`` (DataFrame or path) the report adds a test evaluation and explains the
         model on those rows.  None when ``report_seconds`` is 0 and nothing was built before.
         """
-        self._check_fitted()
+        fitted = self._check_fitted()
         test = read_table(data) if isinstance(data, (str, Path)) else data
         target = self.schema_.target
         if test is not None and target not in test.columns:
-            from .errors import TargetNotFoundError, did_you_mean
+            from ..errors import TargetNotFoundError, did_you_mean
 
             raise TargetNotFoundError(
                 f"the report's test data has no target column {target!r}{did_you_mean(target, map(str, test.columns))}"
                 "; the test evaluation needs the true values (drop --data for a report without one)"
             )
         seconds = float(self.report_seconds or 0)
-        stored = getattr(self, "report_data_", None)
-        if test is None and (stored is not None or seconds <= 0 or getattr(self, "_report_ctx", None) is None):
+        stored = fitted.report
+        ctx = self.__dict__.get("_report_ctx")
+        if test is None and (stored is not None or seconds <= 0 or ctx is None):
             return stored
-        from .report.build import build_report_data
+        from ..report.build import build_report_data
 
-        built = build_report_data(self, test, seconds=seconds if seconds > 0 else 60.0)
+        built = build_report_data(fitted, ctx, test, seconds=seconds if seconds > 0 else 60.0, seed=self.seed)
         if test is None:
-            self.report_data_ = built
+            self.fitted_ = self.fitted_.replace(report=built)
             self._report_ctx = None  # the training rows are no longer needed
         return built
 
@@ -51,42 +53,46 @@ class AfterFit:
         See :meth:`report_data`; with ``report_seconds=0`` and nothing built, the page holds the
         leaderboard, findings and model card only.
         """
-        from .report import render_model_report
+        from ..report import render_model_report
 
         payload = self.report_data(data)
         if payload is None:
-            from .report.build import build_report_data
+            from ..report.build import build_report_data
 
-            payload = build_report_data(self, None, seconds=0.0)
+            payload = build_report_data(self._check_fitted(), None, None, seconds=0.0, seed=self.seed)
         html = render_model_report(payload)
         if path is not None:
             Path(path).write_text(html, encoding="utf-8")
         return html
 
-    def set_threshold(self, threshold: float | str = 0.5, cost_ratio: float = 1.0) -> float:
+    def set_threshold(self, threshold: float | str | None = 0.5, cost_ratio: float = 1.0) -> float | None:
         """Decision threshold of a binary model on P(second class), used by :meth:`predict`.
 
         Parameters
         ----------
-        threshold : float or {"f1", "cost"}
+        threshold : float, {"f1", "cost"} or None
             A probability, or chosen on the cross-validated predictions: ``"f1"`` maximises F1,
-            ``"cost"`` minimises ``cost_ratio`` × false positives + false negatives.
+            ``"cost"`` minimises ``cost_ratio`` × false positives + false negatives; None removes the
+            threshold (the most probable class is predicted).
         cost_ratio : float
             What a false positive costs in false negatives (``"cost"`` only).
 
         Returns
         -------
-        float
+        float or None
             The threshold now in use (saved with the model).
         """
-        self._check_fitted()
-        from .diagnose import resolve_threshold
+        fitted = self._check_fitted()
+        from ..diagnose import resolve_threshold
 
+        if threshold is None:
+            self.fitted_ = self.fitted_.replace(threshold=None)
+            return None
         curve = None
         if isinstance(threshold, str):
             curve = ((self.report_data() or {}).get("cv") or {}).get("thresholds")
-        value = resolve_threshold(self.task_, threshold, cost_ratio, curve)
-        self.threshold_ = value
+        value = resolve_threshold(fitted.task, threshold, cost_ratio, curve)
+        self.fitted_ = self.fitted_.replace(threshold=value)
         return value
 
     def calibrate(self, method: str | None = "best") -> dict[str, Any] | None:
@@ -95,14 +101,15 @@ class AfterFit:
 
         Returns the chosen method's cross-fitted scores (log loss, Brier, ECE), or None.
         """
-        self._check_fitted()
-        from .diagnose import resolve_calibration
+        fitted = self._check_fitted()
+        from ..diagnose import resolve_calibration
 
         methods = ((self.report_data() or {}).get("cv") or {}).get("calibration_methods")
-        self.calibration_, chosen = resolve_calibration(self.task_, method, methods)
-        ref = getattr(self, "reference_", None)
+        calibration, chosen = resolve_calibration(fitted.task, method, methods)
+        ref = self.fitted_.reference
         if ref is not None and ref.get("output_raw") is not None:  # monitoring compares served probabilities
-            from .monitoring.reference import calibrated_output
+            from ..monitoring.reference import calibrated_output
 
-            ref["output"] = calibrated_output(ref["output_raw"], self.calibration_)
+            ref = ref | {"output": calibrated_output(ref["output_raw"], calibration)}
+        self.fitted_ = self.fitted_.replace(calibration=calibration, reference=ref)
         return chosen
