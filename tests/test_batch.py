@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 import mlwright
-from mlwright.batch import BatchInput, score_batch
 from mlwright.cli import app
 from mlwright.errors import ColumnTypeError, ConfigError
 from mlwright.registry import Registry
+from mlwright.serving.batch import BatchInput, score_batch
 
 from .conftest import make_table
 from .test_registry import store_url  # noqa: F401  (fixture)

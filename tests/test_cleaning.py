@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mlwright
-from mlwright.cleaning import Cleaning
+from mlwright.data.cleaning import Cleaning
 from mlwright.errors import ConfigError
 from mlwright.features import TabularPreprocessor
 

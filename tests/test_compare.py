@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from mlwright.compare import delong, mcnemar, paired_bootstrap
-from mlwright.retrain import GateConfig, gate
+from mlwright.evaluation.compare import delong, mcnemar, paired_bootstrap
+from mlwright.loop.retrain import GateConfig, gate
 
 
 def _delong_brute_force(y, s1, s2):

@@ -163,7 +163,7 @@ def test_a_run_from_a_sql_source_can_be_cancelled(tmp_path):
 
 
 def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path, binary_df):
-    from mlwright.retrain import _record
+    from mlwright.loop.retrain import _record
 
     with running(tmp_path) as (base, url):
         _registered(tmp_path, url, binary_df, name="churn", families=["lightgbm"])  # a tree model: explained
@@ -196,6 +196,7 @@ def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path
         broken = binary_df.head(5).drop(columns=["x1"]).to_csv(index=False).encode()
         r = c.post("/ui/predict/churn/file", data={"csrf": tok}, files={"file": ("b.csv", broken, "text/csv")})
         assert r.status_code == 422 and "x1" in r.text  # the per-column report
+
         def logged():
             text = c.get("/ui/review/churn").text
             return all(i in text for i in ids)
@@ -224,7 +225,7 @@ def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path
 
 
 def _outcome():
-    from mlwright.retrain import RetrainOutcome
+    from mlwright.loop.retrain import RetrainOutcome
 
     comparison = {"delta": 0.033, "pvalue": 0.02, "test": "delong",
                   "scores": {"champion": {"roc_auc": 0.812}, "challenger": {"roc_auc": 0.845}}}  # fmt: skip
@@ -232,13 +233,16 @@ def _outcome():
 
 
 def test_pipelines_page_shows_schedules_history_and_step_logs(tmp_path):
-    from mlwright.pipelines import run_pipeline
+    from mlwright.loop.pipelines import run_pipeline
 
     data = tmp_path / "applicants.csv"
     pd.read_csv(demo_data_path()).to_csv(data, index=False)
     spec = tmp_path / "nightly.toml"
-    spec.write_text(f'[pipeline]\nname = "nightly"\nschedule = "30 2 * * *"\n[source]\npath = "{data}"\n'
-                    'target = "card"\n[model]\nname = "card"\n[[steps]]\nkind = "check"\n', encoding="utf-8")
+    spec.write_text(
+        f'[pipeline]\nname = "nightly"\nschedule = "30 2 * * *"\n[source]\npath = "{data}"\n'
+        'target = "card"\n[model]\nname = "card"\n[[steps]]\nkind = "check"\n',
+        encoding="utf-8",
+    )
     with running(tmp_path) as (base, url):
         run_pipeline(spec, store=url)
         c = login(base)
@@ -255,7 +259,7 @@ def test_pipelines_page_shows_schedules_history_and_step_logs(tmp_path):
         assert r.status_code == 400 and "only a pipeline this store has run" in r.text
         r = c.post("/ui/pipelines/run", data={"csrf": tok, "file": str(spec.resolve())})
         assert r.status_code == 303 and "started+nightly" in r.headers["location"]
-        from mlwright.pipelines import pipeline_runs
+        from mlwright.loop.pipelines import pipeline_runs
 
         end = time.monotonic() + 60
         while time.monotonic() < end and not (len(runs := pipeline_runs(url)) == 2 and runs[0]["status"] != "running"):
@@ -310,8 +314,9 @@ def test_regression_models_and_parquet_uploads(tmp_path, regression_df):
         assert abs(value - regression_df["label"].iloc[0]) < 3 * regression_df["label"].std()
         assert 'id="probabilities"' not in r.text
         pid = re.search(r"<code>([0-9a-f]{32}-0)</code>", r.text).group(1)
-        form = _until(lambda: (r := c.get(f"/ui/review/price/{pid}")).status_code == 200 and r.text,
-                      "the prediction to be logged")
+        form = _until(
+            lambda: (r := c.get(f"/ui/review/price/{pid}")).status_code == 200 and r.text, "the prediction to be logged"
+        )
         assert 'type="number" step="any" name="actual"' in form
         r = c.post(f"/ui/review/price/{pid}", data={"csrf": tok, "actual": "12.5", "comment": "appraised"})
         assert r.status_code == 303

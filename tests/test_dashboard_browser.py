@@ -156,7 +156,7 @@ def test_whole_path_in_a_browser(tmp_path, driver):
         _shots(d, "review")
 
         # ---- pipelines: a scheduled pipeline that has run once, and its step log
-        from mlwright.pipelines import run_pipeline
+        from mlwright.loop.pipelines import run_pipeline
 
         spec = tmp_path / "nightly.toml"
         spec.write_text(f'[pipeline]\nname = "nightly-card"\nschedule = "30 2 * * *"\n[source]\npath = '

@@ -1,7 +1,7 @@
 import numpy as np
 
 from mlwright.ensemble import caruana
-from mlwright.metrics import get_metric
+from mlwright.evaluation.metrics import get_metric
 
 
 def test_caruana_beats_or_matches_every_member_and_ignores_noise():

@@ -15,7 +15,7 @@ import mlwright
 from mlwright.data.schema import coerce, infer_schema
 from mlwright.execution import InlineExecutor, TrialData, TrialTask
 from mlwright.execution.local import LocalExecutor
-from mlwright.splits import make_splits
+from mlwright.search.splits import make_splits
 
 from . import faulty  # noqa: F401  (registers the faulty_* families; tasks carry them to the workers)
 from .conftest import make_table

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 import mlwright
+from mlwright.artifacts.onnx import ONNX_FAMILIES, export_onnx, onnx_parity
 from mlwright.cli import app
 from mlwright.errors import ExportError
-from mlwright.export_onnx import ONNX_FAMILIES, export_onnx, onnx_parity
 
 from .conftest import make_table
 

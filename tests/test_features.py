@@ -58,7 +58,7 @@ def test_encoders_as_lookup_tables_equal_the_fitted_encoders(prepared, style):
     new.loc[new.index[2], "city"] = "   "  # blank
     new["city"] = new["city"].astype("category")  # a category column must give the same codes
     got = {"cat": pre.cat_enc_, "hc": pre.hc_enc_}
-    tables = pre._fast_tables()
+    tables = pre.fast_tables()
     for key, cols in (("cat", pre.cat_), ("hc", pre.hc_)):
         expected = got[key].transform(new[cols].apply(_as_str))
         expected = expected.toarray() if sp.issparse(expected) else expected

@@ -87,7 +87,7 @@ def test_fit_on_a_table_larger_than_the_budget_trains_on_all_rows(tmp_path, monk
     from sklearn.metrics import roc_auc_score
 
     import mlwright
-    import mlwright.outofcore as oc
+    import mlwright.automl.outofcore as oc
 
     n = 240_000
     df = _table(n, 0)
@@ -167,7 +167,7 @@ def test_on_a_dask_cluster_the_final_model_trains_on_all_rows_with_xgboost_dask(
     from distributed import Client, LocalCluster
 
     import mlwright
-    import mlwright.outofcore as oc
+    import mlwright.automl.outofcore as oc
 
     n = 200_000
     _table(n, 4).to_parquet(tmp_path / "t.parquet", index=False, row_group_size=40_000)

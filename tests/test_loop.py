@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import mlwright
+from mlwright.loop.retrain import GateConfig, outcomes, retrain
 from mlwright.monitoring import MonitorConfig, monitor_model
 from mlwright.registry import Registry
-from mlwright.retrain import GateConfig, outcomes, retrain
 
 from .test_serving import AUTH, TOKEN, Server
 

@@ -3,7 +3,7 @@ import pytest
 from sklearn import metrics as skm
 
 from mlwright.errors import ConfigError
-from mlwright.metrics import METRICS, confusion_matrix, default_metric, get_metric, score_all
+from mlwright.evaluation.metrics import METRICS, confusion_matrix, default_metric, get_metric, score_all
 
 rng = np.random.default_rng(0)
 Y2 = rng.integers(0, 2, 200)

@@ -72,7 +72,9 @@ def test_family_contract(key, task, binary_df, multiclass_df, regression_df, tmp
     from mlwright.data.schema import coerce_arrays
 
     fast = pre.transform_fast(coerce_arrays(df.iloc[300:310], schema))
-    np.testing.assert_allclose(model.predict_fast(fast), p[:10], rtol=1e-6, atol=1e-9)
+    # the MLP computes in float32: 10 rows and 100 rows take different BLAS blockings (seen: 2e-6 relative)
+    rtol = 1e-5 if key == "mlp" else 1e-6
+    np.testing.assert_allclose(model.predict_fast(fast), p[:10], rtol=rtol, atol=1e-9)
     files = model.save(tmp_path, "m")
     assert all((tmp_path / f).exists() for f in files)
     loaded = fam.load(tmp_path, "m", model.meta(), task, k)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from mlwright.errors import ConfigError
-from mlwright.pipelines import PipelineError, load_pipeline, pipeline_runs, run_pipeline
+from mlwright.loop.pipelines import PipelineError, load_pipeline, pipeline_runs, run_pipeline
 from mlwright.registry import Registry
 
 from .conftest import make_table

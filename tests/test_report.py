@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import mlwright
 from mlwright.cli import app
 from mlwright.errors import ArtifactIntegrityError, ConfigError
-from mlwright.explain import tree_shap
+from mlwright.evaluation.explain import tree_shap
 
 runner = CliRunner()
 

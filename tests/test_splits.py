@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mlwright.splits import make_splits
+from mlwright.search.splits import make_splits
 
 
 def test_stratified_kfold_keeps_class_shares_and_covers_every_row():
@@ -43,7 +43,7 @@ def test_time_split_validates_on_later_rows_only():
 
 
 def test_holdout_for_large_data(monkeypatch):
-    import mlwright.splits as S
+    import mlwright.search.splits as S
 
     monkeypatch.setattr(S, "LARGE_DATA_ROWS", 1000)
     s = S.make_splits(np.tile([0, 1], 1000), "binary")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .automl import AutoML, load
-from .budget import Budget, Snapshot
-from .data.profile import profile
-from .data.schema import Schema
-from .data.sql import SqlSource
-from .errors import MlwrightError
-from .external import from_onnx, from_sklearn
+from mlwright._version import __version__
+from mlwright.automl import AutoML, load
+from mlwright.budget import Budget, Snapshot
+from mlwright.data.profile import profile
+from mlwright.data.schema import Schema
+from mlwright.data.sql import SqlSource
+from mlwright.errors import MlwrightError
+from mlwright.external import from_onnx, from_sklearn
 
 __all__ = [
     "AutoML",

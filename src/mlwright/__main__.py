@@ -1,5 +1,5 @@
 """``python -m mlwright`` — the same as the ``mlwright`` command."""
 
-from .cli import main
+from mlwright.cli import main
 
 main()

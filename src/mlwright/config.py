@@ -18,7 +18,7 @@ def home() -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from .errors import StorageError
+        from mlwright.errors import StorageError
 
         raise StorageError(
             f"MLWRIGHT_HOME {str(path)!r} cannot be created ({exc.strerror or exc}); "
@@ -49,7 +49,7 @@ def parse_bytes(value: int | float | str, name: str = "memory_limit") -> int:
     ConfigError
         When the value is not a positive size.
     """
-    from .errors import ConfigError
+    from mlwright.errors import ConfigError
 
     if isinstance(value, bool):
         raise ConfigError(f"{name} must be a size such as '2GB' or a number of bytes, got {value!r}")

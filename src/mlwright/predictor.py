@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.metaestimators import available_if
 
-from .data.schema import Schema
+from mlwright.data.schema import Schema
 
 __all__ = ["Predictor", "Predicts", "decide", "label_array"]
 

@@ -229,7 +229,7 @@ def test_read_only_home_fails_before_the_search(tmpfs, hostile_data, tmp_path):
 
 OUT_OF_CORE = """
 import sys
-import mlwright, mlwright.outofcore as oc
+import mlwright, mlwright.automl.outofcore as oc
 oc.LARGE_SHARE = 0.0005  # this small table counts as larger than memory (see tests/test_large.py)
 m = mlwright.AutoML(time_budget=8, memory_limit="3GB", tracking=None, families=["lightgbm"], workdir=sys.argv[2],
                     report_seconds=0)

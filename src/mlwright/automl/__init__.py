@@ -10,7 +10,7 @@ run), ``monitoring.reference`` and ``report`` (built after ``fit``, lazily).  Ne
 ``loop``, ``ui`` or ``cli``.
 """
 
-from .estimator import ENSEMBLE_NAME, AutoML, load
-from .fitted import Estimate, FittedModel, Member, Provenance
+from mlwright.automl.estimator import ENSEMBLE_NAME, AutoML, load
+from mlwright.automl.fitted import Estimate, FittedModel, Member, Provenance
 
 __all__ = ["ENSEMBLE_NAME", "AutoML", "Estimate", "FittedModel", "Member", "Provenance", "load"]

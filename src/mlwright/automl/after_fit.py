@@ -1,7 +1,7 @@
 """What a fitted AutoML offers besides predicting: the model report, a decision threshold, calibration.
 
 A mixin of :class:`mlwright.AutoML` (kept apart so the facade stays small); the work itself lives in
-:mod:`mlwright.report.build` and :mod:`mlwright.diagnose`.  Each change is a new fitted model
+:mod:`mlwright.report.build` and :mod:`mlwright.evaluation.diagnose`.  Each change is a new fitted model
 (``FittedModel.replace``), never an edit of the old one.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..data.sources import read_table
+from mlwright.data.sources import read_table
 
 __all__ = ["AfterFit"]
 
@@ -28,7 +28,7 @@ class AfterFit:
         test = read_table(data) if isinstance(data, (str, Path)) else data
         target = self.schema_.target
         if test is not None and target not in test.columns:
-            from ..errors import TargetNotFoundError, did_you_mean
+            from mlwright.errors import TargetNotFoundError, did_you_mean
 
             raise TargetNotFoundError(
                 f"the report's test data has no target column {target!r}{did_you_mean(target, map(str, test.columns))}"
@@ -39,7 +39,7 @@ class AfterFit:
         ctx = self.__dict__.get("_report_ctx")
         if test is None and (stored is not None or seconds <= 0 or ctx is None):
             return stored
-        from ..report.build import build_report_data
+        from mlwright.report.build import build_report_data
 
         built = build_report_data(fitted, ctx, test, seconds=seconds if seconds > 0 else 60.0, seed=self.seed)
         if test is None:
@@ -53,11 +53,11 @@ class AfterFit:
         See :meth:`report_data`; with ``report_seconds=0`` and nothing built, the page holds the
         leaderboard, findings and model card only.
         """
-        from ..report import render_model_report
+        from mlwright.report import render_model_report
 
         payload = self.report_data(data)
         if payload is None:
-            from ..report.build import build_report_data
+            from mlwright.report.build import build_report_data
 
             payload = build_report_data(self._check_fitted(), None, None, seconds=0.0, seed=self.seed)
         html = render_model_report(payload)
@@ -83,7 +83,7 @@ class AfterFit:
             The threshold now in use (saved with the model).
         """
         fitted = self._check_fitted()
-        from ..diagnose import resolve_threshold
+        from mlwright.evaluation.diagnose import resolve_threshold
 
         if threshold is None:
             self.fitted_ = self.fitted_.replace(threshold=None)
@@ -102,13 +102,13 @@ class AfterFit:
         Returns the chosen method's cross-fitted scores (log loss, Brier, ECE), or None.
         """
         fitted = self._check_fitted()
-        from ..diagnose import resolve_calibration
+        from mlwright.evaluation.diagnose import resolve_calibration
 
         methods = ((self.report_data() or {}).get("cv") or {}).get("calibration_methods")
         calibration, chosen = resolve_calibration(fitted.task, method, methods)
         ref = self.fitted_.reference
         if ref is not None and ref.get("output_raw") is not None:  # monitoring compares served probabilities
-            from ..monitoring.reference import calibrated_output
+            from mlwright.monitoring.reference import calibrated_output
 
             ref = ref | {"output": calibrated_output(ref["output_raw"], calibration)}
         self.fitted_ = self.fitted_.replace(calibration=calibration, reference=ref)

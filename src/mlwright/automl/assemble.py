@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..budget import Deadline
-from ..ensemble import caruana, nested_scores
-from ..metrics import Metric, get_metric
-from ..models import get as get_family
-from ..models._common import thin_fold_forest
-from ..search import Search, Spilled
-from .fitted import FittedModel, Member
+from mlwright.automl.fitted import FittedModel, Member
+from mlwright.budget import Deadline
+from mlwright.ensemble import caruana, nested_scores
+from mlwright.evaluation.metrics import Metric, get_metric
+from mlwright.models import get as get_family
+from mlwright.models._common import thin_fold_forest
+from mlwright.search import Search, Spilled
 
 __all__ = ["ENSEMBLE_NAME", "Choice", "build_members", "choose", "leaderboard", "meet_latency", "trial_rows"]
 

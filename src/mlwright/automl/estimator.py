@@ -24,15 +24,18 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from .. import artifacts
-from ..budget import Budget, Snapshot, rss_bytes
-from ..cleaning import Cleaning, act_on_findings, select_features
-from ..config import home, parse_bytes
-from ..data.findings import Finding
-from ..data.schema import Schema, coerce, encode_target, infer_schema
-from ..data.sources import read_table, training_table
-from ..data.sql import SqlSource
-from ..errors import (
+from mlwright import artifacts
+from mlwright.automl import assemble
+from mlwright.automl.after_fit import AfterFit
+from mlwright.automl.fitted import Estimate, FittedModel, Provenance
+from mlwright.budget import Budget, Snapshot, rss_bytes
+from mlwright.config import home, parse_bytes
+from mlwright.data.cleaning import Cleaning, act_on_findings, select_features
+from mlwright.data.findings import Finding
+from mlwright.data.schema import Schema, coerce, encode_target, infer_schema
+from mlwright.data.sources import read_table, training_table
+from mlwright.data.sql import SqlSource
+from mlwright.errors import (
     BudgetExhaustedError,
     ConfigError,
     EmptyDataError,
@@ -42,16 +45,13 @@ from ..errors import (
     did_you_mean,
     writable_dir,
 )
-from ..faults import kill_point
-from ..metrics import get_metric
-from ..models import families_for
-from ..predictor import Predicts
-from ..search import Search, SearchConfig
-from ..splits import make_splits
-from ..tracking import start_tracking
-from . import assemble
-from .after_fit import AfterFit
-from .fitted import Estimate, FittedModel, Provenance
+from mlwright.evaluation.metrics import get_metric
+from mlwright.faults import kill_point
+from mlwright.models import families_for
+from mlwright.predictor import Predicts
+from mlwright.search import Search, SearchConfig
+from mlwright.search.splits import make_splits
+from mlwright.tracking import start_tracking
 
 __all__ = ["AutoML", "load"]
 
@@ -106,7 +106,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
     task : {None, "binary", "multiclass", "regression"}
         Inferred from the target when None.
     metric : str or None
-        Any name from :data:`mlwright.metrics.METRICS`; roc_auc / log_loss / rmse by default.
+        Any name from :data:`mlwright.evaluation.metrics.METRICS`; roc_auc / log_loss / rmse by default.
     time_budget : float, default 60
         Seconds for the whole ``fit`` (data checks, search, ensembling).
     n_jobs : int, default -1
@@ -130,7 +130,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         holds the measured figure.
     cleaning : dict or Cleaning, optional
         What to do about the data checks' findings and how to clean (see
-        :class:`~mlwright.cleaning.Cleaning`): by default leaking columns are dropped and disguised
+        :class:`~mlwright.data.cleaning.Cleaning`): by default leaking columns are dropped and disguised
         missing values ("?", -999 …) are read as missing; ``findings_`` lists what was found and done.
     memory_limit : int, str or None
         Memory the fitting process may hold, e.g. ``"2GB"`` or a number of bytes.  Trials whose
@@ -311,14 +311,14 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         self._check_settings()
         budget = Budget(float(self.time_budget) if self.time_budget is not None else math.inf)
         mem_limit = self._memory_limit()
-        from ..tracking import parse_tracking
+        from mlwright.tracking import parse_tracking
 
         parse_tracking(self.tracking)  # a wrong value fails before any work
-        from ..execution import make_executor
+        from mlwright.execution import make_executor
 
         executor = make_executor(self.cluster)  # a wrong value fails before any work
         cleaning = Cleaning.from_value(self.cleaning)
-        from ..outofcore import plan as large_plan
+        from mlwright.automl.outofcore import plan as large_plan
 
         plan = large_plan(X, y, target, mem_limit, self.time_budget, self.seed)  # too large to hold: a sample
         started = budget.start
@@ -330,32 +330,16 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             "time_column": time_column,
             "column_types": dict(column_types or {}),
         }
-        if source is None:  # what `retrain` needs to fit the same way again (and, with history, find the old rows)
-            source = (
-                str(Path(X).resolve())
-                if isinstance(X, (str, Path))
-                else X.describe()
-                if isinstance(X, SqlSource)
-                else None
-            )
+        source = source if source is not None else _source_of(X)
         table = self._training_table(plan.sample if plan else X, y, options, cleaning)
         options["target"] = table.target
-        self._run_id = _new_run_id()
-        from ..resume import open_cache
-
-        cache = open_cache(self, table.df, table.target, options, self._run_id)  # a workdir run before: continue it
-        if cache is not None:
-            self._run_id = cache.run_id
-        tracker = start_tracking(
-            self, self._run_id, table.schema, table.df, table.target, resumed=cache is not None and cache.resumed
-        )
-        self._tracking = None if tracker is None else (tracker.url,)
+        cache, tracker = self._open_run(table, options)
         provenance = Provenance(run_id=self._run_id, training_source=source, fit_options=options)
         executor.prepare()  # a worker starts (imports) while the folds are made
         try:
             fitted = self._search(table, budget, cleaning, mem_limit, executor, cache, callbacks, tracker, provenance)
             if plan is not None:  # the best chunk-trainable configuration, trained on every row
-                from ..outofcore import fit_all_rows
+                from mlwright.automl.outofcore import fit_all_rows
 
                 fitted = fit_all_rows(
                     self,
@@ -376,16 +360,32 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         finally:
             self._trials = self._Xc = self._splits = None
         self.fitted_ = fitted
+        self._close_run(cache, tracker)
+        return self
+
+    def _open_run(self, table: _Table, options: dict[str, Any]) -> tuple[Any, Any]:
+        """Name the run (or continue the one this workdir holds) and start tracking it."""
+        from mlwright.search.resume import open_cache
+
+        self._run_id = _new_run_id()
+        cache = open_cache(self, table.df, table.target, options, self._run_id)  # a workdir run before: continue it
+        if cache is not None:
+            self._run_id = cache.run_id
+        resumed = cache is not None and cache.resumed
+        tracker = start_tracking(self, self._run_id, table.schema, table.df, table.target, resumed=resumed)
+        self._tracking = None if tracker is None else (tracker.url,)
+        return cache, tracker
+
+    def _close_run(self, cache: Any, tracker: Any) -> None:
+        """Record the finished run: tracker, trial cache, the run's log (and MLflow's report and model)."""
         if tracker is not None:
-            tracker.finish(
-                {"status": "finished", "score": float(fitted.estimate.score_val), "run_dir": str(self._run_dir())}
-            )
+            score = float(self.fitted_.estimate.score_val)
+            tracker.finish({"status": "finished", "score": score, "run_dir": str(self._run_dir())})
         if cache is not None:
             cache.finish()
         self._write_log()
         if hasattr(tracker, "after_fit"):  # MLflow: the report and the model, logged
             tracker.after_fit(self)
-        return self
 
     # ------------------------------------------------------------------ fit stages
     def _training_table(self, X: Any, y: Any, options: dict[str, Any], cleaning: Cleaning) -> _Table:
@@ -457,11 +457,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         if not fams:
             raise ConfigError(f"none of the families {self.families} handles a {schema.task} task")
         n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
-        cbs = list(callbacks or []) + ([tracker] if tracker is not None else [])
-        if self.verbose:
-            cbs.append(
-                lambda s: log.info("trial %s: %s=%s (best %s)", s.last_model, s.metric, s.last_score, s.best_score)
-            )
+        cbs = self._callbacks(callbacks, tracker)
         config = SearchConfig(
             max_trials=self.max_trials,
             refit=bool(self.refit),
@@ -490,13 +486,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         timings["search"] = round(budget.elapsed() - sum(timings.values()), 3)
         ok = [t for t in trials if t.status == "ok"]
         if not ok:
-            errs = "; ".join(f"{t.name}: {t.error}" for t in trials if t.error)[:500]
-            raise BudgetExhaustedError(
-                f"no model finished within time_budget={self.time_budget}s"
-                + (f" (failures: {errs})" if errs else "")
-                + "; raise time_budget"
-                + (" or lower n_folds" if self.n_folds else "")
-            )
+            raise self._nothing_finished(trials)
         try:
             n_classes = len(schema.classes) if schema.task != "regression" else 0
             choice = assemble.choose(search, ok, metric, splits, y_enc, n_classes)
@@ -537,6 +527,23 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         self._trials, self._Xc, self._splits = search.trials, Xc, splits
         return fitted
 
+    def _callbacks(self, callbacks: Any, tracker: Any) -> list[Any]:
+        cbs = list(callbacks or []) + ([tracker] if tracker is not None else [])
+        if self.verbose:
+            cbs.append(
+                lambda s: log.info("trial %s: %s=%s (best %s)", s.last_model, s.metric, s.last_score, s.best_score)
+            )
+        return cbs
+
+    def _nothing_finished(self, trials: list) -> BudgetExhaustedError:
+        errs = "; ".join(f"{t.name}: {t.error}" for t in trials if t.error)[:500]
+        return BudgetExhaustedError(
+            f"no model finished within time_budget={self.time_budget}s"
+            + (f" (failures: {errs})" if errs else "")
+            + "; raise time_budget"
+            + (" or lower n_folds" if self.n_folds else "")
+        )
+
     def _finish(self, fitted: FittedModel, table: _Table, started: float) -> FittedModel:
         """The latency limit, the monitoring reference and what the report needs from this fit."""
         t0 = time.monotonic()
@@ -544,11 +551,11 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         row = table.df.drop(columns=[table.target]).head(1)
         fitted = assemble.meet_latency(fitted, row, self.max_predict_ms, metric, self._splits.oof_mask, table.y_enc)
         timings = dict(fitted.provenance.timings, latency=round(time.monotonic() - t0, 3))
-        from ..monitoring.reference import automl_reference
+        from mlwright.monitoring.reference import automl_reference
 
         fitted = fitted.replace(reference=automl_reference(fitted, self._Xc, self._splits.oof_mask))
         # what the report needs from this fit (kept until the report is built; rows capped in memory)
-        from ..report.build import report_context
+        from mlwright.report.build import report_context
 
         self._report_ctx = report_context(
             fitted,
@@ -696,7 +703,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             Must hold the target column (named as in training unless ``target`` says otherwise).
         """
         self._check_fitted()
-        from ..diagnose import evaluate_model
+        from mlwright.evaluation.diagnose import evaluate_model
 
         return evaluate_model(self, read_table(data) if isinstance(data, (str, Path)) else data, target)
 
@@ -707,21 +714,21 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
     # ================================================================== persistence
     def manifest(self) -> dict[str, Any]:
         """What ``manifest.json`` says about this model (provenance, estimate, schema), less the file hashes."""
-        from .persist import manifest_of
+        from mlwright.automl.persist import manifest_of
 
         return manifest_of(self._check_fitted(), self.get_params())
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory (manifest + verified files); returns its path."""
         fitted = self._check_fitted()
-        from .persist import save_fitted
+        from mlwright.automl.persist import save_fitted
 
         if float(self.report_seconds or 0) > 0:
             self.report_data()  # built once, kept in fitted_
         out = save_fitted(self.fitted_, self.get_params(), Path(path))
         tracking = self.__dict__.get("_tracking")
         if tracking and fitted.provenance.run_id:
-            from ..tracking import note_model_path
+            from mlwright.tracking import note_model_path
 
             note_model_path(fitted.provenance.run_id, str(Path(out).resolve()), tracking[0])
         return out
@@ -752,6 +759,14 @@ def _warn_dropped(schema: Schema) -> None:
             log.info("ignoring %s column(s): %s", kind, ", ".join(cols))
 
 
+def _source_of(X: Any) -> Any:
+    """Where rows passed as ``X`` came from, for ``retrain`` to fit the same way again (and, with history, to
+    find the old rows): a file's absolute path, a query's description; None for rows in memory."""
+    if isinstance(X, (str, Path)):
+        return str(Path(X).resolve())
+    return X.describe() if isinstance(X, SqlSource) else None
+
+
 def _new_run_id() -> str:
     """A sortable, unique run id: UTC time and random hex, e.g. ``20261124-081502-3fa9c1d2``."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
@@ -769,11 +784,11 @@ def load(path: str | Path) -> Any:
     ArtifactIntegrityError
         A file is missing, altered, or holds types mlwright does not trust.
     """
-    from .persist import load_fitted
+    from mlwright.automl.persist import load_fitted
 
     manifest = artifacts.read_manifest(path)
     if manifest.get("kind", "mlwright") != "mlwright":
-        from ..external import ExternalModel
+        from mlwright.external import ExternalModel
 
         artifacts.verify(path, manifest)
         return ExternalModel.load(path, manifest)

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.findings import Finding
-from ..data.schema import Columns, Schema
-from ..data.sources import check_array, column_labels, read_table
-from ..errors import ColumnsMismatchError
-from ..models._packed import PackedForest, fuse_forest_members
+from mlwright.data.findings import Finding
+from mlwright.data.schema import Columns, Schema
+from mlwright.data.sources import check_array, column_labels, read_table
+from mlwright.errors import ColumnsMismatchError
+from mlwright.models._packed import PackedForest, fuse_forest_members
 
 __all__ = ["Estimate", "FittedModel", "Member", "Provenance"]
 
@@ -176,7 +176,7 @@ class FittedModel:
         """What the served model outputs for ``X``: calibrated class probabilities, or values (regression)."""
         p = self.blended(X)
         if self.calibration is not None and self.task == "binary":
-            from ..diagnose import apply_calibration
+            from mlwright.evaluation.diagnose import apply_calibration
 
             p1 = apply_calibration(self.calibration, p[:, 1])
             p = np.column_stack([1.0 - p1, p1])

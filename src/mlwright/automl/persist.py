@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__, artifacts
-from ..data.findings import Finding
-from ..data.schema import TASKS, Schema
-from ..errors import ArtifactError, ArtifactIntegrityError
-from ..models import get as get_family
-from .fitted import Estimate, FittedModel, Member, Provenance
+from mlwright import artifacts
+from mlwright._version import __version__
+from mlwright.automl.fitted import Estimate, FittedModel, Member, Provenance
+from mlwright.data.findings import Finding
+from mlwright.data.schema import TASKS, Schema
+from mlwright.errors import ArtifactError, ArtifactIntegrityError
+from mlwright.models import get as get_family
 
 __all__ = ["load_fitted", "manifest_of", "save_fitted"]
 
@@ -93,7 +94,7 @@ def save_fitted(f: FittedModel, params: dict[str, Any], path: Path) -> Path:
                 folds.append({"stem": stem, "prep": key, "files": [f"models/{x}" for x in files], "meta": model.meta()})
             members.append({"name": m.name, "family": m.family, "weight": m.weight, "refit": m.refit, "folds": folds})
         if f.report:
-            from ..report import render_model_report
+            from mlwright.report import render_model_report
 
             (tmp / "report.json").write_text(json.dumps(f.report), encoding="utf-8")
             (tmp / "report.html").write_text(render_model_report(f.report), encoding="utf-8")

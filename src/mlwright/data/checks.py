@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, TargetNotFoundError, did_you_mean
-from .findings import SEVERITIES, CheckConfig, Ctx, Finding, finding, pct, show
-from .leakage import check_leakage, skew_check
-from .schema import FLOAT32_MAX, ColumnSpec, distinct, infer_columns, infer_task
+from mlwright.data.findings import SEVERITIES, CheckConfig, Ctx, Finding, finding, pct, show
+from mlwright.data.leakage import check_leakage, skew_check
+from mlwright.data.schema import FLOAT32_MAX, ColumnSpec, distinct, infer_columns, infer_task
+from mlwright.errors import ConfigError, TargetNotFoundError, did_you_mean
 
 __all__ = ["CHECKS", "SEVERITIES", "CheckConfig", "Finding", "row_hashes", "run_checks", "skew_check"]
 
@@ -562,7 +562,7 @@ def run_checks(
     if test is not None:
         shared = [c for c in test.columns if c in df.columns and c != target]
         if not shared:
-            from ..errors import ColumnsMismatchError
+            from mlwright.errors import ColumnsMismatchError
 
             raise ColumnsMismatchError(
                 f"the second table shares no column with the first (it has {', '.join(map(str, test.columns[:10]))})"

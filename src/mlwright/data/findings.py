@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .schema import ColumnSpec
+from mlwright.data.schema import ColumnSpec
 
 __all__ = ["SEVERITIES", "CheckConfig", "Ctx", "Finding", "finding", "pct", "show"]
 

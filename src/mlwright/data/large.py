@@ -8,7 +8,7 @@ two passes — the first reads only the target column and counts its classes, th
 with its class's probability (seeded) — so every class keeps its share, rare ones raised to at least
 ``min_per_class`` rows (a numeric target: a uniform sample, which keeps its distribution).
 
-``fit`` uses them for tables larger than its ``memory_limit`` allows to hold (see :mod:`mlwright.outofcore`).
+``fit`` uses them for tables larger than its ``memory_limit`` allows to hold (see :mod:`mlwright.automl.outofcore`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataReadError, TargetNotFoundError, did_you_mean
-from .sources import decategorize
+from mlwright.data.sources import decategorize
+from mlwright.errors import DataReadError, TargetNotFoundError, did_you_mean
 
 __all__ = ["holdout_rows", "sample_rows", "scan", "stratified_sample", "table_rows"]
 

@@ -16,51 +16,11 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from ..monitoring.stats import quantile_edges
-from .findings import CheckConfig, Ctx, Finding, finding, pct
-from .schema import ColumnSpec, infer_columns
+from mlwright.data.findings import CheckConfig, Ctx, Finding, finding, pct
+from mlwright.data.schema import ColumnSpec, infer_columns
+from mlwright.monitoring.stats import column_bins
 
 __all__ = ["single_feature_power", "skew_check", "target_relation"]
-
-
-def _bins(s: pd.Series, c: ColumnSpec, max_bins: int = 64) -> np.ndarray | None:
-    """Bin codes 0..B of a column (missing values in their own bin), None if it cannot be binned."""
-    if c.kind in ("numeric", "datetime"):
-        if c.kind == "datetime":
-            x = _datetime_numbers(s)
-        else:
-            x = (pd.to_numeric(s, errors="coerce") if c.from_text else s).to_numpy(dtype=float, na_value=np.nan)
-        nan = np.isnan(x)
-        if nan.all():
-            return None
-        edges = quantile_edges(x[~nan], max_bins)
-        codes = np.searchsorted(edges, np.where(nan, 0, x), side="right")
-        return np.where(nan, len(edges) + 1, codes)
-    if c.kind in ("categorical", "high_cardinality", "boolean"):
-        codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-        if len(uniques) >= max_bins:
-            freq = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            keep = np.argsort(-freq, kind="stable")[: max_bins - 1]
-            remap = np.full(len(uniques), max_bins - 1)
-            remap[keep] = np.arange(len(keep))
-            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-        return np.where(codes < 0, codes.max() + 1, codes)
-    return None
-
-
-def _datetime_numbers(s: pd.Series) -> np.ndarray:
-    """Nanoseconds since the epoch as floats (NaN where missing or unparseable)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = (
-            s
-            if pd.api.types.is_datetime64_any_dtype(s.dtype)
-            else pd.to_datetime(s, errors="coerce", format="mixed", utc=True)
-        )
-    if getattr(d.dt, "tz", None) is not None:
-        d = d.dt.tz_convert(None)
-    x = d.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-    return np.where(d.isna().to_numpy(), np.nan, x)
 
 
 def single_feature_power(codes: np.ndarray, y: np.ndarray, task: str, seed: int = 0) -> dict[str, float]:
@@ -123,7 +83,7 @@ def target_relation(ctx: Ctx) -> dict[str, dict[str, float]]:
     y = _encoded_target(ctx, df)
     out = {}
     for c in ctx.used:
-        codes = _bins(df[c.name], c)
+        codes = column_bins(df[c.name], c)
         if codes is not None:
             out[c.name] = single_feature_power(codes, y, ctx.task, ctx.cfg.seed)
     return out
@@ -244,7 +204,7 @@ def skew_check(
     for c in specs:
         if c.name not in names:
             continue
-        codes = _bins(both[c.name], c, max_bins=256)
+        codes = column_bins(both[c.name], c, max_bins=256)
         X[c.name] = codes if codes is not None else 0
     y = np.r_[np.zeros(len(a), int), np.ones(len(b), int)]
     fold = rng.integers(0, 3, len(y))

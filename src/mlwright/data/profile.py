@@ -20,13 +20,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import ConfigError, TargetNotFoundError, did_you_mean
-from .checks import row_hashes, run_checks
-from .findings import CheckConfig, Ctx, Finding
-from .leakage import _bins, _datetime_numbers, target_relation
-from .schema import ColumnSpec, _jsonable, finite, infer_column, infer_task
+from mlwright.data.checks import row_hashes, run_checks
+from mlwright.data.findings import CheckConfig, Ctx, Finding
+from mlwright.data.leakage import target_relation
+from mlwright.data.schema import ColumnSpec, finite, infer_column, infer_task
+from mlwright.errors import ConfigError, TargetNotFoundError, did_you_mean
+from mlwright.jsonsafe import default, plain
+from mlwright.monitoring.stats import column_bins, datetime_numbers
 
-__all__ = ["Profile", "ProfileConfig", "plain_json", "profile"]
+__all__ = ["Profile", "ProfileConfig", "profile"]
 
 
 @dataclass
@@ -53,14 +55,14 @@ class Profile:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """JSON text of :meth:`to_dict`; also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=1, default=_jsonable, allow_nan=False)
+        text = json.dumps(self.to_dict(), indent=1, default=default, allow_nan=False)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
     def to_html(self, path: str | Path | None = None) -> str:
         """Self-contained HTML report (figures embedded); also written to ``path`` when given."""
-        from ..report import render_profile
+        from mlwright.report import render_profile
 
         html = render_profile(self)
         if path is not None:
@@ -151,7 +153,7 @@ def profile(
     if test is not None:
         data["second_table"] = {"rows": len(test), "columns": int(test.shape[1])}
     data["seconds"] = round(time.monotonic() - t0, 3)
-    return Profile(_clean(data), findings)
+    return Profile(plain(data), findings)
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -202,7 +204,7 @@ def _table_stats(df: pd.DataFrame, specs: list[ColumnSpec], target: str | None) 
 
 def _numbers(s: pd.Series, c: ColumnSpec) -> np.ndarray:
     if c.kind == "datetime":
-        return _datetime_numbers(s)
+        return datetime_numbers(s)
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.to_numpy(dtype=float, na_value=np.nan)
     conv = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s.dtype) else s
@@ -296,7 +298,7 @@ def _correlations(sample: pd.DataFrame, used: list[ColumnSpec]) -> dict[str, Any
         rho = pd.DataFrame({c.name: values[c.name] for c in ranked}).rank().corr(method="pearson") if ranked else None
     cols = [c for c in used if c.kind in ("numeric", "categorical", "high_cardinality", "boolean", "datetime")]
     if len(cols) >= 2:
-        codes = {c.name: _bins(sample[c.name], c, max_bins=64) for c in cols if c.kind not in numeric}
+        codes = {c.name: column_bins(sample[c.name], c, max_bins=64) for c in cols if c.kind not in numeric}
         k = len(cols)
         mat = np.full((k, k), np.nan)
         method = [["" for _ in range(k)] for _ in range(k)]
@@ -375,21 +377,3 @@ def _target(
         for k, v in sorted(rel.items(), key=lambda kv: -kv[1]["score"])
     ]
     return out
-
-
-def plain_json(o: Any) -> Any:
-    """``o`` as plain JSON values: numpy scalars to Python, NaN/inf to None (so ``json.dumps`` writes JSON)."""
-    return _clean(o)
-
-
-def _clean(o: Any) -> Any:
-    """Plain JSON values: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    return o

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnsMismatchError, ColumnTypeError, ConfigError, TargetError, did_you_mean
-from ..metrics import default_metric, get_metric
+from mlwright.errors import ColumnsMismatchError, ColumnTypeError, ConfigError, TargetError, did_you_mean
+from mlwright.evaluation.metrics import default_metric, get_metric
+from mlwright.jsonsafe import plain
 
 __all__ = ["KINDS", "ColumnSpec", "Schema", "infer_column", "infer_columns", "infer_schema", "infer_task", "mask_na"]
 
@@ -108,8 +109,8 @@ class Schema:
             "target": self.target,
             "task": self.task,
             "metric": self.metric,
-            "classes": [_jsonable(c) for c in self.classes],
-            "columns": [asdict(c) | {"top": [_jsonable(v) for v in c.top]} for c in self.columns],
+            "classes": [plain(c) for c in self.classes],
+            "columns": [asdict(c) | {"top": [plain(v) for v in c.top]} for c in self.columns],
         }
 
     def to_json(self) -> str:
@@ -176,16 +177,6 @@ class Schema:
                 UserWarning,
                 stacklevel=4,
             )
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    return v
 
 
 def _is_stringish(s: pd.Series) -> bool:
@@ -382,7 +373,7 @@ def infer_column(name: str, s: pd.Series, n_rows: int | None = None) -> ColumnSp
         from_text=from_text,
     )
     if kind in ("categorical", "high_cardinality"):
-        spec.top = [_jsonable(v) for v in s.astype(str).where(s.notna()).value_counts().index[:20]]
+        spec.top = [plain(v) for v in s.astype(str).where(s.notna()).value_counts().index[:20]]
     if kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
         spec.date_order = date_order(s)
     return spec
@@ -444,7 +435,7 @@ def infer_schema(
     cols = infer_columns(df, exclude=(target,), hints=hints)
     classes: list[Any] = []
     if task != "regression":
-        classes = [_jsonable(v) for v in sorted(df[target].dropna().unique(), key=_sort_key)]
+        classes = [plain(v) for v in sorted(df[target].dropna().unique(), key=_sort_key)]
     return Schema(columns=cols, target=str(target), task=task, metric=metric, classes=classes)
 
 

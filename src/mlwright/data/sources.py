@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import (
+from mlwright.errors import (
     ColumnsMismatchError,
     ColumnTypeError,
     ConfigError,
@@ -51,7 +51,7 @@ def read_table(source: Any) -> pd.DataFrame:
     """
     if isinstance(source, pd.DataFrame):
         return source
-    from .sql import SqlSource
+    from mlwright.data.sql import SqlSource
 
     if isinstance(source, SqlSource):
         return source.read()
@@ -182,7 +182,7 @@ def training_table(X: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, st
     with ``y`` (None otherwise).
     """
     names = None
-    from .sql import SqlSource
+    from mlwright.data.sql import SqlSource
 
     if isinstance(X, (str, Path, SqlSource)):  # a file or a query
         X = read_table(X)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ConfigError, DataReadError, EmptyDataError
+from mlwright.errors import ConfigError, DataReadError, EmptyDataError
 
 __all__ = ["SqlSource", "SqlTableWriter", "iter_sql", "read_sql"]
 
@@ -38,7 +38,7 @@ def _engine(url: str):
 
 
 def _redact(url: str) -> str:
-    from ..store import _redact as redact
+    from mlwright.store import redact
 
     return redact(url)
 
@@ -65,8 +65,12 @@ def _read_only(conn) -> None:
     """Make the connection's transaction read-only where the database supports it (a data-modifying CTE or a
     function with side effects then fails instead of writing)."""
     name = conn.dialect.name
-    sql = {"sqlite": "PRAGMA query_only = ON", "postgresql": "SET TRANSACTION READ ONLY",
-           "mysql": "SET SESSION TRANSACTION READ ONLY", "mariadb": "SET SESSION TRANSACTION READ ONLY"}.get(name)
+    sql = {
+        "sqlite": "PRAGMA query_only = ON",
+        "postgresql": "SET TRANSACTION READ ONLY",
+        "mysql": "SET SESSION TRANSACTION READ ONLY",
+        "mariadb": "SET SESSION TRANSACTION READ ONLY",
+    }.get(name)
     if sql is not None:  # not through the server-side cursor the query uses
         conn.exec_driver_sql(sql, execution_options={"stream_results": False})
 

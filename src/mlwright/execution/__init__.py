@@ -11,6 +11,8 @@
 
 The search plans trials one after the other (each result informs the next), so the leaderboard of a
 run with a fixed trial count does not depend on the backend.
+
+Package: may import data, features, models, evaluation and search; never the estimator.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import ConfigError
-from .trial import TrialData, TrialResult, TrialTask, train_folds
+from mlwright.errors import ConfigError
+from mlwright.execution.trial import TrialData, TrialResult, TrialTask, train_folds
 
 __all__ = ["Executor", "InlineExecutor", "TrialData", "TrialResult", "TrialTask", "make_executor"]
 
@@ -74,15 +76,15 @@ def make_executor(spec: Any = None) -> Executor:
     if spec is None or spec == "inline":
         return InlineExecutor()
     if spec == "local":
-        from .local import LocalExecutor
+        from mlwright.execution.local import LocalExecutor
 
         return LocalExecutor()
     if isinstance(spec, str) and "://" in spec:
-        from .dask import DaskExecutor
+        from mlwright.execution.dask import DaskExecutor
 
         return DaskExecutor(spec)
     if type(spec).__name__ == "Client" and type(spec).__module__.startswith("distributed"):
-        from .dask import DaskExecutor
+        from mlwright.execution.dask import DaskExecutor
 
         return DaskExecutor(spec)
     if all(hasattr(spec, m) for m in ("prepare", "start", "run", "close")):

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from .trial import TrialData, TrialResult, TrialTask
+from mlwright.errors import ConfigError
+from mlwright.execution.trial import TrialData, TrialResult, TrialTask
 
 __all__ = ["DaskExecutor"]
 
@@ -27,7 +27,7 @@ def _run_on_worker(data: TrialData, key: str, task: TrialTask) -> TrialResult:
     import os
     import tempfile
 
-    from .trial import train_folds
+    from mlwright.execution.trial import train_folds
 
     cached = _CACHE.get(key)
     if cached is None:  # first trial of this search on this worker: keep its fold cache for the next ones

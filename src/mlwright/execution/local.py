@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .trial import TrialData, TrialResult, TrialTask
+from mlwright.execution.trial import TrialData, TrialResult, TrialTask
 
 __all__ = ["LocalExecutor"]
 
@@ -131,7 +131,7 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, trial_memory: int | str | None = None, trial_timeout: float | None = None, grace: float = 5.0):
-        from ..config import parse_bytes
+        from mlwright.config import parse_bytes
 
         self.trial_memory = parse_bytes(trial_memory, "trial_memory") if trial_memory is not None else None
         self.trial_timeout, self.grace = trial_timeout, grace
@@ -286,7 +286,7 @@ def _main() -> None:
     proto_out = os.fdopen(os.dup(1), "wb")  # frames go here; fd 1 (print, library output) now goes to stderr
     os.dup2(2, 1)
     proto_in = os.fdopen(os.dup(0), "rb")
-    from .trial import train_folds
+    from mlwright.execution.trial import train_folds
 
     for mod in ("numpy", "pandas", "sklearn.ensemble", "lightgbm", "mlwright.models", "mlwright.features"):
         with contextlib.suppress(Exception):  # warm imports while the parent prepares; optional ones may be absent

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..budget import Deadline
-from ..data.schema import Schema
-from ..splits import Splits
+from mlwright.budget import Deadline
+from mlwright.data.schema import Schema
+from mlwright.search.splits import Splits
 
 __all__ = ["TRUNCATABLE", "TrialData", "TrialResult", "TrialTask", "train_folds"]
 
@@ -59,7 +59,7 @@ class TrialData:
 
     def preprocessor(self, style: str):
         """A new, unfitted preprocessor of ``style``."""
-        from ..features import build_preprocessor
+        from mlwright.features import build_preprocessor
 
         return build_preprocessor(self.schema, style, seed=self.seed, impute=self.impute, clip=self.clip)
 
@@ -126,7 +126,7 @@ def family(key: str, blob: bytes | None = None):
         import pickle
 
         return pickle.loads(blob)  # cloudpickle output of our own search process, sent over its private channel
-    from ..models import get
+    from mlwright.models import get
 
     return get(key)
 
@@ -147,8 +147,8 @@ def train_folds(data: TrialData, task: TrialTask, spill_dir: Path | None = None,
     ``spill_dir``: write each fold model there (native formats) and return its files, not the object;
     ``blobs``: also return the files' bytes (a worker whose disk the caller cannot read).
     """
-    from ..metrics import get_metric
-    from ..models._common import SklearnModel
+    from mlwright.evaluation.metrics import get_metric
+    from mlwright.models._common import SklearnModel
 
     res = TrialResult(status="failed")
     t0 = time.monotonic()
@@ -160,7 +160,7 @@ def train_folds(data: TrialData, task: TrialTask, spill_dir: Path | None = None,
         y, n_classes = data.y, data.n_classes
         room = task.room
         if task.memory < float("inf"):  # what this process may still grow by
-            from ..budget import rss_bytes
+            from mlwright.budget import rss_bytes
 
             held = rss_bytes()
             room = min(room, task.memory - held) if held is not None else room

@@ -12,6 +12,8 @@ Every model built by a factory follows the same small protocol::
     model.save(directory, stem) -> list of file names (native formats / skops)
     Family.load(directory, stem, meta) -> model
     model.meta() -> JSON-able dict (params, best iteration, ...)
+
+Package: one module per family; may import artifacts (skops), budget and errors only.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, did_you_mean
+from mlwright.errors import ConfigError, did_you_mean
 
 __all__ = ["REGISTRY", "ModelFamily", "families_for", "get", "register"]
 
@@ -94,4 +96,4 @@ def families_for(task: str, keys: list[str] | None = None) -> list[ModelFamily]:
 
 def _load_builtins() -> None:
     # imported once (a module imports once), also when a family from elsewhere was registered first
-    from . import catboost, forest, knn, lightgbm, linear, mlp, naive_bayes, svm, xgboost  # noqa: F401
+    from mlwright.models import catboost, forest, knn, lightgbm, linear, mlp, naive_bayes, svm, xgboost  # noqa: F401

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..budget import Deadline
+from mlwright.budget import Deadline
 
 CLS = frozenset({"binary", "multiclass"})
 # A forest stops growing trees at this size (bytes): deep regression trees on many rows would
@@ -206,7 +206,7 @@ class SklearnModel:
         """The forest as a :class:`~._packed.PackedForest` (built on first use), or None for other models."""
         packed = self.__dict__.get("_packed", False)
         if packed is False:
-            from ._packed import PackedForest
+            from mlwright.models._packed import PackedForest
 
             packed = self._packed = PackedForest.of(self.estimator)
         return packed
@@ -233,7 +233,7 @@ class SklearnModel:
 
     @classmethod
     def load_from(cls, directory: Path, stem: str, meta: dict, task: str, n_classes: int) -> SklearnModel:
-        from ..artifacts import skops_load
+        from mlwright.artifacts import skops_load
 
         est = skops_load(Path(directory) / f"{stem}.skops")
         return cls(est, task, n_classes, meta.get("params", {}))

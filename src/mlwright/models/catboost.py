@@ -10,9 +10,9 @@ import pandas as pd
 from optuna.distributions import FloatDistribution as F
 from optuna.distributions import IntDistribution as I
 
-from ..budget import Deadline
-from . import ModelFamily, register
-from ._common import ALL, patience, predict_threads
+from mlwright.budget import Deadline
+from mlwright.models import ModelFamily, register
+from mlwright.models._common import ALL, patience, predict_threads
 
 
 def _loss(task: str, metric: str) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def _cat_cols(X: pd.DataFrame) -> list[int]:
     return [i for i, dt in enumerate(X.dtypes) if isinstance(dt, pd.CategoricalDtype)]
 
 
-def _pool(X: pd.DataFrame, y=None):
+def catboost_pool(X: pd.DataFrame, y=None):
     from catboost import Pool
 
     cats = _cat_cols(X)
@@ -75,14 +75,14 @@ class CatBoostModel:
         self.model = self._new()
         kw: dict[str, Any] = {"callbacks": [_DeadlineCallback(deadline)]}
         if X_val is not None:
-            kw["eval_set"] = _pool(X_val, y_val)
+            kw["eval_set"] = catboost_pool(X_val, y_val)
             kw["early_stopping_rounds"] = patience(self.params.get("learning_rate", 0.05))
             kw["use_best_model"] = True
-        self.model.fit(_pool(X, y), **kw)
+        self.model.fit(catboost_pool(X, y), **kw)
         return self
 
     def predict_raw(self, X) -> np.ndarray:
-        pool = _pool(X)
+        pool = catboost_pool(X)
         threads = predict_threads(-1)
         if self.task == "regression":
             return np.asarray(self.model.predict(pool, thread_count=threads), dtype=float)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from optuna.distributions import CategoricalDistribution as C
 from optuna.distributions import IntDistribution as I
 
-from . import ModelFamily, register
-from ._common import ALL, SklearnModel, load_sklearn
+from mlwright.models import ModelFamily, register
+from mlwright.models._common import ALL, SklearnModel, load_sklearn
 
 
 def _make(task, params, n_classes, seed, n_jobs, metric):

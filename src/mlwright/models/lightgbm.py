@@ -9,14 +9,14 @@ import numpy as np
 from optuna.distributions import FloatDistribution as F
 from optuna.distributions import IntDistribution as I
 
-from ..budget import Deadline
-from . import ModelFamily, register
-from ._common import ALL, as_proba, patience, predict_threads
+from mlwright.budget import Deadline
+from mlwright.models import ModelFamily, register
+from mlwright.models._common import ALL, as_proba, patience, predict_threads
 
 _OBJ = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
 
 
-def _es_metric(task: str, metric: str) -> tuple[str, bool]:
+def es_metric(task: str, metric: str) -> tuple[str, bool]:
     if task == "regression":
         return ("l1", False) if metric == "mae" else ("l2", False)
     if metric == "roc_auc" and task == "binary":
@@ -31,7 +31,7 @@ class LGBMModel:
         self.booster = None
         self.best_iteration = None
 
-    def _lgb_params(self) -> dict[str, Any]:
+    def lgb_params(self) -> dict[str, Any]:
         p = {
             "objective": _OBJ[self.task],
             "verbosity": -1,
@@ -45,7 +45,7 @@ class LGBMModel:
         }
         if self.task == "multiclass":
             p["num_class"] = self.n_classes
-        p["metric"] = _es_metric(self.task, self.metric)[0]
+        p["metric"] = es_metric(self.task, self.metric)[0]
         p.update({k: v for k, v in self.params.items() if k != "n_estimators"})
         if p.get("bagging_fraction", 1.0) < 1.0:
             p.setdefault("bagging_freq", 1)
@@ -54,16 +54,16 @@ class LGBMModel:
     def fit(self, X, y, X_val=None, y_val=None, deadline: Deadline | None = None):
         import lightgbm as lgb
 
-        params = self._lgb_params()
+        params = self.lgb_params()
         n_rounds = int(self.params.get("n_estimators", 5000))
         train = lgb.Dataset(X, label=y, free_raw_data=True)
         valid_sets, callbacks = [], []
         if X_val is not None:
             valid_sets = [lgb.Dataset(X_val, label=y_val, reference=train)]
-            higher = _es_metric(self.task, self.metric)[1]
-            callbacks.append(_StopCallback(patience(params.get("learning_rate", 0.1)), higher, deadline))
+            higher = es_metric(self.task, self.metric)[1]
+            callbacks.append(StopCallback(patience(params.get("learning_rate", 0.1)), higher, deadline))
         elif deadline is not None:
-            callbacks.append(_StopCallback(10**9, False, deadline))
+            callbacks.append(StopCallback(10**9, False, deadline))
         self.booster = lgb.train(params, train, num_boost_round=n_rounds, valid_sets=valid_sets, callbacks=callbacks)
         self.best_iteration = int(self.booster.best_iteration or self.booster.current_iteration())
         return self
@@ -93,7 +93,7 @@ class LGBMModel:
         return [name]
 
 
-class _StopCallback:
+class StopCallback:
     """Early stopping on the first validation metric, plus the trial deadline."""
 
     order = 30

@@ -20,9 +20,9 @@ from optuna.distributions import CategoricalDistribution as C
 from optuna.distributions import FloatDistribution as F
 from optuna.distributions import IntDistribution as I
 
-from ..budget import Deadline
-from . import ModelFamily, register
-from ._common import ALL, predict_threads
+from mlwright.budget import Deadline
+from mlwright.models import ModelFamily, register
+from mlwright.models._common import ALL, predict_threads
 
 TORCH_VERSION = "2.13.0"  # the extra pins it: later releases pull CUDA builds by default
 
@@ -80,7 +80,7 @@ class MLPModel:
     def n_out(self) -> int:
         return 1 if self.task == "regression" else self.n_classes
 
-    def _build(self):
+    def build_net(self):
         p = self.params
         return _net(
             self.n_in, self.n_out, int(p.get("width", 256)), int(p.get("layers", 2)), float(p.get("dropout", 0.1))
@@ -113,7 +113,7 @@ class MLPModel:
             X, y, X_val, y_val = _inner_split(X, np.asarray(y), rng, float(p.get("stop_fraction", 0.15)))
         if self.task == "regression":
             self.y_mean, self.y_std = float(np.mean(y)), float(np.std(y) or 1.0)
-        net = self._build()
+        net = self.build_net()
         n = X.shape[0]
         batch = int(min(p.get("batch_size", 256), max(16, n // 8)))
         # refits (no validation rows) get the folds' best epoch count as n_estimators, like the boosters
@@ -221,7 +221,7 @@ def _load(directory, stem, meta, task, n_classes):
     m.n_in, m.y_mean, m.y_std = int(meta["n_in"]), float(meta["y_mean"]), float(meta["y_std"])
     m.epochs = int(meta.get("epochs", 0))
     m.best_epoch = int(meta.get("best_iteration", 0))
-    net = m._build()
+    net = m.build_net()
     with np.load(Path(directory) / f"{stem}.mlp.npz", allow_pickle=False) as z:
         net.load_state_dict({k: torch.as_tensor(z[k]) for k in z.files})
     net.eval()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from optuna.distributions import FloatDistribution as F
 
-from . import ModelFamily, register
-from ._common import CLS, SklearnModel, load_sklearn
+from mlwright.models import ModelFamily, register
+from mlwright.models._common import CLS, SklearnModel, load_sklearn
 
 
 def _make(task, params, n_classes, seed, n_jobs, metric):

@@ -6,8 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from optuna.distributions import FloatDistribution as F
 
-from . import ModelFamily, register
-from ._common import ALL, SklearnModel
+from mlwright.models import ModelFamily, register
+from mlwright.models._common import ALL, SklearnModel
 
 
 class SvmModel(SklearnModel):

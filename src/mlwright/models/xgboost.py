@@ -9,12 +9,12 @@ import numpy as np
 from optuna.distributions import FloatDistribution as F
 from optuna.distributions import IntDistribution as I
 
-from ..budget import Deadline
-from . import ModelFamily, register
-from ._common import ALL, as_proba, patience, predict_threads
+from mlwright.budget import Deadline
+from mlwright.models import ModelFamily, register
+from mlwright.models._common import ALL, as_proba, patience, predict_threads
 
 
-def _objective(task: str, metric: str) -> dict[str, Any]:
+def xgb_objective(task: str, metric: str) -> dict[str, Any]:
     if task == "binary":
         return {"objective": "binary:logistic", "eval_metric": "auc" if metric == "roc_auc" else "logloss"}
     if task == "multiclass":
@@ -38,7 +38,7 @@ class XGBModel:
             "seed": self.seed,
             "nthread": self.n_jobs,
             "verbosity": 0,
-            **_objective(self.task, self.metric),
+            **xgb_objective(self.task, self.metric),
         }
         if self.task == "multiclass":
             params["num_class"] = self.n_classes

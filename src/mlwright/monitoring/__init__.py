@@ -2,6 +2,9 @@
 
 :func:`monitor_model` is the one call: a model directory or registered name → per-window results
 (:class:`~mlwright.monitoring.drift.MonitorResult`) with the alerts its rules raise.
+
+Package: :mod:`.stats` sits low (the data checks use it), :mod:`.reference` beside the report, :mod:`.feedback`
+beside serving; drift and alerts above serving and the registry (see ``tests/test_layers.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .drift import MonitorConfig, MonitorResult
+    from mlwright.monitoring.drift import MonitorConfig, MonitorResult
 
 __all__ = ["MonitorConfig", "MonitorResult", "monitor", "monitor_model", "parse_window", "record_feedback"]
 
@@ -26,9 +29,9 @@ def monitor_model(
 
     ``since``: a datetime, an ISO date, or a duration back from now (``"7d"``); None: the whole log.
     """
-    from ..store import Store
-    from .drift import monitor
-    from .feedback import model_info
+    from mlwright.monitoring.drift import monitor
+    from mlwright.monitoring.feedback import model_info
+    from mlwright.store import Store
 
     st = Store(store)
     shadow = model.endswith(":shadow")  # the challenger scored alongside (``serve --shadow``)
@@ -40,11 +43,11 @@ def monitor_model(
 
 def __getattr__(name: str) -> Any:  # lazily: mlwright.data imports the statistics module of this package
     if name in ("MonitorConfig", "MonitorResult", "monitor", "parse_window"):
-        from . import drift
+        from mlwright.monitoring import drift
 
         return getattr(drift, name)
     if name == "record_feedback":
-        from .feedback import record_feedback
+        from mlwright.monitoring.feedback import record_feedback
 
         return record_feedback
     raise AttributeError(name)
@@ -54,7 +57,7 @@ def _since(since: _dt.datetime | str | None) -> _dt.datetime | None:
     if since is None or isinstance(since, _dt.datetime):
         return since
     try:
-        from .drift import parse_window
+        from mlwright.monitoring.drift import parse_window
 
         return _dt.datetime.now(_dt.UTC) - parse_window(since).to_pytimedelta()
     except Exception:
@@ -62,7 +65,7 @@ def _since(since: _dt.datetime | str | None) -> _dt.datetime | None:
     try:
         t = _dt.datetime.fromisoformat(since)
     except ValueError:
-        from ..errors import ConfigError
+        from mlwright.errors import ConfigError
 
         raise ConfigError(f"--since {since!r} is neither a duration (7d, 12h) nor a date (2026-11-01)") from None
     return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)

@@ -46,7 +46,7 @@ RULES: dict[str, Any] = {
 
 def check_alerts(result, config) -> list[dict[str, Any]]:
     """The alerts every window raises under ``config.alerts`` (unknown rules: a clear error)."""
-    from ..errors import ConfigError
+    from mlwright.errors import ConfigError
 
     unknown = set(config.alerts) - set(RULES)
     if unknown:

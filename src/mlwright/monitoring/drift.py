@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.schema import Schema, coerce
-from ..errors import ConfigError, MlwrightError
-from ..store import Store
-from .reference import LEVELS, NUMBERS, column_values
-from .stats import level_drift, numeric_drift
+from mlwright.data.schema import Schema, coerce
+from mlwright.errors import ConfigError, MlwrightError
+from mlwright.monitoring.reference import LEVELS, NUMBERS, column_values
+from mlwright.monitoring.stats import level_drift, numeric_drift
+from mlwright.store import Store
 
 __all__ = ["MonitorConfig", "MonitorResult", "log_tables", "monitor", "parse_window"]
 
@@ -135,9 +135,9 @@ class MonitorResult:
         return asdict(self)
 
     def to_json(self) -> str:
-        from ..data.profile import _clean
+        from mlwright.jsonsafe import plain
 
-        return json.dumps(_clean(self.to_dict()), default=str, allow_nan=False)
+        return json.dumps(plain(self.to_dict()), default=str, allow_nan=False)
 
 
 def log_tables(
@@ -147,8 +147,8 @@ def log_tables(
     ``version`` on the outputs; decoded with pyarrow (Arrow IPC batches) into one table each."""
     from sqlalchemy import select
 
-    from ..serving.predlog import concat_tables, decode_table
-    from ..store.tables import predictions as t
+    from mlwright.serving.predlog import concat_tables, decode_table
+    from mlwright.store.tables import predictions as t
 
     q = select(t.c.version, t.c.rows, t.c.inputs, t.c.outputs).where(t.c.model == model)
     if since is not None:
@@ -169,7 +169,7 @@ def feedback_table(store: Store, model: str) -> pd.DataFrame:
     """The ground truth received for ``model``: ``prediction_id`` → ``actual`` (decoded JSON)."""
     from sqlalchemy import select
 
-    from ..store.tables import feedback as t
+    from mlwright.store.tables import feedback as t
 
     base = model.removesuffix(":shadow")  # a shadow answered the same prediction ids: the same labels
     rows = store.read(lambda conn: conn.execute(select(t.c.prediction_id, t.c.actual).where(t.c.model == base)).all())
@@ -180,7 +180,7 @@ def error_table(store: Store, model: str, since: _dt.datetime | None = None) -> 
     """Error answers counted by the service: ``at``, ``status``, ``code``, ``count``."""
     from sqlalchemy import select
 
-    from ..store.tables import request_errors as t
+    from mlwright.store.tables import request_errors as t
 
     q = select(t.c.at, t.c.status, t.c.code, t.c["count"]).where(t.c.model == model)
     if since is not None:
@@ -211,7 +211,7 @@ def monitor(
     schema : Schema
         The model's input schema (to coerce the logged inputs as the model read them).
     """
-    from ..metrics import default_metric, get_metric, score_all
+    from mlwright.evaluation.metrics import default_metric, get_metric, score_all
 
     cfg = config or MonitorConfig()
     width = parse_window(cfg.window)
@@ -273,7 +273,7 @@ def monitor(
         n_err = int(errors.loc[errors["start"] == t0, "count"].sum()) if not errors.empty else 0
         w["errors"] = n_err
         w["error_rate"] = n_err / (n_err + sum(x["requests"] for x in windows if x["start"] == w["start"]))
-    from .alerts import check_alerts
+    from mlwright.monitoring.alerts import check_alerts
 
     result = MonitorResult(model, cfg.window, windows, asdict(cfg))
     result.alerts = check_alerts(result, cfg)
@@ -287,7 +287,7 @@ def _naive_utc(t: pd.Timestamp) -> pd.Timestamp:
 def _live_references(reference: str, period, schema: Schema, X: pd.DataFrame, outputs: pd.DataFrame,
                      at: pd.Series, start: pd.Series) -> tuple[dict[str, dict], pd.Series]:  # fmt: skip
     """References built from logged traffic (``reference="first"`` or a period) and which rows built them."""
-    from .reference import build_reference
+    from mlwright.monitoring.reference import build_reference
 
     task, classes = schema.task, [str(c) for c in schema.classes]
 

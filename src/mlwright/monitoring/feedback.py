@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..data.schema import Schema
-from ..errors import DataError
-from ..faults import kill_point
-from ..store import Store
+from mlwright.data.schema import Schema
+from mlwright.errors import DataError
+from mlwright.faults import kill_point
+from mlwright.store import Store
 
 __all__ = ["FeedbackError", "model_info", "read_feedback_file", "record_feedback", "unknown_ids"]
 
@@ -62,8 +62,8 @@ def unknown_ids(store: Store, model: str, ids: list[str]) -> list[str]:
     import pyarrow.compute as pc
     from sqlalchemy import select
 
-    from ..serving.predlog import decode_table
-    from ..store.tables import predictions as t
+    from mlwright.serving.predlog import decode_table
+    from mlwright.store.tables import predictions as t
 
     left = set(ids)
     if not left:
@@ -102,7 +102,7 @@ def record_feedback(
     """
     from sqlalchemy import delete
 
-    from ..store.tables import feedback
+    from mlwright.store.tables import feedback
 
     if not items:
         raise FeedbackError('no feedback given; send {"feedback": [{"prediction_id": "…", "actual": …}]}')
@@ -158,7 +158,7 @@ def record_feedback(
 
 def read_feedback_file(path: str | Path, target: str | None = None) -> list[dict[str, Any]]:
     """A CSV/Parquet of ``prediction_id`` and ``actual`` (or the model's target name) → feedback items."""
-    from ..data.sources import read_table
+    from mlwright.data.sources import read_table
 
     df = read_table(path)
     col = "actual" if "actual" in df.columns else target if target in df.columns else None
@@ -176,15 +176,15 @@ def model_info(ref: str, store: Store | None = None) -> tuple[str, Schema, dict[
 
     Reads manifests and ``reference.json`` only (each checked against its recorded SHA-256), not models.
     """
-    from .. import artifacts
-    from .reference import REFERENCE_FILE
+    from mlwright import artifacts
+    from mlwright.monitoring.reference import REFERENCE_FILE
 
     def reference(path: Path, manifest: dict) -> dict | None:
         digest = manifest.get("files", {}).get(REFERENCE_FILE)
         if digest is None:
             return None
         if artifacts.file_sha256(path / REFERENCE_FILE) != digest:
-            from ..errors import ArtifactIntegrityError
+            from mlwright.errors import ArtifactIntegrityError
 
             raise ArtifactIntegrityError(f"{path / REFERENCE_FILE} does not match its manifest; refusing to use it")
         return json.loads((path / REFERENCE_FILE).read_text(encoding="utf-8"))
@@ -193,7 +193,7 @@ def model_info(ref: str, store: Store | None = None) -> tuple[str, Schema, dict[
     if path.is_dir() and (path / "manifest.json").exists():
         manifest = artifacts.read_manifest(path)
         return path.name, Schema.from_dict(manifest["schema"]), {"local": reference(path, manifest)}
-    from ..registry import Registry, parse_ref
+    from mlwright.registry import Registry, parse_ref
 
     reg = Registry(store)
     name, _ = parse_ref(ref)

@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.leakage import _datetime_numbers
-from ..data.profile import _clean
-from ..data.schema import Schema
-from .stats import level_reference, numeric_reference
+from mlwright.data.schema import Schema
+from mlwright.jsonsafe import plain
+from mlwright.monitoring.stats import datetime_numbers, level_reference, numeric_reference
 
 __all__ = [
     "REFERENCE_FILE",
@@ -35,7 +34,7 @@ LEVELS = ("categorical", "high_cardinality")
 def column_values(s: pd.Series, kind: str) -> np.ndarray | pd.Series:
     """A coerced column as the statistics read it: floats (dates as nanoseconds) or levels."""
     if kind == "datetime":
-        return _datetime_numbers(s)
+        return datetime_numbers(s)
     if kind in ("numeric", "boolean"):
         return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return s
@@ -68,7 +67,7 @@ def build_reference(X: pd.DataFrame, schema: Schema, outputs: dict[str, Any] | N
         name, values = output_values(schema.task, list(schema.classes), outputs)
         summary = level_reference(values) if schema.task == "multiclass" else numeric_reference(values)
         out["output"] = {"name": name, **summary}
-    return _clean(out)
+    return plain(out)
 
 
 def calibrated_output(raw: dict[str, Any], calibration: Any) -> dict[str, Any]:
@@ -76,7 +75,7 @@ def calibrated_output(raw: dict[str, Any], calibration: Any) -> dict[str, Any]:
     and quantiles map through it); ``raw`` itself when there is none."""
     if not calibration:
         return raw
-    from ..diagnose import apply_calibration
+    from mlwright.evaluation.diagnose import apply_calibration
 
     def f(v: list[float]) -> list[float]:
         return apply_calibration(calibration, np.asarray(v, float)).tolist() if v else []
@@ -90,7 +89,7 @@ def automl_reference(fitted: Any, Xc: pd.DataFrame, mask: np.ndarray) -> dict[st
     """A fitted model's reference (a :class:`~mlwright.automl.FittedModel` still holding its out-of-fold
     outputs): its training columns and the served ensemble's out-of-fold outputs (as served: thresholded
     labels; binary probabilities also kept uncalibrated, which ``calibrate`` maps)."""
-    from ..predictor import decide
+    from mlwright.predictor import decide
 
     p = fitted.oof_blend(mask)
     schema = fitted.schema

@@ -18,6 +18,7 @@ Every result also carries the window's missing-value share next to the reference
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,12 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
+from mlwright.data.schema import ColumnSpec
+
 __all__ = [
     "QUANTILES",
+    "column_bins",
+    "datetime_numbers",
     "level_drift",
     "level_reference",
     "numeric_drift",
@@ -163,3 +168,43 @@ def level_drift(ref: dict[str, Any], levels: pd.Series) -> dict[str, Any]:
         out["chi2"], out["chi2_pvalue"] = 0.0, 1.0
     out["js"] = float(jensenshannon(ref_counts / ref_counts.sum(), counts / counts.sum(), base=2))
     return out
+
+
+def column_bins(s: pd.Series, c: ColumnSpec, max_bins: int = 64) -> np.ndarray | None:
+    """Bin codes 0..B of a column (missing values in their own bin), None if it cannot be binned."""
+    if c.kind in ("numeric", "datetime"):
+        if c.kind == "datetime":
+            x = datetime_numbers(s)
+        else:
+            x = (pd.to_numeric(s, errors="coerce") if c.from_text else s).to_numpy(dtype=float, na_value=np.nan)
+        nan = np.isnan(x)
+        if nan.all():
+            return None
+        edges = quantile_edges(x[~nan], max_bins)
+        codes = np.searchsorted(edges, np.where(nan, 0, x), side="right")
+        return np.where(nan, len(edges) + 1, codes)
+    if c.kind in ("categorical", "high_cardinality", "boolean"):
+        codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+        if len(uniques) >= max_bins:
+            freq = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            keep = np.argsort(-freq, kind="stable")[: max_bins - 1]
+            remap = np.full(len(uniques), max_bins - 1)
+            remap[keep] = np.arange(len(keep))
+            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        return np.where(codes < 0, codes.max() + 1, codes)
+    return None
+
+
+def datetime_numbers(s: pd.Series) -> np.ndarray:
+    """Nanoseconds since the epoch as floats (NaN where missing or unparseable)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = (
+            s
+            if pd.api.types.is_datetime64_any_dtype(s.dtype)
+            else pd.to_datetime(s, errors="coerce", format="mixed", utc=True)
+        )
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_convert(None)
+    x = d.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+    return np.where(d.isna().to_numpy(), np.nan, x)

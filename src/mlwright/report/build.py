@@ -1,5 +1,5 @@
-"""Gather the model report's data from a fitted AutoML (calls :mod:`mlwright.explain` and
-:mod:`mlwright.diagnose`; draws nothing).
+"""Gather the model report's data from a fitted AutoML (calls :mod:`mlwright.evaluation.explain` and
+:mod:`mlwright.evaluation.diagnose`; draws nothing).
 
 Runs after ``fit``, outside its budget, within its own time bound (``AutoML.report_seconds``,
 default 60 s): every stage gets a share of it and samples rows where exactness is not needed; the
@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__, diagnose, explain
-from ..artifacts import _json_default
-from ..budget import Deadline
-from ..metrics import get_metric
-from ..models import get as get_family
+from mlwright._version import __version__
+from mlwright.budget import Deadline
+from mlwright.evaluation import diagnose, explain
+from mlwright.evaluation.metrics import get_metric
+from mlwright.jsonsafe import default
+from mlwright.models import get as get_family
 
 __all__ = ["build_report_data", "report_context"]
 
@@ -136,27 +137,7 @@ def build_report_data(fitted, ctx: dict[str, Any] | None, test: pd.DataFrame | N
 
     # ---- explanations
     if expl_X is not None and len(expl_X):
-        cols = [c for c in schema.features if c in expl_X.columns]
-        idx = _sample(len(expl_X), SAMPLE_ROWS["importance"], seed)
-        if len(idx) < len(expl_X):
-            limits["sampled"].append(f"permutation importance: {len(idx):,} of {len(expl_X):,} {where}")
-        imp = explain.permutation_importance(
-            predict, expl_X.iloc[idx][cols], expl_y[idx], metric, n_classes, repeats=3,
-            deadline=_deadline(seconds, SHARES["importance"]), seed=seed,
-        )  # fmt: skip
-        imp["on"] = where
-        if not imp["complete"]:
-            limits["out_of_time"].append("permutation importance (some columns)")
-        data["importance"] = imp
-        data["shap"] = _shap(fitted, expl_X, seed, where)
-        top = [r["column"] for r in imp["importance"][:4]]
-        kinds = {c.name: c.kind for c in schema.columns}
-        pidx = _sample(len(expl_X), SAMPLE_ROWS["pdp"], seed)
-        data["pdp"] = explain.partial_dependence(
-            predict, expl_X.iloc[pidx][cols], [(c, kinds[c]) for c in top], schema.classes or None,
-            deadline=_deadline(seconds, SHARES["pdp"]),
-        )  # fmt: skip
-        data["pdp_on"] = f"{len(pidx):,} {where}"
+        data |= _explanations(fitted, predict, expl_X, expl_y, where, metric, n_classes, seed, seconds, limits)
     else:
         for key in ("importance", "shap", "pdp", "pdp_on"):
             if key in stored:
@@ -165,7 +146,35 @@ def build_report_data(fitted, ctx: dict[str, Any] | None, test: pd.DataFrame | N
     limits["took_seconds"] = round(time.monotonic() - t_start, 2)
     data["limits"] = limits
     data["generated_with"] = __version__
-    return json.loads(json.dumps(data, default=_json_default))
+    return json.loads(json.dumps(data, default=default))
+
+
+def _explanations(fitted, predict, expl_X, expl_y, where, metric, n_classes, seed, seconds, limits) -> dict[str, Any]:
+    """Permutation importance, SHAP values and partial dependence on the rows at hand (test rows when given)."""
+    schema = fitted.schema
+    out: dict[str, Any] = {}
+    cols = [c for c in schema.features if c in expl_X.columns]
+    idx = _sample(len(expl_X), SAMPLE_ROWS["importance"], seed)
+    if len(idx) < len(expl_X):
+        limits["sampled"].append(f"permutation importance: {len(idx):,} of {len(expl_X):,} {where}")
+    imp = explain.permutation_importance(
+        predict, expl_X.iloc[idx][cols], expl_y[idx], metric, n_classes, repeats=3,
+        deadline=_deadline(seconds, SHARES["importance"]), seed=seed,
+    )  # fmt: skip
+    imp["on"] = where
+    if not imp["complete"]:
+        limits["out_of_time"].append("permutation importance (some columns)")
+    out["importance"] = imp
+    out["shap"] = _shap(fitted, expl_X, seed, where)
+    top = [r["column"] for r in imp["importance"][:4]]
+    kinds = {c.name: c.kind for c in schema.columns}
+    pidx = _sample(len(expl_X), SAMPLE_ROWS["pdp"], seed)
+    out["pdp"] = explain.partial_dependence(
+        predict, expl_X.iloc[pidx][cols], [(c, kinds[c]) for c in top], schema.classes or None,
+        deadline=_deadline(seconds, SHARES["pdp"]),
+    )  # fmt: skip
+    out["pdp_on"] = f"{len(pidx):,} {where}"
+    return out
 
 
 def _model_summary(fitted) -> dict[str, Any]:
@@ -185,10 +194,7 @@ def _model_summary(fitted) -> dict[str, Any]:
         "training_data": fitted.provenance.training_fingerprint,
         "features": fitted.schema.features,
         "dropped": [{"column": c.name, "kind": c.kind} for c in fitted.schema.columns if not c.used],
-        "members": [
-            {"name": m.name, "family": m.family, "weight": m.weight, "refit": m.refit}
-            for m in fitted.members
-        ],
+        "members": [{"name": m.name, "family": m.family, "weight": m.weight, "refit": m.refit} for m in fitted.members],
     }
 
 

@@ -1,7 +1,7 @@
 """Figures for the HTML reports: matplotlib (Agg, no display) drawn to PNG data URIs.
 
 Every function takes plain values (the dicts of :mod:`mlwright.data.profile`, arrays of
-:mod:`mlwright.explain` / :mod:`mlwright.diagnose`) and returns a ``data:image/png;base64,…``
+:mod:`mlwright.evaluation.explain` / :mod:`mlwright.evaluation.diagnose`) and returns a ``data:image/png;base64,…``
 string, so a report is one self-contained file.  Long labels are shortened, huge category counts
 are cut to the top levels, and nothing here can fail on odd names or empty data: a figure that has
 nothing to show is not drawn (None).

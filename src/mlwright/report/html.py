@@ -8,8 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from .. import __version__
-from . import figures as fg
+from mlwright._version import __version__
+from mlwright.report import figures as fg
 
 __all__ = ["env", "page", "render_profile"]
 

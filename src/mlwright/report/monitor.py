@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import figures as fg
-from .html import page
+from mlwright.report import figures as fg
+from mlwright.report.html import page
 
 __all__ = ["render_monitor"]
 

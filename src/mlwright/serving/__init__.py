@@ -1,4 +1,9 @@
-"""The prediction service: FastAPI app factory (:func:`create_app`), model loading and ``serve``."""
+"""The prediction service: FastAPI app factory (:func:`create_app`), model loading and ``serve``.
+
+Package: the service core (:mod:`.core`), payloads, auth, protocols, hot reload, the prediction log and batch
+scoring sit below ``monitoring``; :mod:`.app` (which mounts the dashboard) and this module sit above ``ui``
+(see ``tests/test_layers.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, MlwrightError
-from .app import ServeConfig, ServedModel, create_app
+from mlwright.errors import ConfigError, MlwrightError
+from mlwright.serving.app import ServeConfig, ServedModel, create_app
 
 __all__ = ["ServeConfig", "ServedModel", "create_app", "load_models", "serve"]
 
@@ -23,19 +28,18 @@ def load_models(sources: list[str], store: str | None = None, shadows: list[str]
     A directory is served under its folder name; a registered model under its registered name.  Every
     artifact is verified (SHA-256) before it is loaded.
     """
-    import mlwright
-
-    from ..registry import parse_ref
+    from mlwright.automl import load
+    from mlwright.registry import parse_ref
 
     out: list[ServedModel] = []
     registry = None
     for src in sources:
         path = Path(src)
         if path.is_dir() and (path / "manifest.json").exists():
-            out.append(ServedModel(path.name, mlwright.load(path), "local", str(path.resolve())))
+            out.append(ServedModel(path.name, load(path), "local", str(path.resolve())))
             continue
         if registry is None:
-            from ..registry import Registry
+            from mlwright.registry import Registry
 
             registry = Registry(store)
         v = registry.resolve(src)
@@ -66,8 +70,8 @@ class ServiceError(MlwrightError):
 
 def _app_from_env():
     """App factory of each worker process (``serve(workers=N)``): the spec travels in the environment."""
-    from ..store import Store
-    from .predlog import PredictionLog
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
 
     spec = json.loads(os.environ[_SPEC_ENV])
     cfg = ServeConfig(**spec["config"])
@@ -79,7 +83,7 @@ def _app_from_env():
 
 def _serving_process(cfg: ServeConfig) -> None:
     """Settings for a process that only serves: threads per prediction (see ``ServeConfig.predict_threads``)."""
-    from ..models._common import set_predict_threads
+    from mlwright.models._common import set_predict_threads
 
     set_predict_threads(cfg.predict_threads)
 
@@ -103,7 +107,7 @@ def serve(
 
     cfg = config or ServeConfig()
     if workers > 1:
-        from .workers import balanced_workers_supported, run_workers
+        from mlwright.serving.workers import balanced_workers_supported, run_workers
 
         spec = json.dumps({"sources": list(sources), "store": store, "log": log_predictions, "config": asdict(cfg),
                            "shadows": list(shadows or [])})  # fmt: skip
@@ -118,8 +122,8 @@ def serve(
         uvicorn.run("mlwright.serving:_app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", access_log=False)  # fmt: skip
         return
-    from ..store import Store
-    from .predlog import PredictionLog
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
 
     _serving_process(cfg)
     log = PredictionLog(Store(store)) if log_predictions else None

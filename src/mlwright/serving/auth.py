@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ..config import home
+from mlwright.config import home
 
 __all__ = ["check_token", "service_token", "token_path"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..data.schema import Columns, Schema, coerce
-from ..errors import ColumnTypeError, DataError
+from mlwright.data.schema import Columns, Schema, coerce
+from mlwright.errors import ColumnTypeError, DataError
 
 __all__ = [
     "BadRequest",

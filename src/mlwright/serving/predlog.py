@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.schema import Columns, Schema, coerce
-from ..faults import kill_point
-from ..store import Store
-from ..store.tables import predictions, request_errors
+from mlwright.data.schema import Columns, Schema, coerce
+from mlwright.faults import kill_point
+from mlwright.store import Store
+from mlwright.store.tables import predictions, request_errors
 
 __all__ = ["PredictionLog", "as_logged", "concat_tables", "read_log"]
 

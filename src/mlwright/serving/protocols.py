@@ -24,10 +24,10 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from ..errors import MlwrightError, ModelNotFoundError
-from .app import JSON, Core, ServedModel
-from .openapi import document, vertex_routes
-from .payloads import BadRequest, parse_json, read_csv_body, records_frame
+from mlwright.errors import MlwrightError, ModelNotFoundError
+from mlwright.serving.core import JSON, Core, ServedModel
+from mlwright.serving.openapi import document, vertex_routes
+from mlwright.serving.payloads import BadRequest, parse_json, read_csv_body, records_frame
 
 __all__ = ["add_protocols", "v2_datatype"]
 
@@ -252,6 +252,23 @@ def _only(core: Core) -> str | None:
 
 def add_protocols(app: FastAPI, core: Core) -> None:
     """Mount every adapter on ``app``."""
+    run = _runner(core)
+    _add_mlflow_sagemaker(app, core, run)
+    _add_tf_serving(app, core, run)
+    _add_kserve_v2(app, core, run)
+    _add_vertex(app, core, run)
+
+
+def _ping(core: Core):
+    async def ping() -> Response:
+        """MLflow / SageMaker / Vertex health check."""
+        return PlainTextResponse("\n") if core.models else Response(status_code=503)
+
+    return ping
+
+
+def _runner(core: Core):
+    """The request path every adapter shares (auth, model, body, scoring), parameterised by its parsing and answer."""
 
     async def run(request: Request, served_name: str | None, parse, answer) -> Response:
         """Auth, model lookup, body, ``parse(served, body, request) -> DataFrame``, scoring, ``answer``."""
@@ -265,14 +282,16 @@ def add_protocols(app: FastAPI, core: Core) -> None:
             return core.failure(exc, model=served_name or _only(core))
         return JSON(answer(served, res))
 
-    def predictions_only(served: ServedModel, res: dict[str, Any]) -> dict[str, Any]:
-        return {"predictions": res["predictions"]}
+    return run
 
-    # ---- MLflow scoring server and SageMaker
-    @app.get("/ping")
-    async def ping() -> Response:
-        """MLflow / SageMaker health check."""
-        return PlainTextResponse("\n") if core.models else Response(status_code=503)
+
+def predictions_only(served: ServedModel, res: dict[str, Any]) -> dict[str, Any]:
+    return {"predictions": res["predictions"]}
+
+
+def _add_mlflow_sagemaker(app: FastAPI, core: Core, run) -> None:
+    """MLflow scoring server and SageMaker: ``/ping`` and ``/invocations``."""
+    app.add_api_route("/ping", _ping(core), methods=["GET"])
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
@@ -280,7 +299,10 @@ def add_protocols(app: FastAPI, core: Core) -> None:
         ctype = request.headers.get("content-type", "")
         return await run(request, None, lambda s, b, r: mlflow_frame(s, b, ctype), predictions_only)
 
-    # ---- TF-Serving REST
+
+def _add_tf_serving(app: FastAPI, core: Core, run) -> None:
+    """TF-Serving REST: ``/v1/models/{name}[:predict]``."""
+
     @app.get("/v1/models/{spec}")
     async def tf_status(spec: str, request: Request) -> Response:
         """TF-Serving model status."""
@@ -327,7 +349,10 @@ def add_protocols(app: FastAPI, core: Core) -> None:
 
         return await run(request, name, parse, answer)
 
-    # ---- KServe / Open Inference Protocol v2
+
+def _add_kserve_v2(app: FastAPI, core: Core, run) -> None:
+    """KServe / Open Inference Protocol v2: ``/v2/...``."""
+
     @app.get("/v2/health/live")
     async def v2_live() -> dict[str, bool]:
         return {"live": True}
@@ -338,7 +363,7 @@ def add_protocols(app: FastAPI, core: Core) -> None:
 
     @app.get("/v2")
     async def v2_server() -> dict[str, Any]:
-        from .. import __version__
+        from mlwright._version import __version__
 
         return {"name": "mlwright", "version": __version__, "extensions": ["binary_tensor_data"]}
 
@@ -385,10 +410,12 @@ def add_protocols(app: FastAPI, core: Core) -> None:
 
         return await run(request, name, parse, lambda s, res: v2_response(s, res, kept["req"]))
 
-    # ---- Vertex AI custom container
+
+def _add_vertex(app: FastAPI, core: Core, run) -> None:
+    """Vertex AI custom container: the routes named by ``AIP_PREDICT_ROUTE`` / ``AIP_HEALTH_ROUTE``."""
     route, health = os.environ.get("AIP_PREDICT_ROUTE"), os.environ.get("AIP_HEALTH_ROUTE")
     if health:
-        app.add_api_route(health, ping, methods=["GET"])
+        app.add_api_route(health, _ping(core), methods=["GET"])
     if route:
 
         async def vertex(request: Request) -> Response:

@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import MlwrightError
+from mlwright.errors import MlwrightError
 
 __all__ = ["Reloader"]
 
@@ -81,7 +81,7 @@ class Reloader:
 
     def registry(self):
         if self._registry is None:
-            from ..registry import Registry
+            from mlwright.registry import Registry
 
             self._registry = Registry(self.store)
         return self._registry
@@ -99,7 +99,7 @@ class Reloader:
         ``name``: a served model's name, or ``<name>:shadow`` for its shadow.
         Returns ``{"model", "version", "changed", "refused"?}``.
         """
-        from .app import ServedModel
+        from mlwright.serving.core import ServedModel
 
         async with self._lock:
             served = self._served(name)

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 
-from ..errors import ConfigError
+from mlwright.errors import ConfigError
 
 __all__ = ["balanced_workers_supported", "run_workers"]
 

@@ -5,6 +5,8 @@ A SQLite file under ``MLWRIGHT_HOME`` by default (nothing to install); any SQLAl
 ``mysql+pymysql://…``.  The schema is created and upgraded by Alembic migrations
 (``store/migrations``) the first time a store is opened.  Writes are transactions: a process killed
 in the middle leaves the old state or the new one, never half of each.
+
+Package: all SQL lives here or goes through its tables; may import config and errors only.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
-from ..config import home
-from ..errors import StoreError
+from mlwright.config import home
+from mlwright.errors import StoreError
 
 __all__ = ["Store", "default_url"]
 
@@ -33,7 +35,7 @@ def default_url() -> str:
     return os.environ.get("MLWRIGHT_STORE_URL") or f"sqlite:///{home() / 'mlwright.db'}"
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     try:
@@ -60,7 +62,7 @@ class Store:
             raise
         except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
             raise StoreError(
-                f"cannot open the store at {_redact(self.url)}: {type(exc).__name__}: {str(exc).splitlines()[0]}; "
+                f"cannot open the store at {redact(self.url)}: {type(exc).__name__}: {str(exc).splitlines()[0]}; "
                 "check the URL (MLWRIGHT_STORE_URL) and that the database server is running"
             ) from None
 
@@ -124,7 +126,7 @@ class Store:
                 return fn(conn)
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"the store {_redact(self.url)} could not be read: {getattr(exc, 'orig', None) or exc}; if another "
+                f"the store {redact(self.url)} could not be read: {getattr(exc, 'orig', None) or exc}; if another "
                 "mlwright version wrote it, use that version or point MLWRIGHT_STORE_URL at a new store"
             ) from None
 

@@ -9,10 +9,14 @@ model's Schema) and review (mark a logged prediction wrong, give the right label
 
 Login is by the service token; the session is a signed cookie and every form carries a CSRF secret
 (:mod:`.security`).  Without a session, pages redirect to the login page and writes are refused.
+
+Package: may import everything below it (serving core, monitoring, loop, registry, tracking); only
+``serving.app`` and the CLI import it.
 """
 
 from __future__ import annotations
 
-from .web import UI, add_dashboard
+from mlwright.ui.dashboard import add_dashboard
+from mlwright.ui.web import UI
 
 __all__ = ["UI", "add_dashboard"]

@@ -56,8 +56,10 @@ def line_chart(
 
     for k in range(5):  # horizontal grid with values
         v = lo + (hi - lo) * k / 4
-        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" class="grid"/>'
-                     f'<text x="{left - 6}" y="{y(v) + 4:.1f}" class="axis" text-anchor="end">{_fmt(v)}</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" class="grid"/>'
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" class="axis" text-anchor="end">{_fmt(v)}</text>'
+        )
     step = max(1, math.ceil(n / 6))
     for i in range(0, n, step):
         parts.append(f'<text x="{x(i):.1f}" y="{height - 12}" class="axis" text-anchor="middle">'

@@ -23,8 +23,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..config import home
-from ..errors import ConfigError, DataError, ModelNotFoundError
+from mlwright.config import home
+from mlwright.errors import ConfigError, DataError, ModelNotFoundError
 
 __all__ = ["SUFFIXES", "Jobs", "UploadError"]
 
@@ -39,13 +39,13 @@ class UploadError(DataError):
     http_status = 422
 
 
-def _write_json(path: Path, obj: Any) -> None:
+def write_json(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(obj, default=str), encoding="utf-8")
     os.replace(tmp, path)  # readers see the old file or the new one, never half of one
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -86,11 +86,11 @@ class Jobs:
         return found[0]
 
     def meta(self, uid: str) -> dict[str, Any]:
-        return _read_json(self.upload_path(uid).parent / "meta.json")
+        return read_json(self.upload_path(uid).parent / "meta.json")
 
     def set_meta(self, uid: str, **values: Any) -> None:
         path = self.upload_path(uid).parent / "meta.json"
-        _write_json(path, _read_json(path) | values)
+        write_json(path, read_json(path) | values)
 
     # ------------------------------------------------------------------ runs
     def start(self, uid: str, target: str, time_budget: float, metric: str | None = None, seed: int = 0) -> str:
@@ -105,8 +105,8 @@ class Jobs:
         spec = {"data": str(data), "target": target, "time_budget": float(time_budget), "metric": metric or None,
                 "seed": int(seed), "store": self.store_url, "upload": uid, "source": meta.get("source"),
                 "name": meta.get("name") or data.name, "created": time.time()}  # fmt: skip
-        _write_json(folder / "spec.json", spec)
-        _write_json(folder / "status.json", {"state": "starting", "created": time.time()})
+        write_json(folder / "spec.json", spec)
+        write_json(folder / "status.json", {"state": "starting", "created": time.time()})
         log = open(folder / "log.txt", "ab")  # noqa: SIM115 - handed to the child process
         try:
             proc = subprocess.Popen(
@@ -116,7 +116,7 @@ class Jobs:
         finally:
             log.close()
         self._procs[jid] = proc
-        _write_json(folder / "status.json", {"state": "running", "pid": proc.pid, "started": time.time()})
+        write_json(folder / "status.json", {"state": "running", "pid": proc.pid, "started": time.time()})
         return jid
 
     def folder(self, jid: str) -> Path:
@@ -143,16 +143,16 @@ class Jobs:
     def status(self, jid: str) -> dict[str, Any]:
         """What the run is doing: state, trials, best score, time left, run id, model, error."""
         folder = self.folder(jid)
-        st = _read_json(folder / "status.json")
-        spec = _read_json(folder / "spec.json")
-        out = {"id": jid, **spec, **_read_json(folder / "progress.json"), **st}
+        st = read_json(folder / "status.json")
+        spec = read_json(folder / "spec.json")
+        out = {"id": jid, **spec, **read_json(folder / "progress.json"), **st}
         just_made = st.get("state") == "starting" and time.time() - float(st.get("created") or 0) < 60
         if out.get("state") in ("running", "starting") and not just_made and not self._alive(jid, st.get("pid")):
             time.sleep(0.2)  # the runner may be writing its last status
-            st = _read_json(folder / "status.json")
+            st = read_json(folder / "status.json")
             if st.get("state") in ("running", "starting"):
                 st = st | {"state": "failed", "error": "the training process ended without saying why (see its log)"}
-                _write_json(folder / "status.json", st)
+                write_json(folder / "status.json", st)
             out |= st
         return out
 
@@ -179,11 +179,11 @@ class Jobs:
             while time.monotonic() < end and self._alive(jid, pid):  # (reaps our child)
                 time.sleep(0.05)
         folder = self.folder(jid)
-        now = _read_json(folder / "status.json")
+        now = read_json(folder / "status.json")
         if now.get("state") in ("running", "starting"):
             now = now | {"state": "cancelled", "finished": time.time(), "error": "cancelled from the dashboard"}
-            _write_json(folder / "status.json", now)
-        self._mark_run_cancelled(now.get("run_id") or _read_json(folder / "progress.json").get("run_id"))
+            write_json(folder / "status.json", now)
+        self._mark_run_cancelled(now.get("run_id") or read_json(folder / "progress.json").get("run_id"))
         return self.status(jid)
 
     def run_pipeline(self, file: str) -> Path:
@@ -211,8 +211,8 @@ class Jobs:
 
         from sqlalchemy import update
 
-        from ..store import Store
-        from ..store.tables import runs
+        from mlwright.store import Store
+        from mlwright.store.tables import runs
 
         s = Store(self.store_url)
         try:
@@ -223,3 +223,25 @@ class Jobs:
                                                 finished=_dt.datetime.now(_dt.UTC))))  # fmt: skip
         finally:
             s.close()
+
+
+def read_upload(path: Path, rows: int | None = None, name: str | None = None):
+    """An uploaded table (all of it, or its first ``rows``); one that cannot be read raises :class:`UploadError`
+    naming the file as the user called it (``name``), not where it is kept."""
+    import pandas as pd
+
+    from mlwright.data.sources import no_duplicate_header, read_table
+
+    shown = repr(name) if name else "the uploaded file"
+    kind = path.suffix[1:].upper()
+    try:
+        if rows is not None and path.suffix in (".csv", ".tsv"):
+            sep = "\t" if path.suffix == ".tsv" else ","
+            head = pd.read_csv(path, nrows=rows, sep=sep)
+            no_duplicate_header(path, head, sep)
+            return head
+        df = read_table(path)
+    except Exception as exc:
+        why = str(exc).replace(f"'{path}'", "it").replace(str(path), "it")
+        raise UploadError(f"{shown} cannot be read as {kind}: {why}") from None
+    return df.head(rows) if rows is not None else df

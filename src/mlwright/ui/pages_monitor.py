@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from ..errors import ConfigError, MlwrightError, ModelNotFoundError
-from .charts import line_chart
-from .web import UI
+from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError
+from mlwright.ui.charts import line_chart
+from mlwright.ui.web import UI
 
 __all__ = ["add_monitor_pages"]
 
@@ -47,16 +47,21 @@ def add_monitor_pages(app: FastAPI, ui: UI) -> None:
     @app.get("/ui/monitoring", include_in_schema=False)
     @ui.page
     def monitoring_list(request: Request) -> Response:
-        from .pages_ops import _logged_models
 
-        return ui.render(request, "pick.j2", title="Monitoring", models=_logged_models(ui), base="/ui/monitoring",
-                         intro="Models with logged predictions: choose one for its drift, live metrics and alerts.")
+        return ui.render(
+            request,
+            "pick.j2",
+            title="Monitoring",
+            models=logged_models(ui),
+            base="/ui/monitoring",
+            intro="Models with logged predictions: choose one for its drift, live metrics and alerts.",
+        )
 
     @app.get("/ui/monitoring/{name}", include_in_schema=False)
     @ui.page
     def monitoring_page(request: Request, name: str) -> Response:
-        from ..monitoring import MonitorConfig, monitor_model
-        from ..retrain import outcomes
+        from mlwright.loop.retrain import outcomes
+        from mlwright.monitoring import MonitorConfig, monitor_model
 
         q = request.query_params
         window = q.get("window") or "1h"
@@ -88,3 +93,13 @@ def add_monitor_pages(app: FastAPI, ui: UI) -> None:
                          alerts=alerts, windows=list(reversed(windows))[:50], fired=list(reversed(fired))[:50],
                          charts=_charts(windows, window) if windows else [], problem=problem, latest=latest,
                          drifted=drifted, retrains=retrains)  # fmt: skip
+
+
+def logged_models(ui: UI) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from mlwright.store.tables import predictions
+
+    names = ui.store().read(lambda c: [r[0] for r in c.execute(select(predictions.c.model).distinct())])
+    return [{"name": n, "version": "", "served": n in ui.core.models, "task": None}
+            for n in sorted(names) if not n.endswith(":shadow")]  # fmt: skip

@@ -10,8 +10,9 @@ from urllib.parse import quote, quote_plus
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from ..errors import ConfigError, MlwrightError, ModelNotFoundError
-from .web import UI, _redirect
+from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError
+from mlwright.ui.pages_monitor import add_monitor_pages, logged_models
+from mlwright.ui.web import UI, redirect
 
 __all__ = ["add_ops_pages"]
 
@@ -36,7 +37,7 @@ def _predictable(ui: UI) -> list[dict[str, Any]]:
 
 def _served(ui: UI, name: str):
     """The served model ``name``, or the registered one (champion, else newest ready), loaded and verified."""
-    from ..serving.app import ServedModel
+    from mlwright.serving.core import ServedModel
 
     if name in ui.core.models:
         return ui.core.models[name]
@@ -103,11 +104,17 @@ def _record(fields: list[dict[str, Any]], form) -> tuple[dict[str, Any], dict[st
 
 def add_ops_pages(app: FastAPI, ui: UI) -> None:
     """Models, monitoring, pipelines, predict and review."""
-    from .pages_monitor import add_monitor_pages
 
     add_monitor_pages(app, ui)
+    _add_model_pages(app, ui)
+    _add_pipeline_pages(app, ui)
+    _add_predict_pages(app, ui)
+    _add_review_pages(app, ui)
 
-    # ------------------------------------------------------------------ models
+
+def _add_model_pages(app: FastAPI, ui: UI) -> None:
+    """The models pages."""
+
     @app.get("/ui/models", include_in_schema=False)
     @ui.page
     def models_page(request: Request) -> Response:
@@ -119,7 +126,7 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
     def model_page(request: Request, name: str) -> Response:
         from sqlalchemy import select
 
-        from ..store.tables import alias_history as h
+        from mlwright.store.tables import alias_history as h
 
         reg = ui.registry()
         versions = reg.versions(name)
@@ -162,7 +169,7 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
             v = reg.rollback(name, alias)
             said = f"{alias} rolled back to version {v.version}"
         _follow(ui, name)
-        return _redirect(f"/ui/models/{quote(name)}?msg={quote_plus(said)}")
+        return redirect(f"/ui/models/{quote(name)}?msg={quote_plus(said)}")
 
     @app.get("/ui/models/{name}/rollback", include_in_schema=False)
     @ui.page
@@ -173,11 +180,14 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
         return ui.render(request, "confirm.j2", title="Confirm rollback", name=name, action="rollback", alias=alias,
                          target=None, current=current)  # fmt: skip
 
-    # ------------------------------------------------------------------ pipelines
+
+def _add_pipeline_pages(app: FastAPI, ui: UI) -> None:
+    """The pipelines pages."""
+
     @app.get("/ui/pipelines", include_in_schema=False)
     @ui.page
     def pipelines_page(request: Request) -> Response:
-        from ..pipelines import pipeline_runs
+        from mlwright.loop.pipelines import pipeline_runs
 
         runs = pipeline_runs(ui.core.store_url, limit=50)
         return ui.render(request, "pipelines.j2", title="Pipelines", runs=runs, pipelines=_schedules(runs))
@@ -185,7 +195,7 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
     @app.post("/ui/pipelines/run", include_in_schema=False)
     @ui.action
     def pipeline_run_now(request: Request) -> Response:
-        from ..pipelines import pipeline_runs
+        from mlwright.loop.pipelines import pipeline_runs
 
         file = str(request.state.form.get("file") or "")
         known = {p["file"]: p["name"] for p in _schedules(pipeline_runs(ui.core.store_url, limit=200)) if p["file"]}
@@ -194,12 +204,12 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
                               "with `mlwright pipeline run FILE`")  # fmt: skip
         ui.jobs.run_pipeline(file)
         said = f"started {known[file]} (it appears below once it has begun)"
-        return _redirect(f"/ui/pipelines?msg={quote_plus(said)}")
+        return redirect(f"/ui/pipelines?msg={quote_plus(said)}")
 
     @app.get("/ui/pipelines/runs/{rid}", include_in_schema=False)
     @ui.page
     def pipeline_run_page(request: Request, rid: str) -> Response:
-        from ..pipelines import pipeline_runs
+        from mlwright.loop.pipelines import pipeline_runs
 
         found = [r for r in pipeline_runs(ui.core.store_url, limit=500) if r["id"] == rid]
         if not found:
@@ -209,7 +219,10 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
             s["result_json"] = json.dumps(s.get("result"), indent=1, default=str) if s.get("result") else ""
         return ui.render(request, "pipeline_run.j2", title=f"Pipeline run {rid[:8]}", run=run)
 
-    # ------------------------------------------------------------------ predict
+
+def _add_predict_pages(app: FastAPI, ui: UI) -> None:
+    """The predict pages."""
+
     @app.get("/ui/predict", include_in_schema=False)
     @ui.page
     def predict_list(request: Request) -> Response:
@@ -248,7 +261,7 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
                 if res["probabilities"] is not None:
                     probs = sorted(zip(map(str, res["labels"]), map(float, res["probabilities"][0])),
                                    key=lambda kv: -kv[1])  # fmt: skip
-                from .scoring import explain_row
+                from mlwright.ui.scoring import explain_row
 
                 result = {"prediction": res["predictions"][0], "probabilities": probs, "id": res["ids"][0],
                           "why": explain_row(served.model, pd.DataFrame([row]))}  # fmt: skip
@@ -262,9 +275,8 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
         import tempfile
         from pathlib import Path
 
-        from .jobs import SUFFIXES, UploadError
-        from .pages_runs import _read
-        from .scoring import scored_csv
+        from mlwright.ui.jobs import SUFFIXES, UploadError, read_upload
+        from mlwright.ui.scoring import scored_csv
 
         served = _served(ui, name)
         f = request.state.form.get("file")
@@ -278,7 +290,7 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
             with open(path, "wb") as out:
                 while chunk := f.file.read(1 << 20):
                     out.write(chunk)
-            df = _read(path, name=f.filename)
+            df = read_upload(path, name=f.filename)
         schema = served.model.schema_
         df = df.drop(columns=[schema.target], errors="ignore")  # a labelled file scores too
         res = ui.call(ui.core.predict, served, df)
@@ -287,12 +299,21 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
             "Content-Disposition": f'attachment; filename="{quote(stem)}-{quote(name)}-predictions.csv"',
             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
-    # ------------------------------------------------------------------ review
+
+def _add_review_pages(app: FastAPI, ui: UI) -> None:
+    """The review pages."""
+
     @app.get("/ui/review", include_in_schema=False)
     @ui.page
     def review_list(request: Request) -> Response:
-        return ui.render(request, "pick.j2", title="Review", models=_logged_models(ui), base="/ui/review",
-                         intro="Choose a model to browse its recent predictions and correct the wrong ones.")
+        return ui.render(
+            request,
+            "pick.j2",
+            title="Review",
+            models=logged_models(ui),
+            base="/ui/review",
+            intro="Choose a model to browse its recent predictions and correct the wrong ones.",
+        )
 
     @app.get("/ui/review/{name}", include_in_schema=False)
     @ui.page
@@ -313,13 +334,17 @@ def add_ops_pages(app: FastAPI, ui: UI) -> None:
     @app.post("/ui/review/{name}/{pid}", include_in_schema=False)
     @ui.action
     def review_save(request: Request, name: str, pid: str) -> Response:
-        from ..monitoring.feedback import record_feedback
+        from mlwright.monitoring.feedback import record_feedback
 
         form = request.state.form
-        item = {"prediction_id": pid, "actual": str(form.get("actual") or "").strip() or None,
-                "comment": str(form.get("comment") or ""), "reviewer": str(form.get("reviewer") or "") or None}
+        item = {
+            "prediction_id": pid,
+            "actual": str(form.get("actual") or "").strip() or None,
+            "comment": str(form.get("comment") or ""),
+            "reviewer": str(form.get("reviewer") or "") or None,
+        }
         record_feedback(ui.store(), name, _schema(ui, name), [item], source="review")
-        return _redirect(f"/ui/review/{quote(name)}?msg={quote_plus(f'feedback saved for {pid}')}")
+        return redirect(f"/ui/review/{quote(name)}?msg={quote_plus(f'feedback saved for {pid}')}")
 
 
 def _int(value: Any, what: str) -> int:
@@ -342,12 +367,23 @@ def _schedules(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each pipeline seen in the run history, its file's schedule and next run time (when the file is readable)."""
     import datetime as _dt
 
-    from ..pipelines import cron_trigger, load_pipeline
+    from mlwright.loop.pipelines import cron_trigger, load_pipeline
 
     seen: dict[str, dict[str, Any]] = {}
     for r in runs:
-        p = seen.setdefault(r["pipeline"], {"name": r["pipeline"], "file": r.get("file"), "last": r, "runs": 0,
-                                            "failed": 0, "schedule": None, "next": None, "problem": None})
+        p = seen.setdefault(
+            r["pipeline"],
+            {
+                "name": r["pipeline"],
+                "file": r.get("file"),
+                "last": r,
+                "runs": 0,
+                "failed": 0,
+                "schedule": None,
+                "next": None,
+                "problem": None,
+            },
+        )
         p["runs"] += 1
         p["failed"] += r["status"] == "failed"
     for p in seen.values():
@@ -364,20 +400,10 @@ def _schedules(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _logged_models(ui: UI) -> list[dict[str, Any]]:
-    from sqlalchemy import select
-
-    from ..store.tables import predictions
-
-    names = ui.store().read(lambda c: [r[0] for r in c.execute(select(predictions.c.model).distinct())])
-    return [{"name": n, "version": "", "served": n in ui.core.models, "task": None}
-            for n in sorted(names) if not n.endswith(":shadow")]  # fmt: skip
-
-
 def _schema(ui: UI, name: str):
     if name in ui.core.models:
         return ui.core.models[name].model.schema_
-    from ..monitoring.feedback import model_info
+    from mlwright.monitoring.feedback import model_info
 
     return model_info(name, ui.store())[1]
 
@@ -386,8 +412,8 @@ def _recent(ui: UI, name: str, pid: str | None = None) -> tuple[list[dict[str, A
     """The newest logged predictions of ``name`` (one row each, newest first) with any feedback given."""
     from sqlalchemy import select
 
-    from ..serving.predlog import decode_table
-    from ..store.tables import feedback, predictions
+    from mlwright.serving.predlog import decode_table
+    from mlwright.store.tables import feedback, predictions
 
     q = select(predictions).where(predictions.c.model == name)  # a stored batch holds several requests
     batches = ui.store().read(lambda c: c.execute(q.order_by(predictions.c.at.desc()).limit(REVIEW_BATCHES)).all())

@@ -10,36 +10,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ..errors import ConfigError, MlwrightError, ModelNotFoundError
-from .jobs import SUFFIXES, UploadError
-from .web import HEADERS, UI, _redirect
+from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError
+from mlwright.ui.jobs import SUFFIXES, UploadError, read_upload
+from mlwright.ui.web import HEADERS, UI, redirect
 
 __all__ = ["add_run_pages"]
 
 MAX_UPLOAD_BYTES = 2 * 1024**3
 PREVIEW_ROWS = 8
-
-
-def _read(path: Path, rows: int | None = None, name: str | None = None):
-    """An uploaded table (all of it, or its first ``rows``); one that cannot be read raises :class:`UploadError`
-    naming the file as the user called it (``name``), not where it is kept."""
-    import pandas as pd
-
-    from ..data.sources import no_duplicate_header, read_table
-
-    shown = repr(name) if name else "the uploaded file"
-    kind = path.suffix[1:].upper()
-    try:
-        if rows is not None and path.suffix in (".csv", ".tsv"):
-            sep = "\t" if path.suffix == ".tsv" else ","
-            head = pd.read_csv(path, nrows=rows, sep=sep)
-            no_duplicate_header(path, head, sep)
-            return head
-        df = read_table(path)
-    except Exception as exc:
-        why = str(exc).replace(f"'{path}'", "it").replace(str(path), "it")
-        raise UploadError(f"{shown} cannot be read as {kind}: {why}") from None
-    return df.head(rows) if rows is not None else df
 
 
 def _profile_file(ui: UI, uid: str, target: str, suffix: str) -> Path:
@@ -50,12 +28,12 @@ def _profile_file(ui: UI, uid: str, target: str, suffix: str) -> Path:
 
 def _profile(ui: UI, uid: str, target: str) -> dict[str, Any]:
     """The profile of an upload for ``target`` (cached next to it as JSON + HTML)."""
-    from ..data.profile import profile
+    from mlwright.data.profile import profile
 
     cached = _profile_file(ui, uid, target, ".json")
     if cached.exists():
         return json.loads(cached.read_text(encoding="utf-8"))
-    p = profile(_read(ui.jobs.upload_path(uid)), target)
+    p = profile(read_upload(ui.jobs.upload_path(uid)), target)
     p.to_html(_profile_file(ui, uid, target, ".html"))
     out = p.to_dict()
     cached.write_text(json.dumps(out, default=str), encoding="utf-8")
@@ -65,7 +43,7 @@ def _profile(ui: UI, uid: str, target: str) -> dict[str, Any]:
 def _leaderboard(detail: dict[str, Any], report: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The saved model's leaderboard (ensemble included, the served row marked) when its report is there, else
     the store's trials best first (by the metric's direction); failed and skipped trials last, with why."""
-    from ..metrics import get_metric
+    from mlwright.evaluation.metrics import get_metric
 
     trials = detail.get("trial_records") or []
     failed = [{"model": t["model"], "family": t["family"], "status": t["status"], "score": None,
@@ -94,6 +72,19 @@ def _model_dir(detail: dict[str, Any]) -> Path | None:
 
 def add_run_pages(app: FastAPI, ui: UI) -> None:
     """New run, progress, runs list and detail, report, registering a run's model."""
+    _add_new_run_pages(app, ui)
+    _add_job_pages(app, ui)
+    _add_runs_pages(app, ui)
+
+
+def _add_new_run_pages(app: FastAPI, ui: UI) -> None:
+    """New run: upload or SQL, choose the target, profile, start a background fit."""
+    _add_upload_pages(app, ui)
+    _add_start_pages(app, ui)
+
+
+def _add_upload_pages(app: FastAPI, ui: UI) -> None:
+    """New run: the page, and a table uploaded or read by SQL."""
 
     @app.get("/ui/new", include_in_schema=False)
     @ui.page
@@ -113,23 +104,25 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
                 while chunk := f.file.read(1 << 20):
                     size += len(chunk)
                     if size > MAX_UPLOAD_BYTES:
-                        raise UploadError(f"the file is larger than {MAX_UPLOAD_BYTES >> 30} GiB; use `mlwright fit "
-                                          "--memory-limit` from the command line for tables this large")
+                        raise UploadError(
+                            f"the file is larger than {MAX_UPLOAD_BYTES >> 30} GiB; use `mlwright fit "
+                            "--memory-limit` from the command line for tables this large"
+                        )
                     out.write(chunk)
             if size == 0:
                 raise UploadError(f"{f.filename!r} is empty")
-            cols = _read(dest, rows=50, name=f.filename).columns
+            cols = read_upload(dest, rows=50, name=f.filename).columns
         except MlwrightError:
             shutil.rmtree(dest.parent, ignore_errors=True)
             raise
         ui.jobs.set_meta(uid, name=Path(f.filename).name[:200], bytes=size, source={"upload": Path(f.filename).name},
                          columns=[str(c) for c in cols])  # fmt: skip
-        return _redirect(f"/ui/new/{uid}")
+        return redirect(f"/ui/new/{uid}")
 
     @app.post("/ui/new/sql", include_in_schema=False)
     @ui.action
     def from_sql(request: Request) -> Response:
-        from ..data.sql import SqlSource
+        from mlwright.data.sql import SqlSource
 
         form = request.state.form
         db, query = str(form.get("db") or "").strip(), str(form.get("query") or "").strip()
@@ -143,20 +136,24 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
         uid, dest = ui.jobs.new_upload("query.parquet")
         df.to_parquet(dest)
         ui.jobs.set_meta(uid, name=f"SQL: {query[:80]}", source=src.describe(), columns=[str(c) for c in df.columns])
-        return _redirect(f"/ui/new/{uid}")
+        return redirect(f"/ui/new/{uid}")
+
+
+def _add_start_pages(app: FastAPI, ui: UI) -> None:
+    """New run: choose the target, see the profile, start the fit."""
 
     @app.get("/ui/new/{uid}", include_in_schema=False)
     @ui.page
     def choose(request: Request, uid: str) -> Response:
         path = ui.jobs.upload_path(uid)
         meta = ui.jobs.meta(uid)
-        head = _read(path, rows=PREVIEW_ROWS)
+        head = read_upload(path, rows=PREVIEW_ROWS)
         columns = [str(c) for c in head.columns]
         target = request.query_params.get("target") or ""
         prof = None
         if target:
             if target not in columns:
-                from ..errors import did_you_mean
+                from mlwright.errors import did_you_mean
 
                 raise ConfigError(f"{target!r} is not a column of this table{did_you_mean(target, columns)}")
             prof = _profile(ui, uid, target)
@@ -188,11 +185,15 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
             raise ConfigError(f"the time budget must be a number of seconds, got {form.get('time_budget')!r}") from None
         metric = str(form.get("metric") or "").strip() or None
         if metric is not None:
-            from ..metrics import get_metric
+            from mlwright.evaluation.metrics import get_metric
 
             get_metric(metric)  # an unknown metric fails here, listing the valid ones
         jid = ui.jobs.start(uid, target, budget, metric)
-        return _redirect(f"/ui/jobs/{jid}")
+        return redirect(f"/ui/jobs/{jid}")
+
+
+def _add_job_pages(app: FastAPI, ui: UI) -> None:
+    """A background fit: its page, live progress and cancel."""
 
     @app.get("/ui/jobs/{jid}", include_in_schema=False)
     @ui.page
@@ -217,12 +218,16 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
     @ui.action
     def job_cancel(request: Request, jid: str) -> Response:
         st = ui.jobs.cancel(jid)
-        return _redirect(f"/ui/jobs/{jid}?msg=" + ("cancelled" if st["state"] == "cancelled" else st["state"]))
+        return redirect(f"/ui/jobs/{jid}?msg=" + ("cancelled" if st["state"] == "cancelled" else st["state"]))
+
+
+def _add_runs_pages(app: FastAPI, ui: UI) -> None:
+    """Runs: the list, one run, its report, and registering its model."""
 
     @app.get("/ui/runs", include_in_schema=False)
     @ui.page
     def runs_page(request: Request) -> Response:
-        from ..tracking import runs
+        from mlwright.tracking import runs
 
         jobs = ui.jobs.list(limit=30)
         return ui.render(request, "runs.j2", title="Runs", runs=runs(ui.core.store_url, limit=100),
@@ -233,7 +238,7 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
     @app.get("/ui/runs/{rid}", include_in_schema=False)
     @ui.page
     def run_page(request: Request, rid: str) -> Response:
-        from ..tracking import run_detail
+        from mlwright.tracking import run_detail
 
         detail = run_detail(rid, ui.core.store_url)
         model_dir = _model_dir(detail)
@@ -248,7 +253,7 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
     @app.get("/ui/runs/{rid}/report", include_in_schema=False)
     @ui.page
     def run_report(request: Request, rid: str) -> Response:
-        from ..tracking import run_detail
+        from mlwright.tracking import run_detail
 
         model_dir = _model_dir(run_detail(rid, ui.core.store_url))
         if model_dir is None or not (model_dir / "report.html").is_file():
@@ -258,7 +263,7 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
     @app.post("/ui/runs/{rid}/register", include_in_schema=False)
     @ui.action
     def register(request: Request, rid: str) -> Response:
-        from ..tracking import run_detail
+        from mlwright.tracking import run_detail
 
         detail = run_detail(rid, ui.core.store_url)
         model_dir = _model_dir(detail)
@@ -266,14 +271,14 @@ def add_run_pages(app: FastAPI, ui: UI) -> None:
             raise ModelNotFoundError("this run has no saved model to register (it failed, or its model was moved)")
         name = str(request.state.form.get("name") or "").strip()
         v = ui.registry().register(model_dir, name, description=f"from run {detail['id']} (dashboard)")
-        return _redirect(f"/ui/models/{v.name}?msg=registered+as+version+{v.version}")
+        return redirect(f"/ui/models/{v.name}?msg=registered+as+version+{v.version}")
 
 
 def _registered_as(ui: UI, run_id: str) -> list[dict[str, Any]]:
     """Registry versions made from this run."""
     from sqlalchemy import select
 
-    from ..store.tables import versions
+    from mlwright.store.tables import versions
 
     rows = ui.store().read(lambda c: c.execute(select(versions.c.name, versions.c.version)
                                               .where(versions.c.run_id == run_id)).all())  # fmt: skip

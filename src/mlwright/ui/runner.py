@@ -8,7 +8,7 @@ import time
 import traceback
 from pathlib import Path
 
-from .jobs import _read_json, _write_json
+from mlwright.ui.jobs import read_json, write_json
 
 
 class Cancelled(KeyboardInterrupt):
@@ -22,18 +22,18 @@ def _stop(_sig, _frame):
 def main(folder: Path) -> int:
     """Fit the spec in ``folder``, writing progress after each trial; returns the exit code."""
     signal.signal(signal.SIGTERM, _stop)
-    spec = _read_json(folder / "spec.json")
-    status = _read_json(folder / "status.json")
+    spec = read_json(folder / "spec.json")
+    status = read_json(folder / "status.json")
     automl = None
     try:
-        import mlwright
+        from mlwright.automl import AutoML
 
         tracking = f"store:{spec['store']}" if spec.get("store") else "store"
-        automl = mlwright.AutoML(time_budget=spec["time_budget"], metric=spec.get("metric"), seed=spec.get("seed", 0),
+        automl = AutoML(time_budget=spec["time_budget"], metric=spec.get("metric"), seed=spec.get("seed", 0),
                                  tracking=tracking)  # fmt: skip
 
         def progress(s) -> None:
-            _write_json(folder / "progress.json", {
+            write_json(folder / "progress.json", {
                 "trials": s.trials_done, "best_model": s.best_model, "best_score": s.best_score, "metric": s.metric,
                 "elapsed": s.elapsed, "time_left": s.time_left, "budget": s.budget, "last_model": s.last_model,
                 "run_id": getattr(automl, "run_id_", None), "at": time.time(),
@@ -41,19 +41,19 @@ def main(folder: Path) -> int:
 
         automl.fit(spec["data"], target=spec["target"], callbacks=[progress])
         path = automl.save(folder / "model")
-        _write_json(folder / "status.json", status | {
+        write_json(folder / "status.json", status | {
             "state": "finished", "finished": time.time(), "run_id": automl.run_id_, "model_dir": str(path),
             "score": automl.score_val_, "metric": automl.metric_, "best_model": automl.best_model_,
         })  # fmt: skip
         return 0
     except KeyboardInterrupt:
-        _write_json(folder / "status.json", status | {"state": "cancelled", "finished": time.time(),
+        write_json(folder / "status.json", status | {"state": "cancelled", "finished": time.time(),
                                                       "run_id": getattr(automl, "run_id_", None),
                                                       "error": "cancelled from the dashboard"})  # fmt: skip
         return 1
     except Exception as exc:  # shown on the run's page; the traceback goes to its log
         traceback.print_exc()
-        _write_json(folder / "status.json", status | {"state": "failed", "finished": time.time(),
+        write_json(folder / "status.json", status | {"state": "failed", "finished": time.time(),
                                                       "run_id": getattr(automl, "run_id_", None),
                                                       "error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
         return 1

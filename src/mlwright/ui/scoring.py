@@ -16,7 +16,7 @@ TOP = 8  # contributions shown for one prediction
 def explain_row(model: Any, row: pd.DataFrame) -> dict[str, Any] | None:
     """The input columns that moved this prediction most (TreeSHAP of the ensemble's heaviest tree booster,
     summed per input column), or None when the model has no tree booster to explain it with."""
-    from ..explain import served_tree_shap
+    from mlwright.evaluation.explain import served_tree_shap
 
     fitted = getattr(model, "fitted_", None)  # an AutoML; a wrapped sklearn/ONNX model has no members to explain
     if fitted is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 import threading
@@ -10,18 +9,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import MlwrightError
-from ..serving.auth import check_token
-from .security import COOKIE, PRE_COOKIE, SESSION_SECONDS, new_session, read_session
+from mlwright.errors import MlwrightError
+from mlwright.ui.security import COOKIE, read_session
 
-__all__ = ["UI", "add_dashboard"]
+__all__ = ["HEADERS", "UI", "redirect"]
 
-_HERE = Path(__file__).resolve().parent
-_STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
+UI_DIR = Path(__file__).resolve().parent
+STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
 NAV = [("new", "New run", "/ui/new"), ("runs", "Runs", "/ui/runs"), ("models", "Models", "/ui/models"),
        ("monitoring", "Monitoring", "/ui/monitoring"), ("pipelines", "Pipelines", "/ui/pipelines"),
        ("predict", "Predict", "/ui/predict"), ("review", "Review", "/ui/review")]  # fmt: skip
@@ -82,12 +80,12 @@ class UI:
     def __init__(self, core: Any, root: Path | None = None):
         from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-        from .jobs import Jobs
+        from mlwright.ui.jobs import Jobs
 
         self.core = core
         self.jobs = Jobs(root, core.store_url)
         self.env = Environment(
-            loader=FileSystemLoader(str(_HERE / "templates")), autoescape=select_autoescape(["j2", "html"]),
+            loader=FileSystemLoader(str(UI_DIR / "templates")), autoescape=select_autoescape(["j2", "html"]),
             trim_blocks=True, lstrip_blocks=True,
         )  # fmt: skip
         self.env.filters["num"] = _num
@@ -104,7 +102,7 @@ class UI:
         return self.core.store()
 
     def registry(self):
-        from ..registry import Registry
+        from mlwright.registry import Registry
 
         return Registry(self.store())
 
@@ -126,14 +124,21 @@ class UI:
         import logging
 
         logging.getLogger("mlwright.ui").exception("dashboard page %s failed", request.url.path, exc_info=exc)
-        return self.render(request, "error.j2", status=500, title="Something went wrong", code="internal_error",
-                           error=f"the page failed ({type(exc).__name__}); the service log has the details", columns={})
+        return self.render(
+            request,
+            "error.j2",
+            status=500,
+            title="Something went wrong",
+            code="internal_error",
+            error=f"the page failed ({type(exc).__name__}); the service log has the details",
+            columns={},
+        )
 
     # ------------------------------------------------------------------ access
     def session(self, request: Request):
         return read_session(request.cookies.get(COOKIE), self.token)
 
-    def _login_redirect(self, request: Request) -> RedirectResponse:
+    def _loginredirect(self, request: Request) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
 
@@ -144,7 +149,7 @@ class UI:
         async def wrapper(request: Request, **kw: Any) -> Response:
             sess = self.session(request)
             if sess is None:
-                return self._login_redirect(request)
+                return self._loginredirect(request)
             request.state.session = sess
             return await self._handle(request, fn, kw)
 
@@ -197,92 +202,5 @@ class UI:
         return anyio.from_thread.run(coro_fn, *args)
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-def add_dashboard(app: FastAPI, core: Any, root: Path | None = None) -> UI:
-    """Add the dashboard's routes (``/ui/…``) to the service ``app``; returns its :class:`UI`."""
-    import secrets
-
-    ui = UI(core, root)
-    app.state.ui = ui
-
-    @app.get("/ui/static/{name}", include_in_schema=False)
-    async def static(name: str) -> Response:
-        if name not in _STATIC:
-            return Response("not found", status_code=404)
-        return Response((_HERE / "static" / name).read_bytes(), media_type=_STATIC[name],
-                        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})  # fmt: skip
-
-    @app.get("/ui/login", include_in_schema=False)
-    async def login_page(request: Request) -> Response:
-        pre = secrets.token_urlsafe(16)
-        r = ui.render(request, "login.j2", title="Log in", pre=pre, next=_safe_next(request.query_params.get("next")),
-                      error=None)  # fmt: skip
-        r.set_cookie(PRE_COOKIE, pre, max_age=1800, httponly=True, samesite="strict", path="/ui",
-                     secure=request.url.scheme == "https")  # fmt: skip
-        return r
-
-    @app.post("/ui/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
-        import hmac
-
-        try:
-            form = await request.form(max_files=0, max_fields=10)
-        except Exception:  # not a login form at all
-            return ui.render(request, "login.j2", status=400, title="Log in", pre="", next="/ui",
-                             error="the login form could not be read: reload this page and log in again")
-        nxt = _safe_next(str(form.get("next") or ""))
-        pre, cookie = str(form.get("pre") or ""), request.cookies.get(PRE_COOKIE) or ""
-        if not pre or not cookie or not hmac.compare_digest(pre, cookie):
-            return ui.render(request, "login.j2", status=403, title="Log in", pre="", next=nxt,
-                             error="the login form expired or came from elsewhere (CSRF protection): reload this page")
-        if not check_token(str(form.get("token") or "").strip(), ui.token):
-            await asyncio.sleep(0.5)  # slows guessing (without holding up other requests)
-            new_pre = secrets.token_urlsafe(16)
-            r = ui.render(request, "login.j2", status=401, title="Log in", pre=new_pre, next=nxt,
-                          error="that is not this service's token (it is in MLWRIGHT_HOME/token, or MLWRIGHT_TOKEN)")
-            r.set_cookie(PRE_COOKIE, new_pre, max_age=1800, httponly=True, samesite="strict", path="/ui")
-            return r
-        value, _ = new_session(ui.token)
-        r = _redirect(nxt)
-        r.set_cookie(COOKIE, value, max_age=SESSION_SECONDS, httponly=True, samesite="strict", path="/",
-                     secure=request.url.scheme == "https")  # fmt: skip
-        r.delete_cookie(PRE_COOKIE, path="/ui")
-        return r
-
-    @app.post("/ui/logout", include_in_schema=False)
-    @ui.action
-    def logout(request: Request) -> Response:
-        r = _redirect("/ui/login?msg=logged+out")
-        r.delete_cookie(COOKIE, path="/")
-        return r
-
-    @app.get("/ui", include_in_schema=False)
-    @ui.page
-    def home(request: Request) -> Response:
-        from ..tracking import runs
-
-        recent = runs(ui.core.store_url, limit=8)
-        try:
-            models = ui.registry().models()
-        except MlwrightError:
-            models = []
-        served = [m.describe() for m in ui.core.models.values()]
-        return ui.render(request, "home.j2", title="Overview", runs=recent, models=models, served=served,
-                         jobs=ui.jobs.list(limit=5))  # fmt: skip
-
-    from .pages_ops import add_ops_pages
-    from .pages_runs import add_run_pages
-
-    add_run_pages(app, ui)
-    add_ops_pages(app, ui)
-    return ui
-
-
-def _safe_next(value: str | None) -> str:
-    """Only a path inside the dashboard (no open redirect)."""
-    if value and value.startswith("/ui") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/ui"

@@ -6,7 +6,7 @@ finished trial becomes a child run (its family, parameters, validation score, fi
 error); ``finish`` closes the run with the score; ``after_fit`` logs the model report (``report.html``)
 and the fitted model as an MLflow **pyfunc** — mlwright's own model directory as the artifact, loaded
 by ``mlflow.pyfunc.load_model(uri)`` through a small models-from-code file
-(:mod:`mlwright.mlflow_pyfunc`: no pickled object), whose ``predict(df)`` is ``mlwright.load(…).predict(df)``.
+(:mod:`mlwright.tracking.pyfunc`: no pickled object), whose ``predict(df)`` is ``mlwright.load(…).predict(df)``.
 Writes go through one background thread, so the
 search never waits on the tracking server.
 
@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from mlwright.errors import ConfigError
 
 __all__ = ["MlflowTracker"]
 
@@ -178,7 +178,7 @@ def log_model(automl: Any, run_id: str, uri: str | None = None) -> str:
     import mlflow
     import mlflow.pyfunc
 
-    code = Path(__file__).with_name("mlflow_pyfunc.py")  # run by MLflow when it loads the model, not here
+    code = Path(__file__).with_name("pyfunc.py")  # run by MLflow when it loads the model, not here
     if uri:
         mlflow.set_tracking_uri(uri)
     with tempfile.TemporaryDirectory(prefix="mlwright-mlflow-") as tmp:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ._console import _run, err, out
+from mlwright.cli.console import err, out, run_command
 
 __all__ = ["feedback", "monitor", "pipeline_app", "retrain", "scheduler"]
 
@@ -47,14 +47,14 @@ def monitor(
     """Drift, data quality, latency, errors and live metrics of MODEL's logged predictions, per window."""
 
     def body():
-        from .monitoring import MonitorConfig, monitor_model
-        from .monitoring.alerts import fire_alerts
+        from mlwright.monitoring import MonitorConfig, monitor_model
+        from mlwright.monitoring.alerts import fire_alerts
 
         cfg = MonitorConfig.from_file(config) if config else MonitorConfig()
         if window:
             cfg.window = window
         if reference:
-            from .monitoring.drift import reference_period
+            from mlwright.monitoring.drift import reference_period
 
             reference_period(reference)
             cfg.reference = reference
@@ -81,14 +81,14 @@ def monitor(
                 err.print(f"[yellow]alert[/yellow] {escape(a['rule'])}: {escape(str(a['value']))} "
                           f"(threshold {a['threshold']:g}) in the window from {a['window'][:16]}")  # fmt: skip
         if html is not None:
-            from .report.monitor import render_monitor
+            from mlwright.report.monitor import render_monitor
 
             html.write_text(render_monitor(res.to_dict()), encoding="utf-8")
             err.print(f"monitoring report: {html}")
         if fired and fail_on_alert:
             raise typer.Exit(1)
 
-    _run(body)
+    run_command(body)
 
 
 def feedback(
@@ -99,15 +99,15 @@ def feedback(
     """Record ground truth for logged predictions (the monitor turns it into live metrics)."""
 
     def body():
-        from .monitoring.feedback import model_info, read_feedback_file, record_feedback
-        from .store import Store
+        from mlwright.monitoring.feedback import model_info, read_feedback_file, record_feedback
+        from mlwright.store import Store
 
         st = Store(store)
         name, schema, _ = model_info(model, st)
         n = record_feedback(st, name, schema, read_feedback_file(labels, schema.target), source="cli")
         out.print(f"stored {n:,} label(s) for {name}")
 
-    _run(body)
+    run_command(body)
 
 
 def retrain(
@@ -134,9 +134,9 @@ def retrain(
     """Train a challenger for NAME on new data; promote it only when it beats the champion (see the gate)."""
 
     def body():
-        from .errors import ConfigError
-        from .retrain import GateConfig
-        from .retrain import retrain as run
+        from mlwright.errors import ConfigError
+        from mlwright.loop.retrain import GateConfig
+        from mlwright.loop.retrain import retrain as run
 
         guards = {}
         for g in guard or []:
@@ -163,7 +163,7 @@ def retrain(
         if res.outcome == "recommended":
             out.print(f"  promote it with: mlwright models promote {name} {res.challenger_version}")
 
-    _run(body)
+    run_command(body)
 
 
 pipeline_app = typer.Typer(no_args_is_help=True, help="Declarative pipelines: run once, list runs, show a run.")
@@ -179,13 +179,13 @@ def pipeline_run(
     def body():
         import logging
 
-        from .pipelines import run_pipeline
+        from mlwright.loop.pipelines import run_pipeline
 
-        logging.getLogger("mlwright.pipelines").setLevel(logging.INFO)
+        logging.getLogger("mlwright.loop.pipelines").setLevel(logging.INFO)
         res = run_pipeline(file, store)
         out.print(f"pipeline {res['pipeline']}: [green]{res['status']}[/green] (run {res['id'][:8]})")
 
-    _run(body)
+    run_command(body)
 
 
 @pipeline_app.command("runs")
@@ -200,7 +200,7 @@ def pipeline_runs_cmd(
     def body():
         import json
 
-        from .pipelines import pipeline_runs
+        from mlwright.loop.pipelines import pipeline_runs
 
         runs = pipeline_runs(store, pipeline, limit)
         if as_json:
@@ -215,7 +215,7 @@ def pipeline_runs_cmd(
                       escape(r["error"] or "—"))  # fmt: skip
         out.print(t)
 
-    _run(body)
+    run_command(body)
 
 
 def scheduler(
@@ -234,8 +234,8 @@ def scheduler(
 
         from apscheduler.schedulers.blocking import BlockingScheduler
 
-        from .errors import ConfigError
-        from .pipelines import cron_trigger, load_pipeline
+        from mlwright.errors import ConfigError
+        from mlwright.loop.pipelines import cron_trigger, load_pipeline
 
         sched = BlockingScheduler(timezone="UTC")
         for f in files:
@@ -252,4 +252,4 @@ def scheduler(
             timer.start()
         sched.start()
 
-    _run(body)
+    run_command(body)

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from .budget import Deadline
-from .metrics import Metric, confusion_matrix, get_metric, score_all
+from mlwright.budget import Deadline
+from mlwright.evaluation.metrics import Metric, confusion_matrix, get_metric, score_all
 
 __all__ = [
     "advice",
@@ -192,7 +192,7 @@ def learning_curve(
     Cheap refits: the first (at most 2) folds, each share a random subset of the fold's training
     rows; stops at the deadline with the points it has.
     """
-    from .features import build_preprocessor
+    from mlwright.features import build_preprocessor
 
     rng = np.random.default_rng(seed)
     points = []
@@ -293,7 +293,7 @@ def choose_threshold(curve: dict[str, Any], objective: str, cost_ratio: float = 
 
 def resolve_threshold(task: str, threshold: float | str, cost_ratio: float, curve: dict[str, Any] | None) -> float:
     """Validate ``AutoML.set_threshold``'s arguments and return the threshold to use."""
-    from .errors import ConfigError
+    from mlwright.errors import ConfigError
 
     if task != "binary":
         raise ConfigError(f"a decision threshold applies to binary tasks; this model is {task}")
@@ -323,7 +323,7 @@ def encode_labels(schema: Any, y) -> tuple[np.ndarray, list[Any]]:
 
     if schema.task == "regression":
         return pd.to_numeric(y, errors="coerce").to_numpy(float), []
-    from .data.schema import class_key as _key
+    from mlwright.data.schema import class_key as _key
 
     lookup = {_key(c): i for i, c in enumerate(schema.classes)}
     unknown = [v for v in pd.unique(y) if _key(v) not in lookup]
@@ -332,7 +332,7 @@ def encode_labels(schema: Any, y) -> tuple[np.ndarray, list[Any]]:
 
 def evaluate_model(automl, df, target: str | None = None) -> dict[str, Any]:
     """``AutoML.evaluate``: every applicable metric on labelled rows (plus the confusion matrix)."""
-    from .errors import EmptyDataError, TargetError, TargetNotFoundError, did_you_mean
+    from mlwright.errors import EmptyDataError, TargetError, TargetNotFoundError, did_you_mean
 
     schema = automl.schema_
     target = target or schema.target
@@ -368,11 +368,11 @@ def evaluate_model(automl, df, target: str | None = None) -> dict[str, Any]:
     return out
 
 
-_EPS = 1e-6
+EPS = 1e-6
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
+    p = np.clip(p, EPS, 1 - EPS)
     return np.log(p / (1 - p))
 
 
@@ -380,7 +380,7 @@ def _fit_calibration(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any
     if method == "isotonic":
         from sklearn.isotonic import IsotonicRegression
 
-        m = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS).fit(p, y)
+        m = IsotonicRegression(out_of_bounds="clip", y_min=EPS, y_max=1 - EPS).fit(p, y)
         return {"method": method, "x": m.X_thresholds_.tolist(), "y": m.y_thresholds_.tolist()}
     from sklearn.linear_model import LogisticRegression
 
@@ -391,7 +391,7 @@ def _fit_calibration(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any
 def apply_calibration(cal: dict[str, Any], p: np.ndarray) -> np.ndarray:
     """Map binary probabilities through a fitted calibration (isotonic steps or a sigmoid on the logit)."""
     if cal["method"] == "isotonic":
-        return np.clip(np.interp(p, cal["x"], cal["y"]), _EPS, 1 - _EPS)
+        return np.clip(np.interp(p, cal["x"], cal["y"]), EPS, 1 - EPS)
     return 1.0 / (1.0 + np.exp(-(cal["a"] * _logit(p) + cal["b"])))
 
 
@@ -405,7 +405,7 @@ def calibration_methods(y: np.ndarray, p: np.ndarray, folds: list[np.ndarray]) -
     """
 
     def scores(q: np.ndarray) -> dict[str, float]:
-        q = np.clip(q, _EPS, 1 - _EPS)
+        q = np.clip(q, EPS, 1 - EPS)
         ll = float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
         c = _calibration(y, q)
         return {"log_loss": ll, "brier": c["brier"], "ece": c["ece"]}
@@ -431,7 +431,7 @@ def resolve_calibration(
     task: str, method: str | None, methods: dict[str, Any] | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """``AutoML.calibrate``: the calibration map to use (None: none) and its cross-fitted scores."""
-    from .errors import ConfigError
+    from mlwright.errors import ConfigError
 
     if method is None:
         return None, None

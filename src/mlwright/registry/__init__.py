@@ -6,6 +6,9 @@ the SHA-256 of its manifest (which itself holds every file's SHA-256), task, met
 transaction.  The copy is complete and renamed into place before the row exists, so a process killed at
 any point leaves the registry as it was or with the whole new version; an unreferenced copy left by a
 crash is never served.  Concurrent writers get distinct version numbers (retried on conflict).
+
+Package: may import the store, artifacts and the estimator's ``load``; never serving, monitoring, loop, ui or
+cli.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from . import artifacts
-from .config import home
-from .errors import (
+from mlwright import artifacts
+from mlwright.config import home
+from mlwright.errors import (
     ArtifactError,
     ArtifactIntegrityError,
     ModelNotFoundError,
@@ -32,12 +35,12 @@ from .errors import (
     StorageError,
     did_you_mean,
 )
-from .faults import kill_point
-from .processes import owner_pid, process_alive, sweep_dead
-from .store import Store
-from .store.tables import alias_history, aliases, registered, versions
+from mlwright.faults import kill_point
+from mlwright.processes import owner_pid, process_alive, sweep_dead
+from mlwright.store import Store
+from mlwright.store.tables import alias_history, aliases, registered, versions
 
-__all__ = ["ModelVersion", "Registry", "parse_ref"]
+__all__ = ["ModelVersion", "Registry", "load_model", "parse_ref"]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -417,7 +420,7 @@ class Registry:
     def load(self, ref: str):
         """Load a registered version after checking its manifest against the recorded SHA-256 (and every
         file against the manifest)."""
-        from .automl import load
+        from mlwright.automl import load
 
         v = self.resolve(ref)
         if v.status != "ready":
@@ -436,3 +439,17 @@ class Registry:
                 f"{v.sha256[:12]}…); refusing to load it"
             )
         return v.path
+
+
+def load_model(ref: str, store: str | None = None):
+    """A model directory, or a registered model (``name``, ``name@alias``, ``name@3``; hash-verified)."""
+    from mlwright.automl import load
+    from mlwright.errors import ModelNotFoundError
+
+    path = Path(ref)
+    if path.exists() or "/" in ref or "\\" in ref or ref.startswith("."):
+        return load(path)  # a path: its own clear error when it is not a model directory
+    try:
+        return Registry(store).load(ref)
+    except ModelNotFoundError as exc:
+        raise ModelNotFoundError(f"{exc} (and there is no model directory named {ref!r} here)") from None

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._console import _run, out
+from mlwright.cli.console import out, run_command
 
 models_app = typer.Typer(no_args_is_help=True, help="The model registry: register, list, show, promote, roll back.")
 StoreOpt = Annotated[
@@ -19,7 +19,7 @@ StoreOpt = Annotated[
 
 
 def _registry(store: str | None):
-    from .registry import Registry
+    from mlwright.registry import Registry
 
     return Registry(store)
 
@@ -40,8 +40,8 @@ def register(
     def body():
         reg = _registry(store)
         if model.suffix.lower() == ".onnx":
-            from .data.sources import read_table
-            from .external import from_onnx
+            from mlwright.data.sources import read_table
+            from mlwright.external import from_onnx
 
             rows = read_table(sample) if sample is not None else None
             v = reg.register_model(from_onnx(model, sample=rows), name, alias=alias, description=description)
@@ -49,7 +49,7 @@ def register(
             v = reg.register(model, name, alias=alias, description=description)
         out.print(f"registered [bold]{v.ref}[/bold]{' as ' + alias if alias else ''} (sha256 {v.sha256[:12]}…)")
 
-    _run(body)
+    run_command(body)
 
 
 @models_app.command("list")
@@ -65,7 +65,7 @@ def list_models(store: StoreOpt = None) -> None:
             t.add_row(m["name"], str(m["versions"]), str(m["latest"]), al or "—")
         out.print(t)
 
-    _run(body)
+    run_command(body)
 
 
 @models_app.command("show")
@@ -90,7 +90,7 @@ def show(
                       v.created.strftime("%Y-%m-%d %H:%M") if v.created else "—")  # fmt: skip
         out.print(t)
 
-    _run(body)
+    run_command(body)
 
 
 @models_app.command("outcomes")
@@ -102,7 +102,7 @@ def outcomes(
     """Every retraining of NAME: challenger against champion, the gate's outcome and its numbers."""
 
     def body():
-        from .retrain import outcomes as recorded
+        from mlwright.loop.retrain import outcomes as recorded
 
         rows = recorded(name, store)
         if as_json:
@@ -117,7 +117,7 @@ def outcomes(
                       r["metric"] or "—", f"{r['delta']:+.4g}", f"{r['pvalue']:.3g}", why)  # fmt: skip
         out.print(t)
 
-    _run(body)
+    run_command(body)
 
 
 @models_app.command("promote")
@@ -133,7 +133,7 @@ def promote(
         v = _registry(store).promote(name, version, alias)
         out.print(f"[bold]{v.ref}[/bold] is now {alias}")
 
-    _run(body)
+    run_command(body)
 
 
 @models_app.command("rollback")
@@ -148,7 +148,7 @@ def rollback(
         v = _registry(store).rollback(name, alias)
         out.print(f"rolled back: [bold]{v.ref}[/bold] is now {alias}")
 
-    _run(body)
+    run_command(body)
 
 
 @models_app.command("archive")
@@ -163,7 +163,7 @@ def archive(
         v = _registry(store).archive(name, version)
         out.print(f"{v.ref} archived")
 
-    _run(body)
+    run_command(body)
 
 
 runs_app = typer.Typer(no_args_is_help=True, help="Runs recorded by fit: list them, show one with its trials.")
@@ -178,7 +178,7 @@ def list_runs(
     """The newest runs: id, status, task, target, score, trials."""
 
     def body():
-        from .tracking import runs
+        from mlwright.tracking import runs
 
         rs = runs(store, limit)
         if as_json:
@@ -194,7 +194,7 @@ def list_runs(
             t.add_row(r["id"], r["status"], r["task"] or "—", r["target"] or "—", score, str(r["trials"]))
         out.print(t)
 
-    _run(body)
+    run_command(body)
 
 
 @runs_app.command("show")
@@ -206,7 +206,7 @@ def show_run(
     """One run: its settings, outcome and every trial."""
 
     def body():
-        from .tracking import run_detail
+        from mlwright.tracking import run_detail
 
         r = run_detail(run_id, store)
         if as_json:
@@ -226,4 +226,4 @@ def show_run(
                       json.dumps(tr["params"])[:60] if tr["status"] == "ok" else (tr["error"] or "")[:60])  # fmt: skip
         out.print(t)
 
-    _run(body)
+    run_command(body)

@@ -1,4 +1,7 @@
-"""The ``mlwright`` command line: thin — parse, call the library, print with rich."""
+"""The ``mlwright`` command line: thin — parse, call the library, print with rich.
+
+Package: the top layer — may import everything; nothing imports it (``__main__`` aside).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ._console import _run, err, out
+from mlwright.cli.console import err, out, run_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlwright: an automated ML engineer for tables.")
 
@@ -67,8 +70,8 @@ def _parse_clean(items: list[str] | None) -> dict | None:
     """``--clean key=value`` pairs → a cleaning dict (true/false, numbers, comma-separated lists)."""
     if not items:
         return None
-    from .cleaning import Cleaning
-    from .errors import ConfigError
+    from mlwright.data.cleaning import Cleaning
+    from mlwright.errors import ConfigError
 
     lists = {"keep", "drop"}
     out: dict = {}
@@ -105,12 +108,11 @@ def _fit(
     constraints: dict,
 ):
     import mlwright
-
-    from .data.sql import SqlSource
+    from mlwright.data.sql import SqlSource
 
     df = data  # a file goes to fit as a path: under --memory-limit, fit reads one too large to hold in batches
     if isinstance(data, SqlSource):  # a query: say what came back, and let the model record where from
-        from .data.sources import read_table
+        from mlwright.data.sources import read_table
 
         df = read_table(data)
         err.print(f"read {len(df):,} rows × {df.shape[1]} columns from the query")
@@ -231,19 +233,9 @@ def fit(
     """Fit models on DATA (or a --sql query) to predict TARGET within the time budget, and save the best."""
 
     def body():
-        from .errors import ConfigError
-
-        if not target:
-            raise ConfigError("name the column to predict with --target")
-        if (data is None) == (sql is None):
-            raise ConfigError("give the training data: a file path, or --sql QUERY with --db URL (one of them)")
-        if alias is not None and register is None:
-            raise ConfigError("--alias needs --register NAME")
-        from .artifacts import check_save_target
-
-        check_save_target(out_dir)  # before the fit, not after it (the fit would be lost)
+        _check_fit_args(target, data, sql, alias, register, out_dir)
         if sql is not None:
-            from .data.sql import SqlSource
+            from mlwright.data.sql import SqlSource
 
             source = SqlSource(sql, db or "")  # the model records the query for retrain --with-history
         else:
@@ -260,17 +252,32 @@ def fit(
         if families:
             constraints["families"] = [f.strip() for f in families.split(",") if f.strip()]
         if onnx:
-            from .export_onnx import ONNX_FAMILIES
+            from mlwright.artifacts.onnx import ONNX_FAMILIES
 
             constraints["families"] = list(ONNX_FAMILIES)
         automl, path = _fit(source, target, time_budget, metric, task, out_dir, seed, quiet, constraints)
         if register is not None:
-            from .registry import Registry
+            from mlwright.registry import Registry
 
             v = Registry().register(path, register, alias=alias)
             out.print(f"registered [bold]{v.ref}[/bold]{' as ' + alias if alias else ''} (run {automl.run_id_})")
 
-    _run(body)
+    run_command(body)
+
+
+def _check_fit_args(target: str, data: Path | None, sql: str | None, alias: str | None, register: str | None,
+                    out_dir: Path) -> None:  # fmt: skip
+    """What ``mlwright fit`` refuses before fitting (a fit lost to a bad flag would waste the budget)."""
+    from mlwright.artifacts import check_save_target
+    from mlwright.errors import ConfigError
+
+    if not target:
+        raise ConfigError("name the column to predict with --target")
+    if (data is None) == (sql is None):
+        raise ConfigError("give the training data: a file path, or --sql QUERY with --db URL (one of them)")
+    if alias is not None and register is None:
+        raise ConfigError("--alias needs --register NAME")
+    check_save_target(out_dir)  # before the fit, not after it (the fit would be lost)
 
 
 @app.command()
@@ -286,7 +293,7 @@ def evaluate(
 
         res = mlwright.load(model).evaluate(data)
         if as_json:
-            from .data.profile import plain_json
+            from mlwright.jsonsafe import plain as plain_json
 
             sys.stdout.write(json.dumps(plain_json(res), indent=2, allow_nan=False) + "\n")  # NaN (one class): null
             return
@@ -306,7 +313,7 @@ def evaluate(
                 cm.add_row(str(lab), *map(str, row))
             out.print(cm)
 
-    _run(body)
+    run_command(body)
 
 
 @app.command()
@@ -314,7 +321,7 @@ def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None
     """Describe a saved MODEL: task, metric, estimate, members, columns, versions (verifies hashes)."""
 
     def body():
-        from . import artifacts
+        from mlwright import artifacts
 
         m = artifacts.read_manifest(model)
         artifacts.verify(model, m)
@@ -341,7 +348,7 @@ def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None
         out.print(c)
         out.print("libraries: " + ", ".join(f"{k} {v}" for k, v in m["library_versions"].items() if v))
 
-    _run(body)
+    run_command(body)
 
 
 @app.command()
@@ -364,10 +371,10 @@ def report(
         automl.report_seconds = seconds
         payload = automl.report_data(data)
         if payload is None:
-            from .report.build import build_report_data
+            from mlwright.report.build import build_report_data
 
             payload = build_report_data(automl, None, seconds=0.0)
-        from .report import render_model_report
+        from mlwright.report import render_model_report
 
         out_file.write_text(render_model_report(payload), encoding="utf-8")
         out_file.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
@@ -379,7 +386,7 @@ def report(
             out.print(f"test {t['metric']}: {t['scores'][t['metric']]:.5g} on {t['rows']} rows")
         out.print(f"report written to [bold]{out_file}[/bold] and {out_file.with_suffix('.json')}")
 
-    _run(body)
+    run_command(body)
 
 
 @app.command()
@@ -398,8 +405,8 @@ def profile(
     """Profile DATA: statistics, charts, correlations, target relation and findings, as HTML + JSON."""
 
     def body():
-        from .data.profile import profile as run_profile
-        from .data.sources import read_table
+        from mlwright.data.profile import profile as run_profile
+        from mlwright.data.sources import read_table
 
         df = read_table(data)
         other = read_table(test) if test is not None else None
@@ -411,7 +418,7 @@ def profile(
         out.print(_findings_table(p.findings))
         out.print(f"report written to [bold]{out_file}[/bold] and {out_file.with_suffix('.json')}")
 
-    _run(body)
+    run_command(body)
 
 
 @app.command()
@@ -429,9 +436,9 @@ def check(
     """Run the data-quality and leakage checks on DATA and list the findings."""
 
     def body():
-        from .data.checks import SEVERITIES, run_checks
-        from .data.sources import read_table
-        from .errors import ConfigError
+        from mlwright.data.checks import SEVERITIES, run_checks
+        from mlwright.data.sources import read_table
+        from mlwright.errors import ConfigError
 
         if fail_on not in ("critical", "warning", "never"):
             raise ConfigError(f"--fail-on must be critical, warning or never, got {fail_on!r}")
@@ -445,7 +452,7 @@ def check(
             if any(f.severity in worst for f in findings):
                 raise typer.Exit(1)
 
-    _run(body)
+    run_command(body)
 
 
 @app.command()
@@ -457,8 +464,7 @@ def demo(
 
     def body():
         import mlwright
-
-        from .data.sources import read_table
+        from mlwright.data.sources import read_table
 
         path = demo_data_path()
         out.print(f"demo data: {path.name} (credit-card applications; target '{DEMO_TARGET}')")
@@ -476,7 +482,7 @@ def demo(
         out.print(t)
         _serve_once(saved, rows.head(1))
 
-    _run(body)
+    run_command(body)
 
 
 @app.command()
@@ -507,9 +513,9 @@ def serve(
     MLWRIGHT_HOME/token)."""
 
     def body():
-        from .serving import ServeConfig
-        from .serving import serve as run_server
-        from .serving.auth import service_token, token_path
+        from mlwright.serving import ServeConfig
+        from mlwright.serving import serve as run_server
+        from mlwright.serving.auth import service_token, token_path
 
         token = service_token()
         cfg = ServeConfig(token=token, public_predict=public_predict, max_rows=max_rows, timeout_seconds=timeout,
@@ -522,7 +528,7 @@ def serve(
                    announce=lambda: err.print(f"serving {what} on http://{host}:{bind} (dashboard at /ui, API docs "
                                               f"at /docs); token in {where}"))  # fmt: skip
 
-    _run(body)
+    run_command(body)
 
 
 def _serve_once(model_dir: Path, row) -> None:
@@ -535,7 +541,7 @@ def _serve_once(model_dir: Path, row) -> None:
 
     import uvicorn
 
-    from .serving import ServeConfig, create_app, load_models
+    from mlwright.serving import ServeConfig, create_app, load_models
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -563,14 +569,16 @@ def _serve_once(model_dir: Path, row) -> None:
     out.print(f"  POST {body.decode()[:160]}")
     shown = {k: answer[k] for k in ("model", "version", "predictions", "probabilities") if k in answer}
     out.print(f"  → {json.dumps(shown)}")
-    out.print(f"service stopped. To run it yourself: [bold]mlwright serve {model_dir}[/bold], then open "
-              "http://127.0.0.1:8080/ui for the dashboard (log in with the token in MLWRIGHT_HOME/token)")
+    out.print(
+        f"service stopped. To run it yourself: [bold]mlwright serve {model_dir}[/bold], then open "
+        "http://127.0.0.1:8080/ui for the dashboard (log in with the token in MLWRIGHT_HOME/token)"
+    )
 
 
 def _add_subcommands() -> None:
-    from .cli_batch import export, predict
-    from .cli_models import models_app, runs_app
-    from .cli_monitor import feedback, monitor, pipeline_app, retrain, scheduler
+    from mlwright.cli.batch import export, predict
+    from mlwright.cli.models import models_app, runs_app
+    from mlwright.cli.monitor import feedback, monitor, pipeline_app, retrain, scheduler
 
     app.command("predict")(predict)
     app.command("monitor")(monitor)

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data.checks import CheckConfig, Finding, run_checks
-from .data.schema import Schema, infer_column, mask_na
-from .errors import ConfigError, did_you_mean
+from mlwright.data.checks import CheckConfig, Finding, run_checks
+from mlwright.data.schema import Schema, infer_column, mask_na
+from mlwright.errors import ConfigError, did_you_mean
 
 __all__ = ["IMPUTE", "Cleaning", "act_on_findings", "select_features"]
 
@@ -225,7 +225,7 @@ def select_features(
         Scores with all columns and with the selection, the candidates, their importances and the
         seconds spent.
     """
-    from .features import build_preprocessor
+    from mlwright.features import build_preprocessor
 
     t0 = time.monotonic()
     task = schema.task

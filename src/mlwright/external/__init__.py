@@ -11,6 +11,8 @@ Safety: a scikit-learn model is stored with skops and may hold only the types ml
 (scikit-learn, NumPy, SciPy, builtins); a pipeline with custom classes is refused at save time with
 the types named — export it to ONNX and register the ``.onnx`` file instead.  ONNX files are data, not
 code: loading one runs nothing but ONNX Runtime.
+
+Package: may import data, artifacts, evaluation.metrics, monitoring.reference and ``predictor``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__, artifacts
-from .data.schema import Columns, Schema, infer_column
-from .errors import ArtifactError, ColumnTypeError, ConfigError, NotFittedError, did_you_mean
-from .metrics import default_metric
-from .predictor import Predicts, decide
+from mlwright import artifacts
+from mlwright._version import __version__
+from mlwright.data.schema import Columns, Schema, infer_column
+from mlwright.errors import ArtifactError, ColumnTypeError, ConfigError, NotFittedError, did_you_mean
+from mlwright.evaluation.metrics import default_metric
+from mlwright.predictor import Predicts, decide
 
 __all__ = ["ExternalModel", "from_onnx", "from_sklearn"]
 
@@ -94,7 +97,7 @@ class ExternalModel(Predicts):
         return self.schema_.validate(X)
 
     # ------------------------------------------------------------------ inputs
-    def _frame(self, X: Any) -> pd.DataFrame:
+    def typed_frame(self, X: Any) -> pd.DataFrame:
         """Validate ``X`` against the Schema, then give it the dtypes the wrapped model was built for."""
         if not isinstance(X, pd.DataFrame):
             raise ColumnTypeError(f"expected a pandas DataFrame to score, got {type(X).__name__}")
@@ -116,14 +119,14 @@ class ExternalModel(Predicts):
     def predict_scores(self, X: Any) -> np.ndarray:
         """Class probabilities or values for rows ``X`` (see :class:`~mlwright.predictor.Predictor`)."""
         self._check_fitted()
-        df = self._frame(X.frame() if isinstance(X, Columns) else X)
+        df = self.typed_frame(X.frame() if isinstance(X, Columns) else X)
         if self.kind == "sklearn":
             if self.task_ == "regression":
                 return np.asarray(self.estimator_.predict(df), dtype=float).reshape(-1)
             return np.asarray(self.estimator_.predict_proba(df), dtype=float)
         return self._onnx_raw(df)
 
-    def _onnx_session(self):
+    def onnx_session(self):
         if self._session is None:
             try:
                 import onnxruntime as ort
@@ -137,7 +140,7 @@ class ExternalModel(Predicts):
 
     def _onnx_raw(self, df: pd.DataFrame) -> np.ndarray:
         spec = self._onnx_spec
-        sess = self._onnx_session()
+        sess = self.onnx_session()
         feeds = _onnx_feeds(spec, df)
         outs = sess.run(None, feeds)
         if self.task_ == "regression":
@@ -248,8 +251,8 @@ def from_sklearn(estimator: Any, sample: pd.DataFrame, target: str = "target") -
 def sample_reference(model: ExternalModel, sample: pd.DataFrame) -> dict[str, Any]:
     """Monitoring's reference statistics from the sample given at wrapping time (the model's own outputs on
     it included): as good as the sample is large and like the training data."""
-    from .data.schema import coerce
-    from .monitoring.reference import build_reference
+    from mlwright.data.schema import coerce
+    from mlwright.monitoring.reference import build_reference
 
     raw = model.predict_scores(sample)
     if model.task_ == "regression":
@@ -379,7 +382,7 @@ def from_onnx(
                 raise ConfigError("pass sample= (a few rows) or classes= so the class labels can be read")
             probe = ExternalModel("onnx", _schema(frame, "binary", [0, 1], target, kinds), _dtypes(frame),
                                   onnx_bytes=data, onnx_spec=spec)  # fmt: skip
-            outs = probe._onnx_session().run(None, _onnx_feeds(spec, probe._frame(frame.head(5))))
+            outs = probe.onnx_session().run(None, _onnx_feeds(spec, probe.typed_frame(frame.head(5))))
             prob = outs[spec["proba_output"]]
             if not isinstance(prob, list):
                 raise ConfigError(f"{path.name} returns bare probabilities; pass classes= (labels in column order)")

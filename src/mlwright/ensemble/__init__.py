@@ -1,11 +1,14 @@
-"""Greedy (Caruana) ensemble selection over out-of-fold predictions."""
+"""Greedy (Caruana) ensemble selection over out-of-fold predictions.
+
+Package: may import ``evaluation.metrics`` and ``budget`` only.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .budget import Deadline
-from .metrics import Metric
+from mlwright.budget import Deadline
+from mlwright.evaluation.metrics import Metric
 
 __all__ = ["caruana", "nested_scores"]
 

@@ -11,6 +11,9 @@ Layout::
 
 Loading refuses a file whose hash differs from the manifest, a missing file, an unexpected file
 type inside a skops file, and never unpickles anything.
+
+Package: the model directory (this module) and ONNX export (:mod:`.onnx`, which sits higher: it reads
+fitted models).  This module may import only the base modules (errors, faults, processes, jsonsafe).
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from .errors import ArtifactError, ArtifactIntegrityError
-from .faults import kill_point
-from .processes import sweep_dead
+from mlwright.errors import ArtifactError, ArtifactIntegrityError
+from mlwright.faults import kill_point
+from mlwright.jsonsafe import default
+from mlwright.processes import sweep_dead
 
 __all__ = ["FORMAT", "TRUSTED_PREFIXES", "data_fingerprint", "file_sha256", "read_manifest", "skops_load", "verify"]
 
@@ -192,7 +195,7 @@ def verify(path: str | Path, manifest: dict[str, Any]) -> None:
 def check_save_target(target: str | Path) -> Path:
     """``target`` as a place a model directory may be written (a new or empty folder, or an mlwright model to
     replace, in a writable parent), else a clear error — callers check before long work, not after it."""
-    from .errors import StorageError, writable_dir
+    from mlwright.errors import StorageError, writable_dir
 
     target = Path(target)
     if target.exists():
@@ -237,7 +240,7 @@ def write_dir(target: str | Path, build) -> Path:
                 "files": files,
             }
         )
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default), encoding="utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=default), encoding="utf-8")
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)
@@ -247,7 +250,7 @@ def write_dir(target: str | Path, build) -> Path:
             os.replace(tmp, target)
     except OSError as exc:  # a full disk, a folder made read-only meanwhile: nothing half-written is left
         shutil.rmtree(tmp, ignore_errors=True)
-        from .errors import StorageError
+        from mlwright.errors import StorageError
 
         raise StorageError(
             f"cannot save the model to {str(target)!r} ({exc.strerror or exc}); nothing was written — free disk "
@@ -257,11 +260,3 @@ def write_dir(target: str | Path, build) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)

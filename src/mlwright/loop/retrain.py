@@ -5,7 +5,7 @@ metric, fit options) on new data — optionally with the champion's own training
 — and holds out the most recent rows of the new data (or a random share) for both models.  The gate
 (:class:`GateConfig`): the challenger must beat the champion by at least ``min_delta`` on the primary
 metric; a paired test on the same rows must find the difference significant at ``alpha`` (DeLong for
-ROC AUC, McNemar for accuracy, a paired bootstrap for any other metric, see :mod:`mlwright.compare`);
+ROC AUC, McNemar for accuracy, a paired bootstrap for any other metric, see :mod:`mlwright.evaluation.compare`);
 and no guard metric may regress by more than its tolerance.  The challenger is registered either way
 (alias ``challenger``); it becomes the champion when the gate passes and ``approval="auto"``, is
 *recommended* for a person to promote when ``approval="human"``, or is *rejected* — each outcome is
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, MlwrightError, TargetNotFoundError
+from mlwright.errors import ConfigError, MlwrightError, TargetNotFoundError
 
 __all__ = ["GateConfig", "RetrainOutcome", "gate", "outcomes", "retrain"]
 
@@ -91,8 +91,8 @@ def gate(task: str, metric: str, y: np.ndarray, champion: dict[str, np.ndarray],
     ``champion`` / ``challenger``: ``{"proba": (n, k)}`` (classification, with ``"labels"`` as class codes)
     or ``{"values": (n,)}`` (regression); ``y``: class codes or values.
     """
-    from .compare import delong, mcnemar, paired_bootstrap
-    from .metrics import get_metric, score_all
+    from mlwright.evaluation.compare import delong, mcnemar, paired_bootstrap
+    from mlwright.evaluation.metrics import get_metric, score_all
 
     m = get_metric(metric, task)
     k = champion["proba"].shape[1] if task != "regression" else 0
@@ -174,9 +174,9 @@ def retrain(
     time_budget : float, optional
         Seconds for the challenger's search (default: the champion's).
     """
-    from .automl import AutoML
-    from .data.sources import read_table
-    from .registry import Registry
+    from mlwright.automl import AutoML
+    from mlwright.data.sources import read_table
+    from mlwright.registry import Registry
 
     cfg = config or GateConfig()
     reg = Registry(store)
@@ -194,7 +194,7 @@ def retrain(
     if len(new) < 20:
         raise RetrainError(f"{len(new)} labelled row(s) in the new data; retraining needs at least 20")
     if champion.task_ != "regression":
-        from .data.schema import class_key
+        from mlwright.data.schema import class_key
 
         known = {class_key(c) for c in champion.schema_.classes}
         unknown = sorted({str(v) for v in new[target].unique() if class_key(v) not in known})
@@ -244,7 +244,7 @@ def _records(source: Any) -> list | None:
     """A training source as the model records it: ``[path]`` or ``[{"sql", "db"}]``; None for a DataFrame."""
     if isinstance(source, (str, Path)):
         return [str(Path(source).resolve())]
-    from .data.sql import SqlSource
+    from mlwright.data.sql import SqlSource
 
     if isinstance(source, SqlSource):
         return [source.describe()]
@@ -253,8 +253,8 @@ def _records(source: Any) -> list | None:
 
 def _history(champion: Any, history: Any, history_db: str | None) -> tuple[pd.DataFrame, list | None]:
     """The champion's training rows (from ``history`` if given, else from every source it recorded)."""
-    from .data.sources import read_table
-    from .data.sql import SqlSource
+    from mlwright.data.sources import read_table
+    from mlwright.data.sql import SqlSource
 
     if history is not None:
         return read_table(history), _records(history)
@@ -276,14 +276,14 @@ def _history(champion: Any, history: Any, history_db: str | None) -> tuple[pd.Da
 
 
 def _record(store, result: RetrainOutcome) -> str:
-    from .data.profile import _clean
-    from .store.tables import retrain_outcomes
+    from mlwright.jsonsafe import plain
+    from mlwright.store.tables import retrain_outcomes
 
     rid = uuid.uuid4().hex
     row = {"id": rid, "at": _dt.datetime.now(_dt.UTC), "model": result.model, "champion": result.champion_version,
            "challenger": result.challenger_version, "outcome": result.outcome, "metric": result.metric,
            "delta": float(result.comparison["delta"]), "pvalue": float(result.comparison["pvalue"]),
-           "details": _clean({"comparison": result.comparison, "guards": result.guards, "reasons": result.reasons,
+           "details": plain({"comparison": result.comparison, "guards": result.guards, "reasons": result.reasons,
                               "holdout_rows": result.holdout_rows, "train_rows": result.train_rows})}  # fmt: skip
     store.write(lambda conn: conn.execute(retrain_outcomes.insert(), [row]))
     return rid
@@ -293,8 +293,8 @@ def outcomes(name: str, store: str | None = None) -> list[dict[str, Any]]:
     """Every recorded retraining outcome of ``name``, newest first."""
     from sqlalchemy import select
 
-    from .store import Store
-    from .store.tables import retrain_outcomes as t
+    from mlwright.store import Store
+    from mlwright.store.tables import retrain_outcomes as t
 
     st = Store(store)
     rows = st.read(lambda conn: conn.execute(select(t).where(t.c.model == name).order_by(t.c.at.desc())).all())

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .execution.trial import TrialResult
+from mlwright.execution.trial import TrialResult
 
 __all__ = ["TrialCache", "resume_key"]
 
@@ -152,7 +152,7 @@ def open_cache(automl: Any, df: Any, target: str, options: dict[str, Any], run_i
     the settings and the fit ``options`` are the same (else a new run, ``run_id``)."""
     if not automl.workdir:
         return None
-    from .artifacts import data_fingerprint
+    from mlwright.artifacts import data_fingerprint
 
     params = automl.get_params()
     settings = {k: params.get(k) for k in ("task", "metric", "seed", "families", "n_folds", "cleaning")}

@@ -16,7 +16,7 @@ from sklearn.model_selection import (
     TimeSeriesSplit,
 )
 
-from .config import DEFAULT_FOLDS, LARGE_DATA_ROWS
+from mlwright.config import DEFAULT_FOLDS, LARGE_DATA_ROWS
 
 __all__ = ["Splits", "make_splits"]
 

@@ -9,23 +9,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._console import _run, err
-
-
-def load_model_ref(ref: str, store: str | None = None):
-    """A model directory, or a registered model (``name``, ``name@alias``, ``name@3``; hash-verified)."""
-    import mlwright
-
-    from .errors import ModelNotFoundError
-    from .registry import Registry
-
-    path = Path(ref)
-    if path.exists() or "/" in ref or "\\" in ref or ref.startswith("."):
-        return mlwright.load(path)  # a path: its own clear error when it is not a model directory
-    try:
-        return Registry(store).load(ref)
-    except ModelNotFoundError as exc:
-        raise ModelNotFoundError(f"{exc} (and there is no model directory named {ref!r} here)") from None
+from mlwright.cli.console import err, run_command
+from mlwright.registry import load_model
 
 
 def predict(
@@ -52,9 +37,9 @@ def predict(
     """
 
     def body():
-        from .batch import BatchInput, score_batch
+        from mlwright.serving.batch import BatchInput, score_batch
 
-        automl = load_model_ref(model, store)
+        automl = load_model(model, store)
         src = BatchInput(data, input_sql, db, chunk_rows)
         kw = {"table": output_table, "out_db": out_db, "if_exists": if_exists, "keep": keep}
         t0 = time.perf_counter()
@@ -77,7 +62,7 @@ def predict(
             err.print(f"wrote {res['rows']:,} predictions to {where} in {secs:.1f}s "
                       f"({res['rows'] / max(secs, 1e-9):,.0f} rows/s)", highlight=False)  # fmt: skip
 
-    _run(body)
+    run_command(body)
 
 
 def export(
@@ -92,17 +77,17 @@ def export(
     """Export MODEL (preprocessing, ensemble, calibration) as one ONNX graph."""
 
     def body():
-        from .errors import ConfigError
-        from .export_onnx import export_onnx
+        from mlwright.artifacts.onnx import export_onnx
+        from mlwright.errors import ConfigError
 
         if fmt.lower() != "onnx":
             raise ConfigError(f"export format {fmt!r} is not supported; use --format onnx")
-        automl = load_model_ref(model, store)
+        automl = load_model(model, store)
         path = export_onnx(automl, out_file)
         err.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
         if check is not None:
-            from .data.sources import read_table
-            from .export_onnx import onnx_parity
+            from mlwright.artifacts.onnx import onnx_parity
+            from mlwright.data.sources import read_table
 
             diff = onnx_parity(automl, path, read_table(check))
             err.print(f"ONNX Runtime vs native on {diff['rows']:,} rows: max |difference| {diff['max_abs']:.2e}"
@@ -110,4 +95,4 @@ def export(
             if diff["max_abs"] > 1e-5 or diff.get("labels_equal") is False:
                 raise typer.Exit(1)
 
-    _run(body)
+    run_command(body)

@@ -9,6 +9,10 @@ rows) and cached per (style, fold), so trials of one style share it.
 The search plans; an executor (:mod:`mlwright.execution`) trains: in this process by default, or each
 trial in a worker process with a time and a memory limit (a trial that crashes or hangs fails alone),
 or on a Dask cluster.
+
+Package: the search (this module), validation splits (:mod:`.splits`) and the trial cache that resumes a run
+(:mod:`.resume`).  May import data, features, models, evaluation, ensemble and execution; never the estimator
+or anything above it (see ``tests/test_layers.py``).
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .budget import Budget, Deadline, Snapshot, rss_bytes
-from .data.schema import Schema
-from .execution import Executor, InlineExecutor, TrialData, TrialTask
-from .execution.trial import TRUNCATABLE, family_blob
-from .metrics import Metric
-from .models import ModelFamily
-from .splits import Splits
+from mlwright.budget import Budget, Deadline, Snapshot, rss_bytes
+from mlwright.data.schema import Schema
+from mlwright.evaluation.metrics import Metric
+from mlwright.execution import Executor, InlineExecutor, TrialData, TrialTask
+from mlwright.execution.trial import TRUNCATABLE, family_blob
+from mlwright.models import ModelFamily
+from mlwright.search.splits import Splits
 
 __all__ = ["Search", "SearchConfig", "Trial"]
 
@@ -166,7 +170,7 @@ class Search:
     executor : Executor, optional
         Where trials run (default: in this process).
     cache : TrialCache, optional
-        Finished trials kept in the workdir (:mod:`mlwright.resume`): read back instead of run again.
+        Finished trials kept in the workdir (:mod:`mlwright.search.resume`): read back instead of run again.
     """
 
     def __init__(

@@ -10,7 +10,11 @@ be reached the fit goes on and says, once, that the run was not recorded.
 
 ``tracking`` values: ``"store"`` (default: ``MLWRIGHT_STORE_URL`` or the SQLite file in
 ``MLWRIGHT_HOME``), ``"store:<SQLAlchemy URL>"``, ``"mlflow"`` / ``"mlflow:<tracking URI>"`` (MLflow
-too, next to the default store: :mod:`mlwright.tracking_mlflow`), or ``None`` / ``"none"``.
+too, next to the default store: :mod:`mlwright.tracking.mlflow`), or ``None`` / ``"none"``.
+
+Package: the store tracker (this module), MLflow (:mod:`.mlflow`) and the MLflow pyfunc loader
+(:mod:`.pyfunc`, run by MLflow itself, which may import the whole package).  May import the store and the base
+modules; never the estimator (trackers receive it).
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ import threading
 import warnings
 from typing import Any
 
-from .errors import ConfigError
-from .processes import HOST, process_alive
+from mlwright.errors import ConfigError
+from mlwright.processes import HOST, process_alive
 
 __all__ = [
     "StoreTracker",
@@ -67,7 +71,7 @@ def make_tracker(value: str | None) -> Any:
     if spec is None:
         return None
     if spec[0] == "mlflow":
-        from .tracking_mlflow import MlflowTracker
+        from mlwright.tracking.mlflow import MlflowTracker
 
         return _Trackers(StoreTracker(None), MlflowTracker(spec[1]))
     return StoreTracker(spec[1])
@@ -170,9 +174,9 @@ class StoreTracker:
     def _work(self) -> None:
         from sqlalchemy import select, update
 
-        from .store import Store
-        from .store.tables import runs as runs_t
-        from .store.tables import trials as trials_t
+        from mlwright.store import Store
+        from mlwright.store.tables import runs as runs_t
+        from mlwright.store.tables import trials as trials_t
 
         store = None
         try:
@@ -231,7 +235,7 @@ def reap_killed_runs(store: Any) -> int:
 
     from sqlalchemy import select, update
 
-    from .store.tables import runs as runs_t
+    from mlwright.store.tables import runs as runs_t
 
     rows = store.read(lambda c: c.execute(select(runs_t.c.id, runs_t.c.pid).where(
         runs_t.c.status == "running", runs_t.c.host == HOST, runs_t.c.pid.is_not(None))).all())  # fmt: skip
@@ -261,15 +265,17 @@ def _trial_row(rec: dict[str, Any]) -> dict[str, Any]:
 def _jsonable(obj: Any) -> Any:
     import json
 
-    return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+    from mlwright.jsonsafe import default
+
+    return json.loads(json.dumps(obj, default=default))
 
 
 def note_model_path(run_id: str, path: str, url: str | None = None) -> None:
     """Record where a run's model was saved (best effort: the model is saved either way)."""
     from sqlalchemy import update
 
-    from .store import Store
-    from .store.tables import runs as runs_t
+    from mlwright.store import Store
+    from mlwright.store.tables import runs as runs_t
 
     try:
         store = Store(url)
@@ -284,9 +290,9 @@ def runs(store: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The newest runs recorded in the store (id, created, status, task, metric, target, score, trials)."""
     from sqlalchemy import func, select
 
-    from .store import Store
-    from .store.tables import runs as runs_t
-    from .store.tables import trials as trials_t
+    from mlwright.store import Store
+    from mlwright.store.tables import runs as runs_t
+    from mlwright.store.tables import trials as trials_t
 
     s = Store(store)
     try:
@@ -309,10 +315,10 @@ def run_detail(run_id: str, store: str | None = None) -> dict[str, Any]:
     """One run with its trials (a unique prefix of the id is enough)."""
     from sqlalchemy import select
 
-    from .errors import ModelNotFoundError
-    from .store import Store
-    from .store.tables import runs as runs_t
-    from .store.tables import trials as trials_t
+    from mlwright.errors import ModelNotFoundError
+    from mlwright.store import Store
+    from mlwright.store.tables import runs as runs_t
+    from mlwright.store.tables import trials as trials_t
 
     s = Store(store)
     try:

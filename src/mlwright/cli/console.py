@@ -8,9 +8,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import MlwrightError
+from mlwright.errors import MlwrightError
 
-__all__ = ["_run", "err", "out"]
+__all__ = ["err", "out", "run_command"]
 
 out = Console()
 err = Console(stderr=True)
@@ -21,7 +21,7 @@ def _warn(message, category, filename, lineno, file=None, line=None) -> None:
         err.print(f"[yellow]warning:[/yellow] {escape(str(message))}", highlight=False)
 
 
-def _run(fn):
+def run_command(fn):
     """Run a command body: typed errors become one line on stderr and exit code 2."""
     warnings.showwarning = _warn
     warnings.filterwarnings("ignore", category=FutureWarning)

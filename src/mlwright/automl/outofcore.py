@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .budget import Deadline, release_memory, rss_bytes
-from .data.large import holdout_rows, sample_rows, scan, stratified_sample, table_rows
-from .faults import kill_point
-from .processes import sweep_dead
+from mlwright.budget import Deadline, release_memory, rss_bytes
+from mlwright.data.large import holdout_rows, sample_rows, scan, stratified_sample, table_rows
+from mlwright.faults import kill_point
+from mlwright.processes import sweep_dead
 
 log = logging.getLogger("mlwright")
 
@@ -92,7 +92,7 @@ def plan(X: Any, y: Any, target: str | None, memory_limit: int | None, time_budg
     if first is None:
         return None  # an empty table: reported the usual way
     if target not in first.columns:  # said now: reading the whole table only to say so could exhaust memory
-        from .errors import TargetNotFoundError, did_you_mean
+        from mlwright.errors import TargetNotFoundError, did_you_mean
 
         raise TargetNotFoundError(f"target column {target!r} is not in the data{did_you_mean(target, first.columns)}; "
                                   f"columns are: {', '.join(map(str, list(first.columns)[:25]))}")  # fmt: skip
@@ -148,7 +148,7 @@ def _matrix(frame: pd.DataFrame) -> np.ndarray:
 
 def _labelled(t: pd.Series, schema) -> np.ndarray:
     """Rows whose target can be learned: present and, for classes, one the sample saw (others are dropped)."""
-    from .data.schema import class_key
+    from mlwright.data.schema import class_key
 
     ok = np.array(t.notna(), dtype=bool)
     if schema.task != "regression":
@@ -158,7 +158,7 @@ def _labelled(t: pd.Series, schema) -> np.ndarray:
 
 
 def _stage(plan: LargePlan, job: _Job, pre, directory: Path, deadline: Deadline) -> _Staged:
-    from .data.schema import coerce, encode_target
+    from mlwright.data.schema import coerce, encode_target
 
     schema = job.schema
     out = _Staged(directory)
@@ -216,14 +216,14 @@ def _lgb_fit(plan: LargePlan, job: _Job, trial, staged: _Staged, ref_X: np.ndarr
              cat_idx: list[int], deadline: Deadline) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     import lightgbm as lgb
 
-    from .models import get as get_family
-    from .models.lightgbm import _es_metric, _StopCallback
+    from mlwright.models import get as get_family
+    from mlwright.models.lightgbm import StopCallback, es_metric
 
     fam = get_family(trial.family)
     n_jobs = job.n_jobs if job.n_jobs and job.n_jobs > 0 else (os.cpu_count() or 1)
     n_classes = len(job.schema.classes) if job.task != "regression" else 0
     model = fam.make(job.task, dict(trial.params), n_classes, job.seed, n_jobs, job.metric)
-    params = model._lgb_params()
+    params = model.lgb_params()
     labels = np.concatenate(staged.labels)
     # what binning all rows takes (a byte per value, ~4 per feature-group index, label/score/gradients) against
     # what the process does not hold yet: when it would not fit, train on every k-th block
@@ -249,11 +249,11 @@ def _lgb_fit(plan: LargePlan, job: _Job, trial, staged: _Staged, ref_X: np.ndarr
         del ref
         hold_X, hold_y = np.concatenate(staged.hold_X), np.concatenate(staged.hold_y)
         valid = lgb.Dataset(hold_X, label=hold_y, reference=train, categorical_feature=cat_idx)
-        higher = _es_metric(job.task, job.metric)[1]
+        higher = es_metric(job.task, job.metric)[1]
         iters = [i for i in (m.meta().get("best_iteration") for m in trial.models) if i]
         needed = float(np.mean(iters)) * math.sqrt(len(labels) / max(fold_rows, 1)) if iters else None
         pace = _Pace(float(params.get("learning_rate", 0.1)), needed, deadline)
-        stop = _StopCallback(max(20, int(0.5 * 4.0 / max(pace.lr, 1e-3))), higher, deadline)
+        stop = StopCallback(max(20, int(0.5 * 4.0 / max(pace.lr, 1e-3))), higher, deadline)
         model.booster = lgb.train(params, train, num_boost_round=20_000, valid_sets=[valid],
                                   callbacks=[pace, stop])  # fmt: skip
     model.best_iteration = int(model.booster.best_iteration or model.booster.current_iteration())
@@ -294,7 +294,7 @@ class _Pace:
 
 
 def _dask_client(executor):
-    from .execution.dask import DaskExecutor
+    from mlwright.execution.dask import DaskExecutor
 
     return executor if isinstance(executor, DaskExecutor) else None
 
@@ -334,8 +334,8 @@ def fit_all_rows(automl, fitted, plan: LargePlan, trials: list, Xc: pd.DataFrame
 
 def _all_rows(job: _Job, fitted, plan: LargePlan, trials: list, Xc: pd.DataFrame, y_enc: np.ndarray, metric,
               executor: Any, info: dict[str, Any], t0: float):  # fmt: skip
-    from .features import build_preprocessor
-    from .models import get as get_family
+    from mlwright.features import build_preprocessor
+    from mlwright.models import get as get_family
 
     dask = _dask_client(executor)
     families = DASK_FAMILIES if dask is not None else CHUNKED_FAMILIES
@@ -418,8 +418,8 @@ def _local_fit(plan: LargePlan, job: _Job, trial, pre, ref_frame: pd.DataFrame, 
 
 def _serve(fitted, trial, pre, model, score: float, info: dict[str, Any]):
     """``fitted`` serving the all-rows model, with its held-out score as the estimate."""
-    from .automl.assemble import relabel
-    from .automl.fitted import Member
+    from mlwright.automl.assemble import relabel
+    from mlwright.automl.fitted import Member
 
     name = f"{trial.name}_all_rows"
     key = f"{pre.style}/all_rows"
@@ -428,7 +428,8 @@ def _serve(fitted, trial, pre, model, score: float, info: dict[str, Any]):
            "predict_seconds": trial.predict_seconds, "source": "all rows", "truncated": False,
            "params": json.dumps(trial.params, default=str)}  # fmt: skip
     served = fitted.replace(
-        members=(member,), preprocessors={key: pre},
+        members=(member,),
+        preprocessors={key: pre},
         oof={name: trial.oof},  # the sample's out-of-fold outputs stand in as the monitoring reference
         trial_rows=pd.concat([fitted.trial_rows, pd.DataFrame([row])], ignore_index=True),
     ).with_estimate(model_bytes=int(model.nbytes()), score_val=float(score), kind="holdout")
@@ -448,8 +449,8 @@ def _dask_frame(path: Path):
 def _prepared_partition(part: pd.DataFrame, offsets: list[int], pre, schema, target: str, every: int,
                         partition_info=None) -> pd.DataFrame:  # fmt: skip
     """One partition → the preprocessed features (categories kept), ``__y`` (encoded) and ``__hold``."""
-    from .data.schema import coerce, encode_target
-    from .data.sources import decategorize
+    from mlwright.data.schema import coerce, encode_target
+    from mlwright.data.sources import decategorize
 
     part = decategorize(part.reset_index(drop=True))
     number = partition_info["number"] if partition_info else 0
@@ -494,9 +495,9 @@ def dask_fit(plan: LargePlan, job: _Job, trial, pre, client, deadline: Deadline)
     import xgboost as xgb
     from xgboost import dask as dxgb
 
-    from .data.sources import decategorize
-    from .models._common import patience
-    from .models.xgboost import XGBModel, _objective
+    from mlwright.data.sources import decategorize
+    from mlwright.models._common import patience
+    from mlwright.models.xgboost import XGBModel, xgb_objective
 
     ddf = _dask_frame(plan.source)
     lengths = ddf.map_partitions(len).compute()
@@ -509,7 +510,7 @@ def dask_fit(plan: LargePlan, job: _Job, trial, pre, client, deadline: Deadline)
     hold = frames[frames["__hold"]].compute()
     n_classes = len(job.schema.classes) if job.task != "regression" else 0
     params = {"tree_method": "hist", "max_cat_to_onehot": 8, "seed": job.seed, "verbosity": 0,
-              **_objective(job.task, job.metric)}  # fmt: skip
+              **xgb_objective(job.task, job.metric)}  # fmt: skip
     if job.task == "multiclass":
         params["num_class"] = n_classes
     params.update({k: v for k, v in trial.params.items() if k != "n_estimators"})

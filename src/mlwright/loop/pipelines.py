@@ -14,7 +14,7 @@
     name = "churn"
     time_budget = 60                   # any AutoML setting for the first fit
 
-    [gate]                             # retraining's promotion gate (mlwright.retrain.GateConfig)
+    [gate]                             # retraining's promotion gate (mlwright.loop.retrain.GateConfig)
     min_delta = 0.005
 
     [[steps]]
@@ -56,13 +56,13 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ConfigError, MlwrightError
-from .faults import kill_point
-from .processes import process_alive
+from mlwright.errors import ConfigError, MlwrightError
+from mlwright.faults import kill_point
+from mlwright.processes import process_alive
 
 __all__ = ["Pipeline", "PipelineError", "load_pipeline", "mark_stale_runs", "pipeline_runs", "run_pipeline"]
 
-log = logging.getLogger("mlwright.pipelines")
+log = logging.getLogger("mlwright.loop.pipelines")
 
 STEP_KINDS = ("check", "train", "score", "monitor")
 
@@ -117,7 +117,7 @@ def load_pipeline(path: str | Path) -> Pipeline:
     schedule = head.get("schedule")
     if schedule is not None:
         cron_trigger(schedule)  # a bad expression fails now, not at 6 a.m.
-    from .retrain import GateConfig
+    from mlwright.loop.retrain import GateConfig
 
     gate = data.get("gate") or {}
     try:
@@ -144,11 +144,11 @@ def cron_trigger(expr: str):
 
 
 def _read_source(p: Pipeline) -> tuple[pd.DataFrame, str]:
-    from .data.sources import read_table
+    from mlwright.data.sources import read_table
 
     src = p.source
     if "sql" in src:
-        from .data.sql import read_sql
+        from mlwright.data.sql import read_sql
 
         return read_sql(src["sql"], src["db"]), "sql query"
     matches = sorted(glob.glob(os.path.expanduser(src["path"])), key=os.path.getmtime)
@@ -177,7 +177,7 @@ def mark_stale_runs(store, pipeline: str | None = None) -> int:
     """Runs left ``running`` by a process that is gone (killed): marked failed, their locks released."""
     from sqlalchemy import delete, select, update
 
-    from .store.tables import pipeline_locks, pipeline_runs, pipeline_steps
+    from mlwright.store.tables import pipeline_locks, pipeline_runs, pipeline_steps
 
     q = select(pipeline_runs).where(pipeline_runs.c.status == "running")
     if pipeline is not None:
@@ -209,7 +209,7 @@ def _lock(store, run: _Run) -> None:
     fails one, whose retry then sees the other's lock)."""
     from sqlalchemy import delete, select
 
-    from .store.tables import pipeline_locks
+    from mlwright.store.tables import pipeline_locks
 
     row = {"pipeline": run.p.name, "run_id": run.id, "host": socket.gethostname(), "pid": os.getpid(), "at": _now()}
 
@@ -240,8 +240,8 @@ def run_pipeline(path: str | Path, store: str | None = None) -> dict[str, Any]:
     """
     from sqlalchemy import delete, update
 
-    from .store import Store
-    from .store.tables import pipeline_locks, pipeline_runs, pipeline_steps
+    from mlwright.store import Store
+    from mlwright.store.tables import pipeline_locks, pipeline_runs, pipeline_steps
 
     p = load_pipeline(path)
     st = Store(store)
@@ -317,14 +317,14 @@ def run_pipeline(path: str | Path, store: str | None = None) -> dict[str, Any]:
 def _plain(o: Any) -> Any:
     import json
 
-    from .data.profile import _clean
+    from mlwright.jsonsafe import default, plain
 
-    return json.loads(json.dumps(_clean(o), default=str))
+    return json.loads(json.dumps(plain(o), default=default))
 
 
 # ---------------------------------------------------------------------------------------------- steps
 def _step_check(run: _Run, step: dict, ctx: dict) -> dict:
-    from .data.checks import run_checks
+    from mlwright.data.checks import run_checks
 
     df, where = _read_source(run.p)
     ctx["data"], ctx["data_from"] = df, where
@@ -347,9 +347,9 @@ def _data(run: _Run, ctx: dict) -> pd.DataFrame:
 
 
 def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
-    from .automl import AutoML
-    from .registry import Registry
-    from .retrain import GateConfig, retrain
+    from mlwright.automl import AutoML
+    from mlwright.loop.retrain import GateConfig, retrain
+    from mlwright.registry import Registry
 
     reg = Registry(ctx["store"])
     name = run.p.model["name"]
@@ -364,7 +364,7 @@ def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
 
         run.say(f"no champion of {name!r} yet: fitting one on {len(df):,} rows")
         src = run.p.source  # where the rows came from, for a later retrain with history
-        from .data.sql import SqlSource
+        from mlwright.data.sql import SqlSource
 
         source = (SqlSource(src["sql"], src["db"]).describe() if "sql" in src
                   else str(Path(ctx["data_from"]).resolve()))  # fmt: skip
@@ -386,10 +386,10 @@ def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
 
 
 def _step_score(run: _Run, step: dict, ctx: dict) -> dict:
-    from .batch import BatchInput, score_batch
-    from .cli_batch import load_model_ref
+    from mlwright.registry import load_model
+    from mlwright.serving.batch import BatchInput, score_batch
 
-    model = load_model_ref(step.get("model", f"{run.p.model['name']}@champion"), ctx["store"])
+    model = load_model(step.get("model", f"{run.p.model['name']}@champion"), ctx["store"])
     if "input_sql" in step:
         src = BatchInput(query=step["input_sql"], db=step.get("input_db", step.get("db")))
     elif "input" in step:
@@ -412,12 +412,12 @@ def _step_score(run: _Run, step: dict, ctx: dict) -> dict:
 
 
 def _step_monitor(run: _Run, step: dict, ctx: dict) -> dict:
-    from .monitoring import MonitorConfig, monitor_model
-    from .monitoring.alerts import fire_alerts
+    from mlwright.monitoring import MonitorConfig, monitor_model
+    from mlwright.monitoring.alerts import fire_alerts
 
     given = {k: step[k] for k in ("psi", "alpha", "drift_share", "min_rows", "reference", "webhook") if k in step}
     cfg = MonitorConfig(window=step.get("window", "1d"), alerts=dict(step.get("alerts") or {}), **given)
-    from .monitoring.drift import MonitoringError
+    from mlwright.monitoring.drift import MonitoringError
 
     try:
         res = monitor_model(run.p.model["name"], cfg, step.get("since"), ctx["store"])
@@ -448,9 +448,9 @@ def pipeline_runs(store: str | None = None, pipeline: str | None = None, limit: 
     """Recent runs (newest first), each with its steps; stale ``running`` rows are marked failed first."""
     from sqlalchemy import select
 
-    from .store import Store
-    from .store.tables import pipeline_runs as runs_t
-    from .store.tables import pipeline_steps as steps_t
+    from mlwright.store import Store
+    from mlwright.store.tables import pipeline_runs as runs_t
+    from mlwright.store.tables import pipeline_steps as steps_t
 
     st = Store(store)
     mark_stale_runs(st, pipeline)

@@ -14,6 +14,8 @@ Three output styles serve the model families:
     k-NN, SVM, naive Bayes.
 
 Everything is fitted inside each training fold by the search, so nothing leaks from validation rows.
+
+Package: may import ``data`` only.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data.schema import SMALL_BATCH, Schema, distinct
+from mlwright.data.schema import SMALL_BATCH, Schema, distinct
 
 __all__ = [
     "CategoryEncoder",
@@ -647,7 +649,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         state.pop("_fast", None)  # derived lookup tables: rebuilt on first use, never persisted
         return state
 
-    def _fast_tables(self) -> dict[str, Any]:
+    def fast_tables(self) -> dict[str, Any]:
         """The fitted imputer, scaler and encoders as plain arrays and dicts (built once, on first use)."""
         fast = self.__dict__.get("_fast")
         if fast is None:
@@ -669,7 +671,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     def _fast_flat(self, cols: dict[str, np.ndarray], num_parts: list[np.ndarray]):
         """Ordinal/one-hot styles for a few rows: the fitted encoders as lookup tables, no DataFrames."""
         n = len(next(iter(cols.values()))) if cols else 0
-        fast = self._fast_tables()
+        fast = self.fast_tables()
         blocks: list[Any] = []
         if self.imputer_ is not None:
             a = np.column_stack(num_parts).astype(float)
@@ -707,7 +709,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 a = self.scaler_.transform(a)
             blocks.append(a)
         # encoders as lookup tables (exactly their output), levels found once per distinct value
-        fast = self._fast_tables() if self.cat_enc_ is not None or self.hc_enc_ is not None else {}
+        fast = self.fast_tables() if self.cat_enc_ is not None or self.hc_enc_ is not None else {}
         if self.cat_enc_ is not None:
             blocks.append(_encode_by_tables(fast["cat"], [df[c] for c in self.cat_], sparse=self.style == "onehot"))
         if self.hc_:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn import metrics as skm
 
-from .errors import ConfigError, did_you_mean
+from mlwright.errors import ConfigError, did_you_mean
 
 __all__ = ["METRICS", "Metric", "confusion_matrix", "default_metric", "get_metric", "metrics_for"]
 

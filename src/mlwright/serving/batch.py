@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data.sources import READERS
-from .errors import ColumnsMismatchError, ConfigError, DataReadError, EmptyDataError, UnsupportedFormatError
-from .faults import kill_point
-from .processes import sweep_dead
+from mlwright.data.sources import READERS
+from mlwright.errors import ColumnsMismatchError, ConfigError, DataReadError, EmptyDataError, UnsupportedFormatError
+from mlwright.faults import kill_point
+from mlwright.processes import sweep_dead
 
 __all__ = ["BatchInput", "score_batch", "score_frame"]
 
@@ -38,7 +38,7 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
     out = pd.DataFrame(index=df.index)
     for c in keep or []:
         out[c] = df[c]
-    from .predictor import decide, label_array
+    from mlwright.predictor import decide, label_array
 
     raw = model.predict_scores(df)
     if model.task_ == "regression":
@@ -68,7 +68,7 @@ class BatchInput:
         if self.query is not None:
             if self.path is not None:
                 raise ConfigError("give either an input file or --input-sql, not both")
-            from .data.sql import iter_sql
+            from mlwright.data.sql import iter_sql
 
             return iter_sql(self.query, self.db or "", self.chunk_rows), None, None
         if self.path is None:
@@ -195,7 +195,7 @@ def _sink(out: str | Path | None, table: str | None, db: str | None, if_exists: 
     if table is not None:
         if out is not None:
             raise ConfigError("give either --out FILE or --output-table, not both")
-        from .data.sql import SqlTableWriter
+        from mlwright.data.sql import SqlTableWriter
 
         return SqlTableWriter(db or "", table, if_exists)
     return _StdoutSink() if out is None else _FileSink(out)

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, ExportError
-from .features import MISSING, OTHER
+from mlwright.errors import ConfigError, ExportError
+from mlwright.features import MISSING, OTHER
 
 __all__ = ["ONNX_FAMILIES", "export_onnx", "onnx_feeds", "onnx_parity", "to_onnx"]
 
@@ -140,7 +140,7 @@ def _prep(g: _Graph, inp: _Inputs, pre) -> str:
             for c, m in zip(pre.hc_, pre.freq_.maps_):
                 parts.append(inp.column(inp.lookup(c, {k: float(v) for k, v in m.items()}, 0.0, np.float64)))
         return _concat(g, parts)
-    fast = pre._fast_tables()
+    fast = pre.fast_tables()
     if pre.imputer_ is not None:
         a = _concat(g, [inp.numeric(c) for c in pre.num_])
         clip = getattr(pre, "clip_", None)
@@ -352,7 +352,7 @@ def to_onnx(model: Any):
         raise ExportError(f"this is an external {model.kind} model; its original file is what to deploy")
     fitted = getattr(model, "fitted_", None)
     if fitted is None:
-        from .errors import NotFittedError
+        from mlwright.errors import NotFittedError
 
         raise NotFittedError("this AutoML is not fitted yet; call fit(data, target=...) or mlwright.load(path)")
     schema, task = fitted.schema, fitted.task
@@ -361,7 +361,7 @@ def to_onnx(model: Any):
     if bad:
         raise ExportError(
             f"member(s) {', '.join(bad)} have no ONNX converter (convertible: {', '.join(ONNX_FAMILIES)}); "
-            "refit with AutoML(families=mlwright.export_onnx.ONNX_FAMILIES) or `mlwright fit --onnx`"
+            "refit with AutoML(families=mlwright.artifacts.onnx.ONNX_FAMILIES) or `mlwright fit --onnx`"
         )
     g = _Graph()
     inp = _Inputs(g, schema)
@@ -420,10 +420,10 @@ def _calibrated(g: _Graph, fitted, p: str) -> str:
         raise ExportError(
             f"{cal['method']} calibration has no ONNX form here; use model.calibrate('sigmoid') (or 'none') first"
         )
-    from .diagnose import _EPS
+    from mlwright.evaluation.diagnose import EPS
 
     p1 = g.op("Gather", [p, g.const([1], np.int64)], axis=1)
-    q = g.op("Clip", [p1, g.const(_EPS), g.const(1 - _EPS)])
+    q = g.op("Clip", [p1, g.const(EPS), g.const(1 - EPS)])
     logit = g.op("Log", [g.op("Div", [q, g.op("Sub", [g.const(1.0), q])])])
     c1 = g.op("Sigmoid", [g.op("Add", [g.op("Mul", [logit, g.const(float(cal["a"]))]), g.const(float(cal["b"]))])])
     return g.op("Concat", [g.op("Sub", [g.const(1.0), c1]), c1], axis=1)

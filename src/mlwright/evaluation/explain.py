@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .budget import Deadline
+from mlwright.budget import Deadline
 
 __all__ = ["TREE_FAMILIES", "partial_dependence", "permutation_importance", "tree_shap"]
 
@@ -150,9 +150,9 @@ def _contributions(model, Xt, task: str) -> np.ndarray | None:
             d = xgb.DMatrix(Xt, enable_categorical=True)
             raw = np.asarray(model.booster.predict(d, pred_contribs=True, iteration_range=(0, model.best_iteration)))
         elif kind == "CatBoostModel":
-            from .models.catboost import _pool
+            from mlwright.models.catboost import catboost_pool
 
-            raw = np.asarray(model.model.get_feature_importance(_pool(Xt), type="ShapValues"))
+            raw = np.asarray(model.model.get_feature_importance(catboost_pool(Xt), type="ShapValues"))
         else:
             return None
     d = Xt.shape[1] + 1

@@ -1,0 +1,82 @@
+"""The package's shape stays as design.md §7 draws it: lower stages never import higher ones (module-level
+or inside functions), no import cycles besides the model-family registry, at most 10 top-level modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+# Lowest first.  A module belongs to the longest prefix listed; modules of one layer may import each other.
+LAYERS: list[tuple[str, ...]] = [
+    ("mlwright._version", "mlwright.errors", "mlwright.config", "mlwright.faults", "mlwright.processes",
+     "mlwright.budget"),
+    ("mlwright.store", "mlwright.jsonsafe"),
+    ("mlwright.evaluation.metrics",),
+    ("mlwright.data",),
+    ("mlwright.artifacts",),
+    ("mlwright.features", "mlwright.models"),
+    ("mlwright.evaluation", "mlwright.ensemble", "mlwright.predictor", "mlwright.monitoring.stats"),
+    ("mlwright.execution", "mlwright.search"),
+    ("mlwright.report", "mlwright.monitoring.reference"),
+    ("mlwright.data.profile", "mlwright.data.checks", "mlwright.data.leakage", "mlwright.data.cleaning"),
+    ("mlwright.tracking", "mlwright.external"),
+    ("mlwright.automl",),
+    ("mlwright.registry",),
+    ("mlwright.serving", "mlwright.artifacts.onnx", "mlwright.monitoring.feedback"),
+    ("mlwright.monitoring",),
+    ("mlwright.loop",),
+    ("mlwright.ui",),
+    ("mlwright.serving.app", "mlwright.serving.__init__"),
+    ("mlwright.cli", "mlwright.__main__", "mlwright.__init__", "mlwright.tracking.pyfunc"),
+]  # fmt: skip
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for f in (SRC / "mlwright").rglob("*.py"):
+        parts = list(f.relative_to(SRC).with_suffix("").parts)
+        if "migrations" not in parts:
+            out[".".join(parts)] = f
+    return out
+
+
+def layer(mod: str) -> int:
+    best, found = -1, None
+    for i, prefixes in enumerate(LAYERS):
+        for p in prefixes:
+            if (mod == p or mod.startswith(p + ".")) and len(p) > best:
+                best, found = len(p), i
+    assert found is not None, f"{mod} is in no layer: add it to LAYERS"
+    return found
+
+
+def imports(mod: str, path: Path, mods: dict[str, Path]) -> set[str]:
+    """The mlwright modules ``mod`` imports anywhere in its source (a package import means its __init__)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlwright"):
+            names = [f"{node.module}.{a.name}" for a in node.names]
+            names = [n if n in mods or f"{n}.__init__" in mods else node.module for n in names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("mlwright")]
+        for n in names:
+            out.add(n if n in mods else f"{n}.__init__")
+    return out
+
+
+def test_lower_stages_never_import_higher_ones():
+    mods = modules()
+    wrong = []
+    for mod, path in mods.items():
+        for target in imports(mod, path, mods):
+            if target in mods and layer(target) > layer(mod):
+                wrong.append(f"{mod} (layer {layer(mod)}) imports {target} (layer {layer(target)})")
+    assert wrong == [], "\n".join(sorted(wrong))
+
+
+def test_at_most_ten_top_level_modules():
+    top = [f.stem for f in (SRC / "mlwright").glob("*.py") if f.name != "__init__.py"]
+    assert len(top) <= 10, top
