@@ -123,3 +123,18 @@ def test_sklearn_check_estimator(est):
             "check_estimators_pickle": "compares outputs by subtraction; categoricals are strings",
         }
     check_estimator(est, expected_failed_checks=expected, on_fail="raise")
+
+
+@pytest.mark.parametrize("rows", [1, 3000])  # the few-rows lookup path and the batch path
+def test_scaled_numbers_stay_inside_float32(rows):
+    """A value near float32's limit, scaled by a spread below one, would overflow to infinity in the float32
+    matrix linear models read; it is held at the limit instead (the served row gets a prediction, not a 500)."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"usage": rng.normal(scale=0.1, size=400), "owner": rng.choice(["a", "b"], 400)})
+    y = (train.usage > 0).astype(int).to_numpy()
+    schema = infer_schema(train.assign(y=y), "y")
+    pre = build_preprocessor(schema, "onehot").fit(coerce(train, schema), y)
+    new = pd.DataFrame({"usage": [3.4e38] * rows, "owner": ["a"] * rows})
+    out = pre.transform(coerce(new, schema))
+    dense = np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
+    assert np.isfinite(dense).all() and dense.max() > 1e30  # held at the limit, not read as missing

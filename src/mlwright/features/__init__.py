@@ -34,7 +34,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mlwright.data.schema import SMALL_BATCH, Schema, distinct
+from mlwright.data.schema import FLOAT32_MAX, SMALL_BATCH, Schema, distinct
 
 __all__ = [
     "CategoryEncoder",
@@ -346,6 +346,12 @@ class FastFrame:
         for j, levels in zip(self.cat_idx, self.cat_levels):
             cols[j] = np.asarray(levels, dtype=object)[self.values[:, j].astype(np.intp)]
         return pd.DataFrame({f"f{i}": v for i, v in cols.items()})
+
+
+def _in_float32(a: np.ndarray) -> np.ndarray:
+    """Scaled numbers held inside float32's range: a value near ±3.4e38 divided by a spread below one
+    would overflow to infinity in the float32 matrix the models read (and scikit-learn refuses infinity)."""
+    return np.clip(a, -FLOAT32_MAX, FLOAT32_MAX)
 
 
 def _stack(blocks: list[Any], n: int):
@@ -680,7 +686,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 a = np.clip(a, *clip)
             missing = np.isnan(a)
             a = np.hstack([np.where(missing, fast["fill"], a), missing[:, fast["flags"]].astype(float)])
-            blocks.append((a - fast["mean"]) / fast["scale"] if self.style == "onehot" else a)
+            blocks.append(_in_float32((a - fast["mean"]) / fast["scale"]) if self.style == "onehot" else a)
         if self.cat_enc_ is not None:
             blocks.append(_lookup(fast["cat"], [cols[c] for c in self.cat_]))
         if self.hc_:
@@ -706,7 +712,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             clip = getattr(self, "clip_", None)
             a = self.imputer_.transform(np.clip(a, *clip) if clip is not None else a)
             if self.style == "onehot":
-                a = self.scaler_.transform(a)
+                a = _in_float32(self.scaler_.transform(a))
             blocks.append(a)
         # encoders as lookup tables (exactly their output), levels found once per distinct value
         fast = self.fast_tables() if self.cat_enc_ is not None or self.hc_enc_ is not None else {}
