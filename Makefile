@@ -26,6 +26,7 @@ browser:  ## Debian chromium + chromium-driver for the report/dashboard tests (a
 test: $(STAMP) browser  ## lint and run the whole test suite
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy  # the core types (pyproject's [tool.mypy] files)
 	$(VENV)/bin/python -m pytest -q
 
 bench: $(STAMP)  ## the dev suite at 60 s per dataset (~25 min); results in bench-results/

@@ -262,7 +262,7 @@ def test_max_predict_ms_drops_slow_members(sleepy_family):
     # the linear member helps the forest on the additive part of the signal, but costs 20 ms a row
     assert len(free.members_) == 2 and free.predict_ms_ > 20
     limit = 10.0
-    fast = quick_fit(df, "y", max_predict_ms=limit, **kw)
+    fast = quick_fit(df, "y", limits={"predict_ms": limit}, **kw)
     assert [m["family"] for m in fast.members_] == ["rf"] and fast.predict_ms_ <= limit
     assert fast.members_[0]["weight"] == pytest.approx(1.0)
     assert fast.leaderboard()["score_val"].iloc[0] == pytest.approx(fast.score_val_)
@@ -272,7 +272,7 @@ def test_max_predict_ms_drops_slow_members(sleepy_family):
 
 def test_unreachable_latency_warns_and_keeps_one_model(binary_df):
     with pytest.warns(UserWarning, match="cannot be met"):
-        a = mlwright.AutoML(time_budget=20, families=["rf", "linear"], max_trials=2, max_predict_ms=1e-6).fit(
+        a = mlwright.AutoML(time_budget=20, families=["rf", "linear"], max_trials=2, limits={"predict_ms": 1e-6}).fit(
             binary_df, target="label"
         )
     assert len(a.members_) == 1
@@ -291,7 +291,7 @@ def test_memory_limit_caps_the_models_kept():
     room = 40_000_000
     _release_memory()  # garbage of earlier tests freed during the fit would widen the room past what we meant
     before = rss_bytes()
-    capped = quick_fit(df, "y", memory_limit=before + room, **kw)
+    capped = quick_fit(df, "y", limits={"memory": before + room}, **kw)
     forests = [t for t in capped.trials_ if t["family"] == "rf" and t["status"] == "ok"]
     assert forests and all(t["model_bytes"] <= room for t in forests)
     if free_forest > room:  # (a free forest cut short by its time share may already be under the cap)
@@ -306,9 +306,29 @@ def test_memory_limit_caps_the_models_kept():
 
 def test_memory_limit_errors(binary_df):
     with pytest.raises(ConfigError, match=r"not a size.*'2GB'"):
-        quick_fit(binary_df, memory_limit="lots")
+        quick_fit(binary_df, limits={"memory": "lots"})
     with pytest.raises(ConfigError, match="leaves no room for models: this process already holds"):
-        quick_fit(binary_df, memory_limit="1MB")
+        quick_fit(binary_df, limits={"memory": "1MB"})
+
+
+def test_limits_take_the_old_parameter_names_with_a_warning_and_refuse_unknown_ones():
+    from sklearn.base import clone
+
+    with pytest.warns(FutureWarning, match=r"max_predict_ms=, memory_limit=.*limits="):
+        a = mlwright.AutoML(max_predict_ms=2, memory_limit="2GB", verbose=1)
+    assert a.get_params()["limits"] == {"predict_ms": 2, "memory": "2GB"}
+    assert clone(a).get_params()["limits"] == {"predict_ms": 2, "memory": "2GB"}  # survives clone (no warning)
+    with pytest.warns(FutureWarning):  # an explicit limits wins over an old name
+        assert mlwright.AutoML(limits={"memory": "1GB"}, memory_limit="2GB").limits == {"memory": "1GB"}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'time_budgte'"):  # a typo still fails at once
+        mlwright.AutoML(time_budgte=5)
+    for bad, match in (
+        ({"predict": 2}, "unknown key"),
+        ({"predict_ms": -1}, "positive number"),
+        (5, "dict or a Limits"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            mlwright.AutoML(limits=bad).fit(pd.DataFrame({"x": [1, 2], "y": [0, 1]}), target="y")
 
 
 def test_mlp_family_serves_its_fold_models_and_round_trips(binary_df, tmp_path):

@@ -95,7 +95,7 @@ def test_fit_on_a_table_larger_than_the_budget_trains_on_all_rows(tmp_path, monk
     df.loc[df.index % 997 == 5, "y"] = None  # rows without a target are never trained or judged on
     df.to_parquet(tmp_path / "parts", partition_cols=["part"], index=False)
     monkeypatch.setattr(oc, "LARGE_SHARE", 0.002)
-    m = mlwright.AutoML(time_budget=25, memory_limit="3GB", tracking=None, seed=0)
+    m = mlwright.AutoML(time_budget=25, limits={"memory": "3GB"}, tracking=None, seed=0)
     m.fit(tmp_path / "parts", target="y")
     big = m.large_
     labelled = int(df["y"].notna().sum())
@@ -151,13 +151,13 @@ def test_a_table_under_the_threshold_is_fitted_whole(tmp_path):
     import mlwright
 
     _table(3_000, 3).to_csv(tmp_path / "small.csv", index=False)
-    m = mlwright.AutoML(time_budget=5, memory_limit="3GB", tracking=None, families=["lightgbm"])
+    m = mlwright.AutoML(time_budget=5, limits={"memory": "3GB"}, tracking=None, families=["lightgbm"])
     m.fit(tmp_path / "small.csv", target="y")
     assert m.large_ is None and m.estimate_kind_ != "holdout"
     from mlwright.errors import TargetNotFoundError
 
     with pytest.raises(TargetNotFoundError, match="'yy' is not in the data"):
-        mlwright.AutoML(memory_limit="3GB", tracking=None).fit(tmp_path / "small.csv", target="yy")
+        mlwright.AutoML(limits={"memory": "3GB"}, tracking=None).fit(tmp_path / "small.csv", target="yy")
 
 
 def test_on_a_dask_cluster_the_final_model_trains_on_all_rows_with_xgboost_dask(tmp_path, monkeypatch):
@@ -176,7 +176,7 @@ def test_on_a_dask_cluster_the_final_model_trains_on_all_rows_with_xgboost_dask(
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
         try:
-            m = mlwright.AutoML(time_budget=30, memory_limit="3GB", tracking=None, cluster=client,
+            m = mlwright.AutoML(time_budget=45, max_trials=2, limits={"memory": "3GB"}, tracking=None, cluster=client,
                                 families=["xgboost", "lightgbm"])  # fmt: skip
             m.fit(tmp_path / "t.parquet", target="y")
         finally:

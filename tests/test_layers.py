@@ -80,3 +80,41 @@ def test_lower_stages_never_import_higher_ones():
 def test_at_most_ten_top_level_modules():
     top = [f.stem for f in (SRC / "mlwright").glob("*.py") if f.name != "__init__.py"]
     assert len(top) <= 10, top
+
+
+def test_every_exception_class_is_in_the_one_error_tree():
+    """Exceptions are declared in ``mlwright.errors`` only (one tree, one ``code`` and HTTP status each)."""
+    import mlwright.errors as errors
+
+    tree = set(errors.__all__)
+    outside = []
+    for mod, path in modules().items():
+        if mod == "mlwright.errors":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+                if any(b in tree or b.endswith(("Error", "Exception")) for b in bases):
+                    outside.append(f"{mod}.{node.name}")
+    assert outside == [], outside
+    for name in tree - {"closest", "did_you_mean", "writable_dir"}:
+        cls = getattr(errors, name)
+        assert issubclass(cls, errors.MlwrightError) and cls.__doc__ and cls.code, name
+
+
+def test_sql_on_the_store_only_inside_store():
+    """Only ``store/`` builds queries on mlwright's own database (repository functions); ``data.sql`` alone
+    speaks SQL besides, to the user's databases (SqlSource, batch output to a table)."""
+    allowed = {"mlwright.data.sql"}
+    wrong = []
+    for mod, path in modules().items():
+        if mod.startswith("mlwright.store") or mod in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            wrong += [f"{mod} imports {n}" for n in names if n.startswith(("sqlalchemy", "mlwright.store.tables"))]
+    assert wrong == [], wrong

@@ -122,7 +122,7 @@ def test_retrain_with_history_runs_the_champions_query_again(tmp_path, binary_df
     src = SqlSource("SELECT * FROM history", db)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        champ = mlwright.AutoML(time_budget=5, families=["lightgbm"], max_trials=1, report_seconds=0).fit(
+        champ = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=1, report_seconds=0).fit(
             src, target="label"
         )
     assert champ.training_source_ == {"sql": "SELECT * FROM history", "db": db}
@@ -131,13 +131,13 @@ def test_retrain_with_history_runs_the_champions_query_again(tmp_path, binary_df
     new_file = tmp_path / "new.csv"
     new.to_csv(new_file, index=False)
     gate = GateConfig(min_delta=1.0)  # nothing is promoted: only the training rows matter here
-    first = retrain("sqlm", new_file, with_history=True, config=gate, time_budget=5)
+    first = retrain("sqlm", new_file, with_history=True, config=gate, time_budget=60)
     held = first.holdout_rows
     assert first.outcome == "rejected" and first.train_rows == len(old) + len(new) - held
     challenger = reg.load(f"sqlm@{first.challenger_version}")
     assert challenger.training_source_ == [{"sql": "SELECT * FROM history", "db": db}, str(new_file.resolve())]
     reg.promote("sqlm", first.challenger_version)
-    again = retrain("sqlm", new_file, with_history=True, config=gate, time_budget=5)  # both sources read again
+    again = retrain("sqlm", new_file, with_history=True, config=gate, time_budget=60)  # both sources read again
     assert again.train_rows == len(old) + 2 * len(new) - held
     # a password is never stored: the URL must be given again
     rec = {"sql": "SELECT 1", "db": "postgresql+psycopg://u:***@db.example/x"}

@@ -6,6 +6,7 @@ def test_all_is_the_contract():
         [
             "AutoML",
             "Budget",
+            "Limits",
             "MlwrightError",
             "Schema",
             "Snapshot",

@@ -110,3 +110,23 @@ def test_coerce_levels_match_value_by_value_for_every_input_dtype():
         expected = [_blank_level(v if v is not pd.NA else np.nan) for v in s.to_numpy(dtype=object)]
         got = map_distinct(s, _blank_level).tolist()
         assert [str(v) for v in got] == [str(v) for v in expected], s.dtype
+
+
+def test_one_label_rule_for_numbers_booleans_and_text():
+    """Labels → class positions by one rule (fit, evaluate, retrain's gate, monitoring's live metric): 1 and
+    1.0 are one class, True is not 1, and labels that come back as text ('1', 'True') find their class."""
+    import numpy as np
+    import pandas as pd
+
+    from mlwright.data.schema import class_codes
+
+    floats = [0.0, 1.0]  # a numeric target read as floats; feedback sends 1, '1' or 1.0
+    assert class_codes(floats, [1, "1", 1.0, "0", 0, True, "yes", None]).tolist() == [1, 1, 1, 0, 0, -1, -1, -1]
+    bools = [False, True]
+    mixed = pd.Series([True, 1, "True", "false", np.nan, False], dtype=object)
+    assert class_codes(bools, mixed).tolist() == [1, -1, 1, -1, -1, 0]
+    both = [1, "1"]  # an exact match wins over the text form
+    assert class_codes(both, ["1", 1, 1.0]).tolist() == [1, 0, 0]
+    text = pd.Series(["yes", "no", None, "maybe"], dtype="str")
+    assert class_codes(["no", "yes"], text).tolist() == [1, 0, -1, -1]
+    assert class_codes([0, 1, 2], pd.Series([2.0, np.nan, 5.0])).tolist() == [2, -1, -1]

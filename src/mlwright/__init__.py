@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlwright._version import __version__
 from mlwright.automl import AutoML, load
-from mlwright.budget import Budget, Snapshot
+from mlwright.budget import Budget, Limits, Snapshot
 from mlwright.data.profile import profile
 from mlwright.data.schema import Schema
 from mlwright.data.sql import SqlSource
@@ -14,6 +14,7 @@ from mlwright.external import from_onnx, from_sklearn
 __all__ = [
     "AutoML",
     "Budget",
+    "Limits",
     "MlwrightError",
     "Schema",
     "Snapshot",

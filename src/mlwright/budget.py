@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Budget", "ProgressCallback", "Snapshot", "rss_bytes"]
+__all__ = ["Budget", "Limits", "ProgressCallback", "Snapshot", "rss_bytes"]
 
 
 @dataclass
@@ -45,6 +45,64 @@ class Budget:
     def expired(self) -> bool:
         """True once the deadline has passed."""
         return self.left() <= 0.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a fit may hold and what the model it serves may cost (``AutoML(limits=…)``).
+
+    Parameters
+    ----------
+    predict_ms : float or None
+        Latency limit for a one-row prediction.  After fitting, the served ensemble is measured and
+        its slowest members are dropped until it fits (the estimate is recomputed); ``predict_ms_``
+        holds the measured figure.
+    memory : int, str or None
+        Memory the fitting process may hold, e.g. ``"2GB"`` or a number of bytes.  Trials whose
+        models would not fit in what the process does not already hold are recorded as failed,
+        forests stop growing at that size, no trial starts once the process holds the limit, the
+        ensemble keeps only members that fit together, and a file too large to hold is searched on a
+        sample and fitted on all its rows out of core; ``model_bytes_`` holds the served model's size.
+
+    Examples
+    --------
+    >>> Limits.from_value({"predict_ms": 2, "memory": "2GB"})
+    Limits(predict_ms=2, memory='2GB')
+    """
+
+    predict_ms: float | None = None
+    memory: int | str | None = None
+
+    @classmethod
+    def from_value(cls, value: Limits | dict | None) -> Limits:
+        """A Limits from itself, a dict of its fields, or None (no limits).
+
+        Raises
+        ------
+        ConfigError
+            An unknown key, or a value that is not a positive number (``predict_ms``) or size (``memory``).
+        """
+        from mlwright.config import parse_bytes
+        from mlwright.errors import ConfigError
+
+        if value is None:
+            return cls()
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"predict_ms", "memory"})
+            if unknown:
+                raise ConfigError(
+                    f"limits: unknown key(s) {unknown}; use 'predict_ms' (one-row latency in ms) and 'memory' "
+                    "(e.g. '2GB')"
+                )
+            value = cls(**value)
+        if not isinstance(value, cls):
+            raise ConfigError(f"limits must be a dict or a Limits, got {type(value).__name__}")
+        ms = value.predict_ms
+        if ms is not None and (isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 < ms < math.inf):
+            raise ConfigError(f"limits: predict_ms must be a positive number of milliseconds, got {ms!r}")
+        if value.memory is not None:
+            parse_bytes(value.memory, "limits: memory")
+        return value
 
 
 @dataclass(frozen=True)

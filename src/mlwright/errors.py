@@ -24,7 +24,21 @@ Tree::
     ├── ModelNotFoundError (LookupError)         no such registered model, version or alias
     ├── RegistryError (ValueError)               a registry operation that cannot be done (bad name, …)
     ├── StoreError (RuntimeError)                the database cannot be reached or written
-    └── StorageError (OSError)                   a folder mlwright must write to is read-only, full or a file
+    ├── StorageError (OSError)                   a folder mlwright must write to is read-only, full or a file
+    ├── ExportError                              a model that cannot be exported (ONNX)
+    ├── ExecutionError                           why a trial stopped early (kept on the trial, not raised)
+    │   ├── TrialOutOfTimeError                  its folds do not fit the time left
+    │   └── TrialTooBigError                     its model does not fit the memory left
+    ├── RetrainError                             retraining cannot run on what was given
+    ├── PipelineError                            a pipeline file or step that cannot run
+    ├── MonitoringError                          no reference or no log to monitor
+    ├── ServiceError                             the service could not start
+    ├── BusyError                                every scoring slot taken (429)
+    ├── ScoringTimeoutError                      scoring took too long (503)
+    └── CsrfError                                a dashboard form without its CSRF secret (403)
+    DataError also holds: FeedbackError (422), UploadError (422), BadRequest (400: a body that is not a
+    table; BodyTooLargeError and TooManyRowsError 413, UnsupportedMediaTypeError 415) and
+    UnprocessableRequest (422, with a per-column report).
 """
 
 from __future__ import annotations
@@ -38,22 +52,39 @@ from sklearn.exceptions import NotFittedError as _SkNotFittedError
 __all__ = [
     "ArtifactError",
     "ArtifactIntegrityError",
+    "BadRequest",
+    "BodyTooLargeError",
     "BudgetExhaustedError",
+    "BusyError",
     "ColumnTypeError",
     "ColumnsMismatchError",
     "ConfigError",
+    "CsrfError",
     "DataError",
     "DataReadError",
     "EmptyDataError",
+    "ExecutionError",
+    "FeedbackError",
     "MlwrightError",
     "ModelNotFoundError",
+    "MonitoringError",
     "NotFittedError",
+    "PipelineError",
     "RegistryError",
+    "RetrainError",
+    "ScoringTimeoutError",
+    "ServiceError",
     "StorageError",
     "StoreError",
     "TargetError",
     "TargetNotFoundError",
+    "TooManyRowsError",
+    "TrialOutOfTimeError",
+    "TrialTooBigError",
+    "UnprocessableRequest",
     "UnsupportedFormatError",
+    "UnsupportedMediaTypeError",
+    "UploadError",
     "closest",
 ]
 
@@ -131,7 +162,7 @@ class TargetNotFoundError(MlwrightError, KeyError):
     http_status = 422
 
 
-class NotFittedError(MlwrightError, _SkNotFittedError):
+class NotFittedError(MlwrightError, _SkNotFittedError):  # type: ignore[misc]
     """The estimator has not been fitted yet."""
 
     code = "not_fitted"
@@ -184,6 +215,141 @@ class StorageError(MlwrightError, OSError):
 
     code = "storage_error"
     http_status = 507
+
+
+class ExecutionError(MlwrightError):
+    """Base of the reasons a trial stops early (recorded on the trial, never raised to the user)."""
+
+    code = "trial_stopped"
+
+
+class TrialOutOfTimeError(ExecutionError):
+    """A trial that cannot finish its folds in the time it was given."""
+
+    code = "trial_out_of_time"
+
+
+class TrialTooBigError(ExecutionError):
+    """A model larger than the memory ``limits={"memory": …}`` leaves for it."""
+
+    code = "trial_too_big"
+
+
+class RetrainError(MlwrightError):
+    """Retraining cannot run on what was given."""
+
+    code = "retrain_error"
+
+
+class PipelineError(MlwrightError):
+    """A pipeline cannot run (bad file, busy, a step failed)."""
+
+    code = "pipeline_error"
+
+
+class MonitoringError(MlwrightError):
+    """Monitoring cannot run on what was asked (no reference, no log)."""
+
+    code = "monitoring_error"
+
+
+class FeedbackError(DataError):
+    """Feedback that cannot be stored (HTTP 422), with what is wrong per item."""
+
+    code = "invalid_feedback"
+    http_status = 422
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None):
+        super().__init__(message)
+        self.columns = problems or {}
+
+
+class ServiceError(MlwrightError):
+    """The service could not run."""
+
+    code = "service_failed"
+
+
+class BadRequest(DataError):
+    """The body cannot be read as a table (HTTP 400)."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class UnprocessableRequest(DataError):
+    """The body is a table, but not one the model can score (HTTP 422, with a per-column report)."""
+
+    code = "invalid_columns"
+    http_status = 422
+
+    def __init__(self, message: str, columns: dict[str, str]):
+        super().__init__(message)
+        self.columns = columns
+
+
+class BodyTooLargeError(BadRequest):
+    """A request body over the service's byte limit (HTTP 413)."""
+
+    code = "body_too_large"
+    http_status = 413
+
+    def __init__(self, size: int):
+        super().__init__(f"the body ({size:,} bytes) is larger than this service accepts; send fewer rows per request")
+
+
+class TooManyRowsError(BadRequest):
+    """A request with more rows than the service's row limit (HTTP 413)."""
+
+    code = "too_many_rows"
+    http_status = 413
+
+    def __init__(self, n: int, limit: int):
+        super().__init__(f"{n:,} rows in one request; the limit is {limit:,}: split the batch")
+
+
+class UnsupportedMediaTypeError(BadRequest):
+    """A body in a content type the service does not read (HTTP 415)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+    def __init__(self, ctype: str):
+        super().__init__(f"content type {ctype!r} is not accepted; send application/json or text/csv")
+
+
+class BusyError(MlwrightError):
+    """Every scoring slot is taken (HTTP 429)."""
+
+    code = "busy"
+    http_status = 429
+
+    def __init__(self, cap: int):
+        super().__init__(f"{cap} requests are being scored; retry shortly")
+
+
+class ScoringTimeoutError(MlwrightError):
+    """Scoring one request took longer than the service allows (HTTP 503)."""
+
+    code = "timeout"
+    http_status = 503
+
+    def __init__(self, seconds: float):
+        super().__init__(f"scoring took longer than {seconds:g} s; send fewer rows per request")
+
+
+class UploadError(DataError):
+    """An uploaded table that cannot be used (dashboard, HTTP 422)."""
+
+    code = "invalid_upload"
+    http_status = 422
+
+
+class CsrfError(MlwrightError):
+    """A form posted without this session's CSRF secret (dashboard, HTTP 403)."""
+
+    code = "csrf_failed"
+    http_status = 403
 
 
 def writable_dir(path: str | Path, what: str, fix: str) -> Path:

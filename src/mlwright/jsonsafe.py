@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["default", "plain"]
+__all__ = ["default", "plain", "stored"]
 
 
 def plain(o: Any) -> Any:
@@ -32,3 +32,11 @@ def default(o: Any) -> Any:
     if isinstance(o, (np.generic, np.ndarray, _dt.datetime, _dt.date)):
         return plain(o)
     return str(o)
+
+
+def stored(o: Any) -> Any:
+    """``o`` exactly as it reads back from JSON (what a JSON column of the store will hold): :func:`plain`,
+    then every other object as text."""
+    import json
+
+    return json.loads(json.dumps(plain(o), default=default))

@@ -74,15 +74,15 @@ class Predictor(Protocol):
         ...
 
 
-def _can_predict_proba(self) -> bool:
+def _can_predict_proba(self: Any) -> bool:
     return getattr(self, "task_", None) != "regression"
 
 
 class Predicts:
     """``predict`` / ``predict_proba`` over a model's :meth:`~Predictor.predict_scores` (every model kind)."""
 
-    @available_if(_can_predict_proba)
-    def predict_proba(self, X: Any) -> pd.DataFrame:
+    @available_if(_can_predict_proba)  # type: ignore[untyped-decorator]
+    def predict_proba(self: Predictor, X: Any) -> pd.DataFrame:
         """Class probabilities: one column per class label (labels as in training), rows as in X.
 
         Not available on a model fitted for regression (``hasattr(model, "predict_proba")`` is False).
@@ -91,21 +91,22 @@ class Predicts:
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(p, columns=list(self.schema_.classes), index=index)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self: Predictor, X: Any) -> np.ndarray:
         """Predicted values (regression) or class labels (the most probable class, or for a binary
         task the positive class when its probability reaches the threshold set by ``set_threshold``)."""
         p = self.predict_scores(X)
         if self.task_ == "regression":
             return np.asarray(p, dtype=float)
         _, pick = decide(p, self.task_, self.threshold_)
-        return label_array(self.schema_.classes)[pick]
+        labels: np.ndarray = label_array(self.schema_.classes)[pick]
+        return labels
 
 
-def _mixed(classes: list) -> bool:
+def _mixed(classes: list[Any]) -> bool:
     return len({type(c) for c in classes}) > 1 or all(isinstance(c, str) for c in classes)
 
 
-def label_array(classes: list) -> np.ndarray:
+def label_array(classes: list[Any]) -> np.ndarray:
     """The class labels as an array to index with predicted class positions (object dtype for text)."""
     return np.asarray(classes, dtype=object if _mixed(classes) else None)
 

@@ -190,7 +190,7 @@ CASES: list[tuple] = [
     ("fit-metric-wrong-task", lambda c: c.fit(c.df, metric="rmse"), ConfigError),
     ("fit-unknown-family", lambda c: c.fit(c.df, families=["lightgbmm"]), ConfigError),
     ("fit-unknown-task", lambda c: c.fit(c.df, task="ranking"), ConfigError),
-    ("fit-memory-limit-garbage", lambda c: c.fit(c.df, memory_limit="lots"), ConfigError),
+    ("fit-memory-limit-garbage", lambda c: c.fit(c.df, limits={"memory": "lots"}), ConfigError),
     ("fit-cleaning-unknown-key", lambda c: c.fit(c.df, cleaning={"dropp": ["age"]}), ConfigError),
     # ---- fit: tables it cannot learn from
     ("fit-multiindex-columns", lambda c: c.fit(relabel(c.df, pd.MultiIndex.from_product([list(c.df), ["a"]])),

@@ -231,7 +231,7 @@ OUT_OF_CORE = """
 import sys
 import mlwright, mlwright.automl.outofcore as oc
 oc.LARGE_SHARE = 0.0005  # this small table counts as larger than memory (see tests/test_large.py)
-m = mlwright.AutoML(time_budget=8, memory_limit="3GB", tracking=None, families=["lightgbm"], workdir=sys.argv[2],
+m = mlwright.AutoML(time_budget=8, limits={"memory": "3GB"}, tracking=None, families=["lightgbm"], workdir=sys.argv[2],
                     report_seconds=0)
 m.fit(sys.argv[1], target="churn")
 print(m.large_)

@@ -8,6 +8,8 @@ attribute, ``fitted_`` (a :class:`~mlwright.automl.fitted.FittedModel`); the fam
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
 import logging
 import math
@@ -28,7 +30,7 @@ from mlwright import artifacts
 from mlwright.automl import assemble
 from mlwright.automl.after_fit import AfterFit
 from mlwright.automl.fitted import Estimate, FittedModel, Provenance
-from mlwright.budget import Budget, Snapshot, rss_bytes
+from mlwright.budget import Budget, Limits, Snapshot, rss_bytes
 from mlwright.config import home, parse_bytes
 from mlwright.data.cleaning import Cleaning, act_on_findings, select_features
 from mlwright.data.findings import Finding
@@ -98,6 +100,27 @@ def _names_in(f: FittedModel) -> np.ndarray:
     return f.feature_names_in
 
 
+_DEPRECATED = {"max_predict_ms": "predict_ms", "memory_limit": "memory", "verbose": None}
+
+
+def _old_names_into_limits(init: Callable) -> Callable:
+    """``AutoML(max_predict_ms=…, memory_limit=…, verbose=…)`` (mlwright 0.1.0) still constructs: the values
+    move into ``limits`` with a FutureWarning.  The signature scikit-learn reads stays the new one."""
+    names = list(inspect.signature(init).parameters)[1:]
+
+    @functools.wraps(init)
+    def construct(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(names):
+            raise TypeError(f"AutoML() takes at most {len(names)} positional arguments, {len(args)} given")
+        given = dict(zip(names, args)) | kwargs
+        old = {k: given.pop(k) for k in list(given) if k in _DEPRECATED}
+        if old:
+            given["limits"] = _with_deprecated(given.get("limits"), old, warn=True)
+        init(self, **given)
+
+    return construct
+
+
 class AutoML(AfterFit, Predicts, BaseEstimator):
     """Automated machine learning for one table and one target.
 
@@ -124,20 +147,14 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         Refit the ensemble members on all rows once the search ends (one model each: faster and
         smaller to serve).  Time for it is reserved from the budget; a member that would not finish
         keeps its cross-validation fold models.
-    max_predict_ms : float or None
-        Latency limit for a one-row prediction.  After fitting, the served ensemble is measured and
-        its slowest members are dropped until it fits (the estimate is recomputed); ``predict_ms_``
-        holds the measured figure.
+    limits : dict or Limits, optional
+        ``{"predict_ms": …, "memory": …}``: the served model's one-row latency limit and the memory the
+        fitting process may hold (see :class:`~mlwright.budget.Limits`).  ``max_predict_ms=`` and
+        ``memory_limit=`` still work (deprecated: they fill ``limits``).
     cleaning : dict or Cleaning, optional
         What to do about the data checks' findings and how to clean (see
         :class:`~mlwright.data.cleaning.Cleaning`): by default leaking columns are dropped and disguised
         missing values ("?", -999 …) are read as missing; ``findings_`` lists what was found and done.
-    memory_limit : int, str or None
-        Memory the fitting process may hold, e.g. ``"2GB"`` or a number of bytes.  Trials whose
-        models would not fit in what the process does not already hold are recorded as failed,
-        forests stop growing at that size, no trial starts once the process holds the limit, and
-        the ensemble keeps only members that fit together; ``model_bytes_`` holds the served
-        model's size.
     report_seconds : float, default 60
         Time bound of the model report (leaderboard, cross-validated curves and intervals,
         over/underfitting diagnosis, importance, SHAP, partial dependence, model card), built after
@@ -147,8 +164,6 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         Where the run and each trial are recorded as the search goes (see :mod:`mlwright.tracking`):
         ``"store"`` (``MLWRIGHT_STORE_URL`` or the SQLite file in ``MLWRIGHT_HOME``),
         ``"store:<SQLAlchemy URL>"``, or None.  ``run_id_`` names the run.
-    verbose : int, default 0
-        1 logs each trial.
     cluster : str, Client or executor, optional
         Where trials run: None (default) — in this process; ``"local"`` (or a ``LocalExecutor`` with
         limits) — worker processes, each trial with a time and memory limit, so one that crashes or
@@ -176,6 +191,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         Seconds spent in each stage of ``fit`` (prepare, search, ensemble, refit, latency).
     """
 
+    @_old_names_into_limits
     def __init__(
         self,
         task: str | None = None,
@@ -188,12 +204,10 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         n_folds: int | None = None,
         max_trials: int | None = None,
         refit: bool = True,
-        max_predict_ms: float | None = None,
-        memory_limit: int | str | None = None,
+        limits: dict | Limits | None = None,
         cleaning: dict | Cleaning | None = None,
         report_seconds: float = 60.0,
         tracking: str | None = "store",
-        verbose: int = 0,
         cluster: Any = None,
     ):
         self.task = task
@@ -206,12 +220,10 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         self.n_folds = n_folds
         self.max_trials = max_trials
         self.refit = refit
-        self.max_predict_ms = max_predict_ms
-        self.memory_limit = memory_limit
+        self.limits = limits
         self.cleaning = cleaning
         self.report_seconds = report_seconds
         self.tracking = tracking
-        self.verbose = verbose
         self.cluster = cluster
 
     # ================================================================== fitted attributes (read-only views)
@@ -529,10 +541,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
     def _callbacks(self, callbacks: Any, tracker: Any) -> list[Any]:
         cbs = list(callbacks or []) + ([tracker] if tracker is not None else [])
-        if self.verbose:
-            cbs.append(
-                lambda s: log.info("trial %s: %s=%s (best %s)", s.last_model, s.metric, s.last_score, s.best_score)
-            )
+        cbs.append(lambda s: log.info("trial %s: %s=%s (best %s)", s.last_model, s.metric, s.last_score, s.best_score))
         return cbs
 
     def _nothing_finished(self, trials: list) -> BudgetExhaustedError:
@@ -549,7 +558,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         t0 = time.monotonic()
         metric = get_metric(fitted.metric, fitted.task)
         row = table.df.drop(columns=[table.target]).head(1)
-        fitted = assemble.meet_latency(fitted, row, self.max_predict_ms, metric, self._splits.oof_mask, table.y_enc)
+        fitted = assemble.meet_latency(
+            fitted, row, Limits.from_value(self.limits).predict_ms, metric, self._splits.oof_mask, table.y_enc
+        )
         timings = dict(fitted.provenance.timings, latency=round(time.monotonic() - t0, 3))
         from mlwright.monitoring.reference import automl_reference
 
@@ -609,13 +620,14 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             )
 
     def _memory_limit(self) -> int | None:
-        if self.memory_limit is None:
+        memory = Limits.from_value(self.limits).memory  # a wrong limit fails here, before any work
+        if memory is None:
             return None
-        limit = parse_bytes(self.memory_limit, "memory_limit")
+        limit = parse_bytes(memory, "limits: memory")
         held = rss_bytes()
         if held is not None and held >= limit:
             raise ConfigError(
-                f"memory_limit={self.memory_limit!r} ({limit / 1e6:.0f} MB) leaves no room for models: this "
+                f"limits: memory={memory!r} ({limit / 1e6:.0f} MB) leaves no room for models: this "
                 f"process already holds {held / 1e6:.0f} MB; raise the limit"
             )
         return limit
@@ -759,6 +771,24 @@ def _warn_dropped(schema: Schema) -> None:
             log.info("ignoring %s column(s): %s", kind, ", ".join(cols))
 
 
+def _with_deprecated(limits: Any, deprecated: dict[str, Any], warn: bool) -> Any:
+    """``limits`` with the values of the parameters it replaced (``max_predict_ms=``, ``memory_limit=``);
+    ``verbose=`` is dropped (the ``mlwright`` logger logs each trial at INFO).  An explicit ``limits`` wins."""
+    if warn and deprecated:
+        names = ", ".join(f"{k}=" for k in sorted(deprecated))
+        warnings.warn(
+            f"AutoML({names}) is deprecated: pass limits={{'predict_ms': …, 'memory': …}}; for a line per trial, "
+            "set the 'mlwright' logger to INFO (logging.getLogger('mlwright').setLevel('INFO'))",
+            FutureWarning,
+            stacklevel=3,
+        )
+    moved = {_DEPRECATED[k]: v for k, v in deprecated.items() if _DEPRECATED[k] and v is not None}
+    if not moved or not (limits is None or isinstance(limits, (dict, Limits))):
+        return limits  # nothing to move, or a wrong value from_value will name
+    given = dataclasses.asdict(limits) if isinstance(limits, Limits) else dict(limits or {})
+    return moved | {k: v for k, v in given.items() if v is not None}
+
+
 def _source_of(X: Any) -> Any:
     """Where rows passed as ``X`` came from, for ``retrain`` to fit the same way again (and, with history, to
     find the old rows): a file's absolute path, a query's description; None for rows in memory."""
@@ -793,6 +823,8 @@ def load(path: str | Path) -> Any:
         artifacts.verify(path, manifest)
         return ExternalModel.load(path, manifest)
     fitted, params = load_fitted(Path(path), manifest)
-    automl = AutoML(**{k: v for k, v in params.items() if k in AutoML().get_params()})
+    known = AutoML().get_params()
+    limits = _with_deprecated(params.get("limits"), {k: v for k, v in params.items() if k in _DEPRECATED}, warn=False)
+    automl = AutoML(**{k: v for k, v in params.items() if k in known} | {"limits": limits})
     automl.fitted_ = fitted
     return automl

@@ -135,7 +135,7 @@ class FittedModel:
         return self.estimate.metric
 
     @property
-    def classes(self) -> tuple | None:
+    def classes(self) -> tuple[Any, ...] | None:
         return tuple(self.schema.classes) if self.task != "regression" else None
 
     @property
@@ -235,6 +235,8 @@ class FittedModel:
             preds = [getattr(model, predict)(prepared(key)) for key, model in zip(m.preps, m.models)]
             p = np.mean(preds, axis=0) * m.weight
             total = p if total is None else total + p
+        if total is None:
+            raise ValueError("a fitted model without members cannot score")
         return total
 
     def member_scores(self, X: pd.DataFrame, member: Member) -> np.ndarray:
@@ -252,11 +254,13 @@ class FittedModel:
         (see :func:`fuse_forest_members`); built once per fitted model."""
         if "fused" not in self._cache:
             self._cache["fused"] = fuse_forest_members(list(self.members), self.n_classes)
-        return self._cache["fused"]
+        fused: tuple[list[Member], list[tuple[str, PackedForest]]] = self._cache["fused"]
+        return fused
 
     def oof_blend(self, mask: np.ndarray | None = None) -> np.ndarray | None:
         """The served members' weighted out-of-fold outputs (fitting process only; None otherwise)."""
         if self.oof is None:
             return None
-        p = sum(m.weight * np.asarray(self.oof[m.name]) for m in self.members)
+        oof = self.oof
+        p: np.ndarray = np.sum([m.weight * np.asarray(oof[m.name]) for m in self.members], axis=0)
         return p if mask is None else p[mask]

@@ -148,12 +148,11 @@ def _matrix(frame: pd.DataFrame) -> np.ndarray:
 
 def _labelled(t: pd.Series, schema) -> np.ndarray:
     """Rows whose target can be learned: present and, for classes, one the sample saw (others are dropped)."""
-    from mlwright.data.schema import class_key
+    from mlwright.data.schema import class_codes
 
     ok = np.array(t.notna(), dtype=bool)
     if schema.task != "regression":
-        known = {class_key(c) for c in schema.classes}
-        ok &= np.array(t.isin([v for v in pd.unique(t.dropna()) if class_key(v) in known]), dtype=bool)
+        ok &= class_codes(schema.classes, t) >= 0
     return ok
 
 

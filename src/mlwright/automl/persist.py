@@ -25,7 +25,7 @@ from mlwright.models import get as get_family
 __all__ = ["load_fitted", "manifest_of", "save_fitted"]
 
 
-def _plain(v: Any) -> Any:
+def _param_value(v: Any) -> Any:
     """A parameter value as plain JSON (config objects become dicts; a live executor or Dask client — a
     resource of the fitting process, not a setting — is not kept)."""
     if is_dataclass(v) and not isinstance(v, type):
@@ -65,7 +65,7 @@ def manifest_of(f: FittedModel, params: dict[str, Any]) -> dict[str, Any]:
         "training_source": prov.training_source,
         "fit_options": prov.fit_options,
         "large": prov.large,
-        "params": {k: _plain(v) for k, v in params.items() if k != "workdir"},
+        "params": {k: _param_value(v) for k, v in params.items() if k != "workdir"},
         "findings": [x.to_dict() for x in f.findings],
         "feature_selection": f.feature_selection,
         "threshold": f.threshold,

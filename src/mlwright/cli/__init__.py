@@ -241,8 +241,7 @@ def fit(
         else:
             source = data
         constraints = {
-            "max_predict_ms": max_predict_ms,
-            "memory_limit": memory_limit,
+            "limits": {"predict_ms": max_predict_ms, "memory": memory_limit},
             "cleaning": _parse_clean(clean),
             "report_seconds": report_seconds,
             "tracking": tracking,

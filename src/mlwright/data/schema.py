@@ -691,6 +691,39 @@ def class_key(v: Any) -> Any:
     return ("s", str(v))
 
 
+def class_text(v: Any) -> str:
+    """A class label as text: ``'1'`` for 1 and 1.0, ``'True'`` for True, else ``str(v)``."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(bool(v)) if isinstance(v, (bool, np.bool_)) else str(v)
+
+
+def class_codes(classes: list[Any], values: Any) -> np.ndarray:
+    """Labels → positions in ``classes`` (-1 for a label that is none of them): the one rule, everywhere.
+
+    A label matches a class by :func:`class_key` (1 and 1.0 are one class, True and 1 are not) or, for
+    labels that come back as text (JSON, CSV, a store's TEXT column), by :func:`class_text` ('1' is the
+    class 1, 'True' the class True) when no class has that exact key.
+    """
+    exact = {class_key(c): i for i, c in enumerate(classes)}
+    text = {class_text(c): i for i, c in enumerate(classes)}
+
+    def code(v: Any) -> int:
+        if v is None or (isinstance(v, float) and v != v):
+            return -1
+        i = exact.get(class_key(v))
+        return i if i is not None else text.get(class_text(v), -1) if isinstance(v, str) else -1
+
+    if not isinstance(values, pd.Series):
+        values = np.asarray(values, dtype=object) if isinstance(values, list) else np.asarray(values)
+    if values.dtype == object:  # per value: factorizing would merge True with 1
+        vals = values.to_numpy() if isinstance(values, pd.Series) else values
+        return np.fromiter((code(v) for v in vals), dtype=int, count=len(vals))
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)  # one lookup per distinct value
+    table = np.array([code(v) for v in uniques] + [-1], dtype=int)  # the last entry: missing (code -1)
+    return table[codes]
+
+
 def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
     """Target values → what models learn: floats (regression) or class indices into ``schema.classes``.
 
@@ -716,8 +749,10 @@ def encode_target(y: pd.Series, schema: Schema) -> np.ndarray:
         raise TargetError(
             f"task='binary' but target {schema.target!r} has {len(classes)} classes; use task='multiclass'"
         )
-    lookup = {class_key(c): i for i, c in enumerate(classes)}
-    if y.dtype != object and not y.isna().any():  # one lookup per distinct value (object columns may mix 1/True)
-        codes, uniques = pd.factorize(y)
-        return np.array([lookup[class_key(v)] for v in uniques], dtype=int)[codes]
-    return np.array([lookup[class_key(v)] for v in y.to_numpy()], dtype=int)
+    codes = class_codes(classes, y)
+    if (codes < 0).any():
+        raise TargetError(
+            f"target {schema.target!r} has {int((codes < 0).sum())} value(s) that are none of its classes "
+            f"{list(classes)[:5]}; drop the rows or fit again"
+        )
+    return codes

@@ -323,11 +323,11 @@ def encode_labels(schema: Any, y) -> tuple[np.ndarray, list[Any]]:
 
     if schema.task == "regression":
         return pd.to_numeric(y, errors="coerce").to_numpy(float), []
-    from mlwright.data.schema import class_key as _key
+    from mlwright.data.schema import class_codes
 
-    lookup = {_key(c): i for i, c in enumerate(schema.classes)}
-    unknown = [v for v in pd.unique(y) if _key(v) not in lookup]
-    return np.array([lookup.get(_key(v), -1) for v in y.to_numpy()]), unknown
+    codes = class_codes(schema.classes, y)
+    unknown = list(pd.unique(y[(codes < 0) & y.notna().to_numpy()]))
+    return codes, unknown
 
 
 def evaluate_model(automl, df, target: str | None = None) -> dict[str, Any]:

@@ -22,19 +22,12 @@ import pandas as pd
 
 from mlwright.budget import Deadline
 from mlwright.data.schema import Schema
+from mlwright.errors import TrialOutOfTimeError, TrialTooBigError
 from mlwright.search.splits import Splits
 
 __all__ = ["TRUNCATABLE", "TrialData", "TrialResult", "TrialTask", "train_folds"]
 
 TRUNCATABLE = {"lightgbm", "xgboost", "catboost", "rf", "et", "mlp"}
-
-
-class OutOfTime(Exception):
-    """A trial that cannot finish its folds in the time it was given."""
-
-
-class TooBig(Exception):
-    """A model larger than the memory ``memory_limit`` leaves for it."""
 
 
 @dataclass
@@ -186,8 +179,8 @@ def train_folds(data: TrialData, task: TrialTask, spill_dir: Path | None = None,
             size = model.nbytes() if measure else 0
             res.model_bytes = max(res.model_bytes, size)
             if size > room:
-                raise TooBig(f"a fold model takes {size / 1e6:.1f} MB, more than the {max(room, 0) / 1e6:.1f} "
-                             "MB memory_limit leaves for it")  # fmt: skip
+                raise TrialTooBigError(f"a fold model takes {size / 1e6:.1f} MB, more than the "
+                                       f"{max(room, 0) / 1e6:.1f} MB the memory limit leaves for it")  # fmt: skip
             if spill_dir is not None:
                 stem = f"{task.name}_{k}"
                 files = model.save(spill_dir, stem)
@@ -200,20 +193,22 @@ def train_folds(data: TrialData, task: TrialTask, spill_dir: Path | None = None,
             if fold_deadline.expired():
                 res.truncated = True
             if k + 1 < n_folds and trial_deadline.expired():  # even a truncated fold costs its fixed share
-                raise OutOfTime(f"stopped after fold {k + 1}/{n_folds}: the trial's time is spent")
+                raise TrialOutOfTimeError(f"stopped after fold {k + 1}/{n_folds}: the trial's time is spent")
             if fam.key not in TRUNCATABLE and k + 1 < n_folds:
                 per_fold = (time.monotonic() - t0) / (k + 1)
                 if per_fold * (n_folds - k - 1) > trial_deadline.left():
-                    raise OutOfTime(f"stopped after fold {k + 1}/{n_folds}: {per_fold:.1f}s per fold does not fit "
-                                    f"the {trial_deadline.left():.1f}s left")  # fmt: skip
+                    raise TrialOutOfTimeError(f"stopped after fold {k + 1}/{n_folds}: {per_fold:.1f}s per fold does "
+                                              f"not fit the {trial_deadline.left():.1f}s left")  # fmt: skip
         mask = data.splits.oof_mask
         res.score = float(metric(y[mask], oof[mask], n_classes))
         if not np.isfinite(res.score):
             raise FloatingPointError(f"non-finite validation score {res.score}")
         res.oof, res.status = oof, "ok"
     except Exception as exc:  # a failing configuration must not end the run
-        res.error = str(exc) if isinstance(exc, (OutOfTime, TooBig)) else f"{type(exc).__name__}: {exc}"
-        res.out_of_time = isinstance(exc, OutOfTime)
+        res.error = (
+            str(exc) if isinstance(exc, (TrialOutOfTimeError, TrialTooBigError)) else f"{type(exc).__name__}: {exc}"
+        )
+        res.out_of_time = isinstance(exc, TrialOutOfTimeError)
         res.models, res.oof = [], None
         if spill_dir is not None:
             for s in res.spilled:

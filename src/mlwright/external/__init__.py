@@ -29,15 +29,12 @@ from mlwright._version import __version__
 from mlwright.data.schema import Columns, Schema, infer_column
 from mlwright.errors import ArtifactError, ColumnTypeError, ConfigError, NotFittedError, did_you_mean
 from mlwright.evaluation.metrics import default_metric
+from mlwright.jsonsafe import plain
 from mlwright.predictor import Predicts, decide
 
 __all__ = ["ExternalModel", "from_onnx", "from_sklearn"]
 
 _ONNX_HINT = "install the ONNX support with: pip install 'mlwright[onnx]'"
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _kind_of(s: pd.Series) -> str:
@@ -235,7 +232,7 @@ def from_sklearn(estimator: Any, sample: pd.DataFrame, target: str = "target") -
     if is_classifier(estimator):
         if not hasattr(estimator, "predict_proba"):
             raise ConfigError(f"{type(estimator).__name__} has no predict_proba; mlwright serves probabilities")
-        classes = [_plain(c) for c in estimator.classes_]
+        classes = [plain(c) for c in estimator.classes_]
         task = "binary" if len(classes) == 2 else "multiclass"
     elif is_regressor(estimator):
         task, classes = "regression", []
@@ -386,7 +383,7 @@ def from_onnx(
             prob = outs[spec["proba_output"]]
             if not isinstance(prob, list):
                 raise ConfigError(f"{path.name} returns bare probabilities; pass classes= (labels in column order)")
-            classes = [_plain(k) for k in prob[0]]
+            classes = [plain(k) for k in prob[0]]
         classes = list(classes)
         task = task or ("binary" if len(classes) == 2 else "multiclass")
     else:

@@ -56,8 +56,9 @@ from typing import Any
 
 import pandas as pd
 
-from mlwright.errors import ConfigError, MlwrightError
+from mlwright.errors import ConfigError, MlwrightError, PipelineError
 from mlwright.faults import kill_point
+from mlwright.jsonsafe import stored
 from mlwright.processes import process_alive
 
 __all__ = ["Pipeline", "PipelineError", "load_pipeline", "mark_stale_runs", "pipeline_runs", "run_pipeline"]
@@ -65,12 +66,6 @@ __all__ = ["Pipeline", "PipelineError", "load_pipeline", "mark_stale_runs", "pip
 log = logging.getLogger("mlwright.loop.pipelines")
 
 STEP_KINDS = ("check", "train", "score", "monitor")
-
-
-class PipelineError(MlwrightError):
-    """A pipeline cannot run (bad file, busy, a step failed)."""
-
-    code = "pipeline_error"
 
 
 @dataclass
@@ -175,52 +170,21 @@ def _now() -> _dt.datetime:
 
 def mark_stale_runs(store, pipeline: str | None = None) -> int:
     """Runs left ``running`` by a process that is gone (killed): marked failed, their locks released."""
-    from sqlalchemy import delete, select, update
+    from mlwright.store.pipelines import fail_runs, running_runs
 
-    from mlwright.store.tables import pipeline_locks, pipeline_runs, pipeline_steps
-
-    q = select(pipeline_runs).where(pipeline_runs.c.status == "running")
-    if pipeline is not None:
-        q = q.where(pipeline_runs.c.pipeline == pipeline)
-    stale = [r for r in store.read(lambda c: c.execute(q).all()) if not process_alive(r.pid, r.host)]
-
-    def fix(conn) -> None:
-        for r in stale:
-            msg = f"interrupted: process {r.pid} on {r.host} ended without finishing the run"
-            conn.execute(
-                update(pipeline_runs)
-                .where(pipeline_runs.c.id == r.id)
-                .values(status="failed", finished=_now(), error=msg)
-            )
-            conn.execute(
-                update(pipeline_steps)
-                .where((pipeline_steps.c.run_id == r.id) & (pipeline_steps.c.status == "running"))
-                .values(status="failed", finished=_now())
-            )
-            conn.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == r.id))
-
-    if stale:
-        store.write(fix)
+    stale = [r for r in running_runs(store, pipeline) if not process_alive(r.pid, r.host)]
+    fail_runs(store, {r.id: f"interrupted: process {r.pid} on {r.host} ended without finishing the run" for r in stale})
     return len(stale)
 
 
 def _lock(store, run: _Run) -> None:
     """Take the pipeline's lock row (one transaction: look, then insert; two racing inserts → the primary key
     fails one, whose retry then sees the other's lock)."""
-    from sqlalchemy import delete, select
-
-    from mlwright.store.tables import pipeline_locks
+    from mlwright.store.pipelines import release_lock, take_lock
 
     row = {"pipeline": run.p.name, "run_id": run.id, "host": socket.gethostname(), "pid": os.getpid(), "at": _now()}
-
-    def take(conn):
-        holder = conn.execute(select(pipeline_locks).where(pipeline_locks.c.pipeline == run.p.name)).first()
-        if holder is None:
-            conn.execute(pipeline_locks.insert(), [row])
-        return holder
-
     for _ in range(2):
-        holder = store.write(take)
+        holder = take_lock(store, row)
         if holder is None:
             return
         if process_alive(holder.pid, holder.host):
@@ -229,7 +193,7 @@ def _lock(store, run: _Run) -> None:
                 f"{holder.host}); runs of one pipeline never overlap"
             )
         mark_stale_runs(store, run.p.name)  # its process is gone: that run failed; free the lock
-        store.write(lambda c, h=holder: c.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == h.run_id)))
+        release_lock(store, holder.run_id)
     raise PipelineError(f"could not take the lock of pipeline {run.p.name!r}; try again")
 
 
@@ -238,43 +202,21 @@ def run_pipeline(path: str | Path, store: str | None = None) -> dict[str, Any]:
 
     Raises :class:`PipelineError` when a step fails (the run is recorded as failed, with the step's error).
     """
-    from sqlalchemy import delete, update
-
     from mlwright.store import Store
-    from mlwright.store.tables import pipeline_locks, pipeline_runs, pipeline_steps
+    from mlwright.store.pipelines import finish_run, finish_step, start_run, start_step
 
     p = load_pipeline(path)
     st = Store(store)
     run = _Run(st, p)
     mark_stale_runs(st, p.name)
     _lock(st, run)
-    st.write(
-        lambda c: c.execute(
-            pipeline_runs.insert(),
-            [
-                {
-                    "id": run.id,
-                    "pipeline": p.name,
-                    "started": _now(),
-                    "status": "running",
-                    "host": socket.gethostname(),
-                    "pid": os.getpid(),
-                    "file": p.file,
-                }
-            ],
-        )
-    )
+    start_run(st, {"id": run.id, "pipeline": p.name, "host": socket.gethostname(), "pid": os.getpid(), "file": p.file})
     ctx: dict[str, Any] = {"store": store}
     status, error = "succeeded", None
     try:
         for i, step in enumerate(p.steps, 1):
             run.lines = []
-            st.write(
-                lambda c, i=i, step=step: c.execute(
-                    pipeline_steps.insert(),
-                    [{"run_id": run.id, "step": i, "kind": step["kind"], "status": "running", "started": _now()}],
-                )
-            )
+            start_step(st, run.id, i, step["kind"])
             kill_point("pipeline.step")
             try:
                 result = STEPS[step["kind"]](run, step, ctx)
@@ -285,13 +227,7 @@ def run_pipeline(path: str | Path, store: str | None = None) -> dict[str, Any]:
                 run.say(f"failed: {exc}")
                 if not isinstance(exc, MlwrightError):
                     run.lines.append(traceback.format_exc(limit=5))
-            st.write(
-                lambda c, i=i, result=result, s_status=s_status: c.execute(
-                    update(pipeline_steps)
-                    .where((pipeline_steps.c.run_id == run.id) & (pipeline_steps.c.step == i))
-                    .values(status=s_status, finished=_now(), log="\n".join(run.lines), result=_plain(result))
-                )
-            )
+            finish_step(st, run.id, i, s_status, "\n".join(run.lines), stored(result))
             if s_error is not None:
                 status, error = "failed", f"step {i} ({step['kind']}): {s_error}"
                 break
@@ -299,27 +235,10 @@ def run_pipeline(path: str | Path, store: str | None = None) -> dict[str, Any]:
         status, error = "failed", f"interrupted: {type(exc).__name__}"
         raise
     finally:
-        st.write(
-            lambda c: (
-                c.execute(
-                    update(pipeline_runs)
-                    .where(pipeline_runs.c.id == run.id)
-                    .values(status=status, finished=_now(), error=error)
-                ),
-                c.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == run.id)),
-            )
-        )
+        finish_run(st, run.id, status, error)
     if error:
         raise PipelineError(f"pipeline {p.name!r} failed at {error} (run {run.id[:8]}; see mlwright pipeline runs)")
     return {"id": run.id, "pipeline": p.name, "status": status}
-
-
-def _plain(o: Any) -> Any:
-    import json
-
-    from mlwright.jsonsafe import default, plain
-
-    return json.loads(json.dumps(plain(o), default=default))
 
 
 # ---------------------------------------------------------------------------------------------- steps
@@ -417,7 +336,7 @@ def _step_monitor(run: _Run, step: dict, ctx: dict) -> dict:
 
     given = {k: step[k] for k in ("psi", "alpha", "drift_share", "min_rows", "reference", "webhook") if k in step}
     cfg = MonitorConfig(window=step.get("window", "1d"), alerts=dict(step.get("alerts") or {}), **given)
-    from mlwright.monitoring.drift import MonitoringError
+    from mlwright.errors import MonitoringError
 
     try:
         res = monitor_model(run.p.model["name"], cfg, step.get("since"), ctx["store"])
@@ -446,21 +365,10 @@ STEPS = {"check": _step_check, "train": _step_train, "score": _step_score, "moni
 
 def pipeline_runs(store: str | None = None, pipeline: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
     """Recent runs (newest first), each with its steps; stale ``running`` rows are marked failed first."""
-    from sqlalchemy import select
-
     from mlwright.store import Store
-    from mlwright.store.tables import pipeline_runs as runs_t
-    from mlwright.store.tables import pipeline_steps as steps_t
+    from mlwright.store.pipelines import recent_runs
 
     st = Store(store)
     mark_stale_runs(st, pipeline)
-    q = select(runs_t).order_by(runs_t.c.started.desc()).limit(limit)
-    if pipeline is not None:
-        q = q.where(runs_t.c.pipeline == pipeline)
-    runs = [dict(r._mapping) for r in st.read(lambda c: c.execute(q).all())]
-    for r in runs:
-        rows = st.read(
-            lambda c, r=r: c.execute(select(steps_t).where(steps_t.c.run_id == r["id"]).order_by(steps_t.c.step)).all()
-        )
-        r["steps"] = [dict(s._mapping) for s in rows]
+    runs = recent_runs(st, pipeline, limit)
     return runs

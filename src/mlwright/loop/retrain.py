@@ -27,15 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.errors import ConfigError, MlwrightError, TargetNotFoundError
+from mlwright.data.schema import class_codes
+from mlwright.errors import ConfigError, RetrainError, TargetNotFoundError
 
 __all__ = ["GateConfig", "RetrainOutcome", "gate", "outcomes", "retrain"]
-
-
-class RetrainError(MlwrightError):
-    """Retraining cannot run on what was given."""
-
-    code = "retrain_error"
 
 
 @dataclass
@@ -130,9 +125,7 @@ def _outputs(model, X: pd.DataFrame) -> dict[str, np.ndarray]:
     if model.task_ == "regression":
         return {"values": np.asarray(model.predict(X), dtype=float)}
     proba = model.predict_proba(X).to_numpy(dtype=float)
-    index = {str(c): i for i, c in enumerate(model.schema_.classes)}
-    labels = np.array([index[str(v)] for v in model.predict(X)])
-    return {"proba": proba, "labels": labels}
+    return {"proba": proba, "labels": class_codes(model.schema_.classes, model.predict(X))}
 
 
 def _split(df: pd.DataFrame, time_column: str | None, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -194,10 +187,8 @@ def retrain(
     if len(new) < 20:
         raise RetrainError(f"{len(new)} labelled row(s) in the new data; retraining needs at least 20")
     if champion.task_ != "regression":
-        from mlwright.data.schema import class_key
-
-        known = {class_key(c) for c in champion.schema_.classes}
-        unknown = sorted({str(v) for v in new[target].unique() if class_key(v) not in known})
+        codes = class_codes(champion.schema_.classes, new[target])
+        unknown = sorted({str(v) for v in new[target][codes < 0].unique()})
         if unknown:
             raise RetrainError(
                 f"the new data has {len(unknown)} class(es) the champion does not know "
@@ -222,9 +213,8 @@ def retrain(
     if champion.task_ == "regression":
         y = y_raw.to_numpy(dtype=float)
     else:
-        index = {str(c): i for i, c in enumerate(champion.schema_.classes)}
-        keep = y_raw.astype(str).isin(index).to_numpy()
-        X, y = X[keep], np.array([index[str(v)] for v in y_raw[keep]])
+        codes = class_codes(champion.schema_.classes, y_raw)
+        X, y = X[codes >= 0], codes[codes >= 0]
     metric = champion.metric_
     outcome, comp, guards, reasons = gate(champion.task_, metric, y, _outputs(champion, X), _outputs(challenger, X),
                                           cfg)  # fmt: skip
@@ -277,7 +267,7 @@ def _history(champion: Any, history: Any, history_db: str | None) -> tuple[pd.Da
 
 def _record(store, result: RetrainOutcome) -> str:
     from mlwright.jsonsafe import plain
-    from mlwright.store.tables import retrain_outcomes
+    from mlwright.store.predictions import add_retrain_outcome
 
     rid = uuid.uuid4().hex
     row = {"id": rid, "at": _dt.datetime.now(_dt.UTC), "model": result.model, "champion": result.champion_version,
@@ -285,17 +275,13 @@ def _record(store, result: RetrainOutcome) -> str:
            "delta": float(result.comparison["delta"]), "pvalue": float(result.comparison["pvalue"]),
            "details": plain({"comparison": result.comparison, "guards": result.guards, "reasons": result.reasons,
                               "holdout_rows": result.holdout_rows, "train_rows": result.train_rows})}  # fmt: skip
-    store.write(lambda conn: conn.execute(retrain_outcomes.insert(), [row]))
+    add_retrain_outcome(store, row)
     return rid
 
 
 def outcomes(name: str, store: str | None = None) -> list[dict[str, Any]]:
     """Every recorded retraining outcome of ``name``, newest first."""
-    from sqlalchemy import select
-
     from mlwright.store import Store
-    from mlwright.store.tables import retrain_outcomes as t
+    from mlwright.store.predictions import retrain_outcomes_of
 
-    st = Store(store)
-    rows = st.read(lambda conn: conn.execute(select(t).where(t.c.model == name).order_by(t.c.at.desc())).all())
-    return [dict(r._mapping) for r in rows]
+    return retrain_outcomes_of(Store(store), name)

@@ -20,19 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.data.schema import Schema, coerce
-from mlwright.errors import ConfigError, MlwrightError
+from mlwright.data.schema import Schema, class_codes, coerce
+from mlwright.errors import ConfigError, MonitoringError
 from mlwright.monitoring.reference import LEVELS, NUMBERS, column_values
 from mlwright.monitoring.stats import level_drift, numeric_drift
 from mlwright.store import Store
 
 __all__ = ["MonitorConfig", "MonitorResult", "log_tables", "monitor", "parse_window"]
-
-
-class MonitoringError(MlwrightError):
-    """Monitoring cannot run on what was asked (no reference, no log)."""
-
-    code = "monitoring_error"
 
 
 @dataclass
@@ -145,17 +139,10 @@ def log_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The logged inputs and outputs of ``model`` (one row per scored row, aligned), with ``at`` and
     ``version`` on the outputs; decoded with pyarrow (Arrow IPC batches) into one table each."""
-    from sqlalchemy import select
-
     from mlwright.serving.predlog import concat_tables, decode_table
-    from mlwright.store.tables import predictions as t
+    from mlwright.store.predictions import logged_batches
 
-    q = select(t.c.version, t.c.rows, t.c.inputs, t.c.outputs).where(t.c.model == model)
-    if since is not None:
-        q = q.where(t.c.at >= since)
-    if until is not None:
-        q = q.where(t.c.at < until)
-    rows = store.read(lambda conn: conn.execute(q.order_by(t.c.at)).all())
+    rows = logged_batches(store, model, since, until)
     if not rows:
         return pd.DataFrame(), pd.DataFrame()
     ins = concat_tables([decode_table(r.inputs) for r in rows])
@@ -167,26 +154,18 @@ def log_tables(
 
 def feedback_table(store: Store, model: str) -> pd.DataFrame:
     """The ground truth received for ``model``: ``prediction_id`` → ``actual`` (decoded JSON)."""
-    from sqlalchemy import select
-
-    from mlwright.store.tables import feedback as t
+    from mlwright.store.predictions import feedback_labels
 
     base = model.removesuffix(":shadow")  # a shadow answered the same prediction ids: the same labels
-    rows = store.read(lambda conn: conn.execute(select(t.c.prediction_id, t.c.actual).where(t.c.model == base)).all())
+    rows = feedback_labels(store, base)
     return pd.DataFrame({"prediction_id": [r[0] for r in rows], "actual": [json.loads(r[1]) for r in rows]})
 
 
 def error_table(store: Store, model: str, since: _dt.datetime | None = None) -> pd.DataFrame:
     """Error answers counted by the service: ``at``, ``status``, ``code``, ``count``."""
-    from sqlalchemy import select
+    from mlwright.store.predictions import error_counts
 
-    from mlwright.store.tables import request_errors as t
-
-    q = select(t.c.at, t.c.status, t.c.code, t.c["count"]).where(t.c.model == model)
-    if since is not None:
-        q = q.where(t.c.at >= since)
-    rows = store.read(lambda conn: conn.execute(q).all())
-    return pd.DataFrame([tuple(r) for r in rows], columns=["at", "status", "code", "count"])
+    return pd.DataFrame(error_counts(store, model, since), columns=["at", "status", "code", "count"])
 
 
 def monitor(
@@ -263,7 +242,9 @@ def monitor(
         has = y.notna().to_numpy()
         w["labels"] = int(has.sum())
         if has.sum() >= 1:
-            w["live"] = _live(task, classes, y[has].tolist(), outputs.iloc[rows][has], score_all, get_metric(metric))
+            codes = class_codes(schema.classes, y[has]) if task != "regression" else None
+            w["live"] = _live(task, classes, y[has].tolist(), codes, outputs.iloc[rows][has], score_all,
+                              get_metric(metric))  # fmt: skip
         windows.append(w)
     for i, w in enumerate(windows):  # error answers carry no version: counted with each window's newest one
         if i + 1 < len(windows) and windows[i + 1]["start"] == w["start"]:
@@ -360,7 +341,8 @@ def _drifts(v: dict[str, Any], cfg: MonitorConfig) -> bool:
     return (v.get("psi") or 0) >= cfg.psi and (p is None or p < cfg.alpha)
 
 
-def _live(task: str, classes: list[str], y: list, out: pd.DataFrame, score_all, metric) -> dict[str, Any]:
+def _live(task: str, classes: list[str], y: list, codes: np.ndarray | None, out: pd.DataFrame, score_all,
+          metric) -> dict[str, Any]:  # fmt: skip
     """The model's metrics on the window's labelled rows (labels as sent back through feedback)."""
     import warnings
 
@@ -369,8 +351,6 @@ def _live(task: str, classes: list[str], y: list, out: pd.DataFrame, score_all, 
         if task == "regression":
             scores = score_all(task, np.asarray(y, float), out["value"].to_numpy(float))
         else:
-            index = {c: i for i, c in enumerate(classes)}
-            codes = np.array([index.get(str(v), -1) for v in y])
             keep = codes >= 0
             if not keep.any():
                 return {"rows": 0}

@@ -15,24 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from mlwright.data.schema import Schema
-from mlwright.errors import DataError
-from mlwright.faults import kill_point
+from mlwright.errors import FeedbackError
 from mlwright.store import Store
 
 __all__ = ["FeedbackError", "model_info", "read_feedback_file", "record_feedback", "unknown_ids"]
 
 _ID = re.compile(r"^[0-9a-f]{32}-\d{1,9}$")
-
-
-class FeedbackError(DataError):
-    """Feedback that cannot be stored (HTTP 422), with what is wrong per item."""
-
-    code = "invalid_feedback"
-    http_status = 422
-
-    def __init__(self, message: str, problems: dict[str, str] | None = None):
-        super().__init__(message)
-        self.columns = problems or {}
 
 
 def _actual(value: Any, schema: Schema) -> tuple[Any, str | None]:
@@ -60,27 +48,23 @@ def unknown_ids(store: Store, model: str, ids: list[str]) -> list[str]:
     stops once every id is found)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    from sqlalchemy import select
 
     from mlwright.serving.predlog import decode_table
-    from mlwright.store.tables import predictions as t
+    from mlwright.store.predictions import scan_outputs
 
     left = set(ids)
     if not left:
         return []
-    q = select(t.c.outputs).where(t.c.model == model).order_by(t.c.at.desc())
 
-    def scan(conn) -> None:
-        for (blob,) in conn.execute(q):
-            got = decode_table(blob).column("prediction_id")
-            if pa.types.is_dictionary(got.type):  # text is logged dictionary-encoded
-                got = got.cast(got.type.value_type)
-            hit = pc.filter(got, pc.is_in(got, value_set=pa.array(sorted(left), type=got.type)))
-            left.difference_update(hit.to_pylist())
-            if not left:
-                return
+    def visit(blob: bytes) -> bool:
+        got = decode_table(blob).column("prediction_id")
+        if pa.types.is_dictionary(got.type):  # text is logged dictionary-encoded
+            got = got.cast(got.type.value_type)
+        hit = pc.filter(got, pc.is_in(got, value_set=pa.array(sorted(left), type=got.type)))
+        left.difference_update(hit.to_pylist())
+        return not left
 
-    store.read(scan)
+    scan_outputs(store, model, visit)
     return [i for i in ids if i in left]
 
 
@@ -100,9 +84,7 @@ def record_feedback(
     passes its prediction log's flush: a prediction answered a moment ago may still be on its way to the
     store).  Nothing is stored when any item is wrong: :class:`FeedbackError` lists each problem by id.
     """
-    from sqlalchemy import delete
-
-    from mlwright.store.tables import feedback
+    from mlwright.store.predictions import replace_feedback
 
     if not items:
         raise FeedbackError('no feedback given; send {"feedback": [{"prediction_id": "…", "actual": …}]}')
@@ -144,15 +126,7 @@ def record_feedback(
         first = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
         raise FeedbackError(f"{len(problems)} feedback item(s) cannot be stored: {first}", problems)
 
-    def write(conn) -> None:
-        ids = list(latest)
-        for k in range(0, len(ids), 500):
-            chunk = ids[k : k + 500]
-            conn.execute(delete(feedback).where(feedback.c.model == model, feedback.c.prediction_id.in_(chunk)))
-        kill_point("feedback.write")
-        conn.execute(feedback.insert(), list(latest.values()))
-
-    store.write(write)
+    replace_feedback(store, model, list(latest.values()))
     return len(latest)
 
 

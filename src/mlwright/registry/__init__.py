@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from mlwright import artifacts
 from mlwright.config import home
 from mlwright.errors import (
@@ -38,17 +36,13 @@ from mlwright.errors import (
 from mlwright.faults import kill_point
 from mlwright.processes import owner_pid, process_alive, sweep_dead
 from mlwright.store import Store
-from mlwright.store.tables import alias_history, aliases, registered, versions
+from mlwright.store import registry as repo
 
 __all__ = ["ModelVersion", "Registry", "load_model", "parse_ref"]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 CHAMPION = "champion"
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)
 
 
 def _check_name(name: str, what: str = "model name") -> str:
@@ -144,10 +138,7 @@ def sweep_partial_copies(root: Path, store: Store | None = None) -> int:
         if not pid_text.isdigit() or process_alive(int(pid_text)) or store is None:
             continue
         folder, rel = marker.parent, marker.parent.relative_to(root).as_posix()
-        known = store.read(
-            lambda c, rel=rel: c.execute(select(versions.c.version).where(versions.c.path == rel)).first()
-        )
-        if known is None:
+        if repo.version_at_path(store, rel) is None:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
         else:
@@ -217,24 +208,11 @@ class Registry:
         rel = final.relative_to(self.root).as_posix()
         estimate = manifest.get("estimate") or {}
 
-        def insert(conn) -> int:
-            if conn.execute(select(registered.c.name).where(registered.c.name == name)).first() is None:
-                conn.execute(registered.insert().values(name=name, created=_now(), description=description))
-            top = conn.execute(select(func.max(versions.c.version)).where(versions.c.name == name)).scalar()
-            number = int(top or 0) + 1
-            conn.execute(
-                versions.insert().values(
-                    name=name, version=number, created=_now(), kind=manifest.get("kind", "mlwright"), path=rel,
-                    sha256=digest, status="ready", task=manifest.get("task"), metric=manifest.get("metric"),
-                    score=estimate.get("score_val"), source=str(src.resolve()), run_id=manifest.get("run_id"),
-                )
-            )  # fmt: skip
-            if alias is not None:
-                self._set_alias(conn, name, alias, number, "set")
-            return number
-
+        values = dict(kind=manifest.get("kind", "mlwright"), path=rel, sha256=digest, status="ready",
+                      task=manifest.get("task"), metric=manifest.get("metric"), score=estimate.get("score_val"),
+                      source=str(src.resolve()), run_id=manifest.get("run_id"))  # fmt: skip
         try:
-            number = self.store.write(insert)
+            number = repo.add_version(self.store, name, values, description=description, alias=alias)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
@@ -253,30 +231,13 @@ class Registry:
             path = model.save(Path(tmp) / "model")
             return self.register(path, name, alias=alias, description=description)
 
-    def _set_alias(self, conn, name: str, alias: str, version: int, action: str) -> None:
-        row = conn.execute(select(aliases.c.version).where(aliases.c.name == name, aliases.c.alias == alias)).first()
-        previous = row[0] if row else None
-        if row is None:
-            conn.execute(aliases.insert().values(name=name, alias=alias, version=version, updated=_now()))
-        else:
-            conn.execute(
-                aliases.update()
-                .where(aliases.c.name == name, aliases.c.alias == alias)
-                .values(version=version, updated=_now())
-            )
-        conn.execute(
-            alias_history.insert().values(
-                name=name, alias=alias, version=version, previous=previous, at=_now(), action=action
-            )
-        )
-
     def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
         """Point ``name@alias`` at ``version`` (which must exist and not be archived)."""
         _check_alias(alias)
         v = self.get(name, int(version))
         if v.status != "ready":
             raise RegistryError(f"{v.ref} is {v.status}: an alias may point only at a ready version")
-        self.store.write(lambda conn: self._set_alias(conn, name, alias, v.version, "set"))
+        repo.point_alias(self.store, name, alias, v.version)
         return self.get(name, v.version)
 
     def promote(self, name: str, version: int, alias: str = CHAMPION) -> ModelVersion:
@@ -288,38 +249,7 @@ class Registry:
         _check_alias(alias)
         self._model(name)
 
-        def undo(conn) -> int:
-            rows = conn.execute(
-                select(alias_history.c.version, alias_history.c.action)
-                .where(alias_history.c.name == name, alias_history.c.alias == alias)
-                .order_by(alias_history.c.id)
-            ).all()
-            stack: list[int] = []
-            for version, action in rows:
-                if action == "set":
-                    stack.append(version)
-                elif action == "rollback" and stack:
-                    stack.pop()
-            if not stack:
-                raise RegistryError(f"{name}@{alias} has never been set: nothing to roll back")
-            ready = {
-                r[0]
-                for r in conn.execute(
-                    select(versions.c.version).where(versions.c.name == name, versions.c.status == "ready")
-                )
-            }
-            current = stack.pop()
-            while stack and stack[-1] not in ready:
-                stack.pop()
-            if not stack:
-                raise RegistryError(
-                    f"{name}@{alias} is version {current} and no earlier ready version held it: nothing to roll back to"
-                )
-            target = stack[-1]
-            self._set_alias(conn, name, alias, target, "rollback")  # records the current one as previous
-            return target
-
-        return self.get(name, self.store.write(undo))
+        return self.get(name, repo.roll_back_alias(self.store, name, alias))
 
     def archive(self, name: str, version: int) -> ModelVersion:
         """Mark a version archived (kept on disk, never served); refused while an alias points at it."""
@@ -328,19 +258,13 @@ class Registry:
             raise RegistryError(
                 f"{v.ref} is still {', '.join(v.aliases)}: promote another version (or roll back) before archiving it"
             )
-        self.store.write(
-            lambda conn: conn.execute(
-                versions.update()
-                .where(versions.c.name == name, versions.c.version == v.version)
-                .values(status="archived")
-            )
-        )
+        repo.archive_version(self.store, name, v.version)
         return self.get(name, v.version)
 
     # ------------------------------------------------------------------ reading
     def _model(self, name: str) -> None:
         _check_name(name)
-        names = self.store.read(lambda conn: [r[0] for r in conn.execute(select(registered.c.name))])
+        names = repo.model_names(self.store)
         if name not in names:
             raise ModelNotFoundError(
                 f"no registered model named {name!r}{did_you_mean(name, names)}; registered: "
@@ -357,34 +281,11 @@ class Registry:
     def versions(self, name: str) -> list[ModelVersion]:
         """Every version of ``name``, newest first."""
         self._model(name)
-
-        def q(conn):
-            al: dict[int, list[str]] = {}
-            for a in conn.execute(select(aliases.c.alias, aliases.c.version).where(aliases.c.name == name)):
-                al.setdefault(a.version, []).append(a.alias)
-            rows = conn.execute(select(versions).where(versions.c.name == name).order_by(versions.c.version.desc()))
-            return [self._row(r, sorted(al.get(r.version, []))) for r in rows]
-
-        return self.store.read(q)
+        return [self._row(r, names) for r, names in repo.version_rows(self.store, name)]
 
     def models(self) -> list[dict[str, Any]]:
         """Each registered model: name, number of versions, latest version, aliases."""
-
-        def q(conn):
-            out = []
-            for m in conn.execute(select(registered).order_by(registered.c.name)):
-                vs = conn.execute(
-                    select(func.count(), func.max(versions.c.version)).where(versions.c.name == m.name)
-                ).one()
-                al = {
-                    a.alias: a.version
-                    for a in conn.execute(select(aliases.c.alias, aliases.c.version).where(aliases.c.name == m.name))
-                }
-                out.append({"name": m.name, "versions": vs[0], "latest": vs[1], "aliases": al,
-                            "created": m.created.isoformat() if m.created else None})  # fmt: skip
-            return out
-
-        return self.store.read(q)
+        return repo.model_summaries(self.store)
 
     def get(self, name: str, selector: int | str | None = None) -> ModelVersion:
         """A version by number, by alias, or (None) the champion if set, else the newest ready version."""

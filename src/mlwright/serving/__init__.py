@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mlwright.errors import ConfigError, MlwrightError
+from mlwright.errors import ConfigError, ServiceError
 from mlwright.serving.app import ServeConfig, ServedModel, create_app
 
 __all__ = ["ServeConfig", "ServedModel", "create_app", "load_models", "serve"]
@@ -60,12 +60,6 @@ def load_models(sources: list[str], store: str | None = None, shadows: list[str]
 
 
 _SPEC_ENV = "MLWRIGHT_SERVE_SPEC"
-
-
-class ServiceError(MlwrightError):
-    """The service could not run."""
-
-    code = "service_failed"
 
 
 def _app_from_env():

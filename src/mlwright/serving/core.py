@@ -17,13 +17,25 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlwright.data.schema import Columns
-from mlwright.errors import ColumnsMismatchError, ColumnTypeError, MlwrightError, ModelNotFoundError, did_you_mean
-from mlwright.monitoring.feedback import FeedbackError
+from mlwright.errors import (
+    BadRequest,
+    BodyTooLargeError,
+    BusyError,
+    ColumnsMismatchError,
+    ColumnTypeError,
+    FeedbackError,
+    MlwrightError,
+    ModelNotFoundError,
+    ScoringTimeoutError,
+    TooManyRowsError,
+    UnprocessableRequest,
+    UnsupportedMediaTypeError,
+    did_you_mean,
+)
+from mlwright.jsonsafe import plain
 from mlwright.predictor import decide
 from mlwright.serving.auth import check_token
 from mlwright.serving.payloads import (
-    BadRequest,
-    UnprocessableRequest,
     csv_frame,
     parse_json,
     records_columns,
@@ -190,12 +202,12 @@ class Core:
         """The request body, refused past the size limit (413) without reading it all."""
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.cfg.max_body_bytes:
-            raise _TooLarge(int(declared))
+            raise BodyTooLargeError(int(declared))
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > self.cfg.max_body_bytes:
-                raise _TooLarge(size)
+                raise BodyTooLargeError(size)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -208,9 +220,9 @@ class Core:
         if len(df) == 0:
             raise BadRequest("the request holds no rows")
         if len(df) > self.cfg.max_rows:
-            raise _TooManyRows(len(df), self.cfg.max_rows)
+            raise TooManyRowsError(len(df), self.cfg.max_rows)
         if self.inflight >= self.cfg.max_concurrency:
-            raise _Busy(self.cfg.max_concurrency)
+            raise BusyError(self.cfg.max_concurrency)
         self.inflight += 1
         self.metrics.inflight.inc()
         t0 = time.perf_counter()
@@ -220,7 +232,7 @@ class Core:
             else:
                 out = await asyncio.wait_for(self._score_batch(served, df), timeout=self.cfg.timeout_seconds)
         except TimeoutError:
-            raise _Timeout(self.cfg.timeout_seconds) from None
+            raise ScoringTimeoutError(self.cfg.timeout_seconds) from None
         finally:
             self.inflight -= 1
             self.metrics.inflight.dec()
@@ -273,7 +285,7 @@ class Core:
             self.log.error_answer(model, exc.http_status, exc.code)
         extra = {"columns": exc.columns} if isinstance(exc, (UnprocessableRequest, FeedbackError)) else {}
         r = error_response(exc.http_status, exc.code, str(exc), **extra)
-        if isinstance(exc, _Busy):
+        if isinstance(exc, BusyError):
             r.headers["Retry-After"] = "1"
         return r
 
@@ -333,7 +345,7 @@ def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]
         return {"predictions": np.asarray(raw, dtype=float).tolist(), "ids": ids, "labels": None,
                 "probabilities": None, "request_id": req}  # fmt: skip
     p, pick = decide(raw, model.task_, model.threshold_)
-    labels = [_plain(c) for c in schema.classes]
+    labels = [plain(c) for c in schema.classes]
     return {"predictions": [labels[i] for i in pick], "probabilities": p, "labels": labels, "ids": ids,
             "request_id": req}  # fmt: skip
 
@@ -350,48 +362,8 @@ def frame(body: bytes, content_type: str) -> pd.DataFrame | Columns:
         return csv_frame(body)
     if ctype in ("application/json", ""):
         return records_columns(parse_json(body))
-    raise _Unsupported(ctype)
+    raise UnsupportedMediaTypeError(ctype)
 
 
 def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
-
-
-class _TooLarge(BadRequest):
-    code = "body_too_large"
-    http_status = 413
-
-    def __init__(self, size: int):
-        super().__init__(f"the body ({size:,} bytes) is larger than this service accepts; send fewer rows per request")
-
-
-class _TooManyRows(BadRequest):
-    code = "too_many_rows"
-    http_status = 413
-
-    def __init__(self, n: int, limit: int):
-        super().__init__(f"{n:,} rows in one request; the limit is {limit:,}: split the batch")
-
-
-class _Unsupported(BadRequest):
-    code = "unsupported_media_type"
-    http_status = 415
-
-    def __init__(self, ctype: str):
-        super().__init__(f"content type {ctype!r} is not accepted; send application/json or text/csv")
-
-
-class _Busy(MlwrightError):
-    code = "busy"
-    http_status = 429
-
-    def __init__(self, cap: int):
-        super().__init__(f"{cap} requests are being scored; retry shortly")
-
-
-class _Timeout(MlwrightError):
-    code = "timeout"
-    http_status = 503
-
-    def __init__(self, seconds: float):
-        super().__init__(f"scoring took longer than {seconds:g} s; send fewer rows per request")

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from mlwright.data.schema import Columns, Schema, coerce
-from mlwright.errors import ColumnTypeError, DataError
+from mlwright.errors import BadRequest, ColumnTypeError, UnprocessableRequest
 
 __all__ = [
     "BadRequest",
@@ -25,24 +25,6 @@ __all__ = [
     "records_columns",
     "records_frame",
 ]
-
-
-class BadRequest(DataError):
-    """The body cannot be read as a table (HTTP 400)."""
-
-    code = "bad_request"
-    http_status = 400
-
-
-class UnprocessableRequest(DataError):
-    """The body is a table, but not one the model can score (HTTP 422, with a per-column report)."""
-
-    code = "invalid_columns"
-    http_status = 422
-
-    def __init__(self, message: str, columns: dict[str, str]):
-        super().__init__(message)
-        self.columns = columns
 
 
 def _no_constants(name: str) -> Any:

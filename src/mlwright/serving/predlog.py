@@ -26,7 +26,7 @@ import pandas as pd
 from mlwright.data.schema import Columns, Schema, coerce
 from mlwright.faults import kill_point
 from mlwright.store import Store
-from mlwright.store.tables import predictions, request_errors
+from mlwright.store.predictions import add_error_counts, add_predictions, logged_batches
 
 __all__ = ["PredictionLog", "as_logged", "concat_tables", "read_log"]
 
@@ -262,7 +262,7 @@ class PredictionLog:
         now = _dt.datetime.now(_dt.UTC)
         rows = [{"at": now, "model": m, "status": s, "code": c, "count": n} for (m, s, c), n in counts.items()]
         try:
-            self.store.write(lambda conn: conn.execute(request_errors.insert(), rows))
+            add_error_counts(self.store, rows)
         except Exception as exc:  # counted in the log and /metrics like lost predictions
             self.failed += sum(counts.values())
             log.error("prediction log: %d error count(s) could not be written: %s", len(rows), exc)
@@ -307,7 +307,7 @@ class PredictionLog:
             )  # fmt: skip
         try:
             kill_point("predlog.write")
-            self.store.write(lambda conn: conn.execute(predictions.insert(), rows))
+            add_predictions(self.store, rows)
             self.written += len(records)
         except Exception as exc:  # the service keeps answering; the loss is counted and logged
             self.failed += len(records)
@@ -342,15 +342,8 @@ def read_log(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The logged inputs and outputs: one row per scored row, with ``request_id``, ``at``, ``model`` and
     ``version`` (outputs also hold ``prediction_id``, the prediction, probabilities and ``latency_ms``)."""
-    from sqlalchemy import select
-
-    q = select(predictions)
-    if model is not None:
-        q = q.where(predictions.c.model == model)
-    if since is not None:
-        q = q.where(predictions.c.at >= since)
     ins, outs = [], []
-    for r in store.read(lambda conn: conn.execute(q.order_by(predictions.c.at)).all()):
+    for r in logged_batches(store, model, since):
         i = decode_table(r.inputs).to_pandas()
         o = decode_table(r.outputs).to_pandas()
         meta = {"model": r.model, "version": r.version}

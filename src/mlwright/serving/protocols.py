@@ -24,10 +24,10 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from mlwright.errors import MlwrightError, ModelNotFoundError
+from mlwright.errors import BadRequest, MlwrightError, ModelNotFoundError
 from mlwright.serving.core import JSON, Core, ServedModel
 from mlwright.serving.openapi import document, vertex_routes
-from mlwright.serving.payloads import BadRequest, parse_json, read_csv_body, records_frame
+from mlwright.serving.payloads import parse_json, read_csv_body, records_frame
 
 __all__ = ["add_protocols", "v2_datatype"]
 

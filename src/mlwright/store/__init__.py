@@ -6,7 +6,10 @@ A SQLite file under ``MLWRIGHT_HOME`` by default (nothing to install); any SQLAl
 (``store/migrations``) the first time a store is opened.  Writes are transactions: a process killed
 in the middle leaves the old state or the new one, never half of each.
 
-Package: all SQL lives here or goes through its tables; may import config and errors only.
+Package: all SQL on the store lives here, as repository functions by subject — :mod:`.runs` (runs and
+trials), :mod:`.registry` (names, versions, aliases), :mod:`.predictions` (the prediction log, error counts,
+feedback, retraining outcomes), :mod:`.pipelines` (pipeline runs, steps and locks) — over the tables of
+:mod:`.tables`; nothing outside imports SQLAlchemy or the tables.  May import config, errors and faults only.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class Store:
             engine = create_engine(url, connect_args={"timeout": 60})
 
             @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn, _rec):  # we issue BEGIN ourselves (below)
+            def _on_connect(dbapi_conn: Any, _rec: Any) -> None:  # we issue BEGIN ourselves (below)
                 dbapi_conn.isolation_level = None
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
@@ -81,7 +84,7 @@ class Store:
                 cur.close()
 
             @event.listens_for(engine, "begin")
-            def _on_begin(conn):  # writers queue up instead of failing half-way
+            def _on_begin(conn: Any) -> None:  # writers queue up instead of failing half-way
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
             return engine

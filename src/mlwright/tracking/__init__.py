@@ -19,7 +19,6 @@ modules; never the estimator (trackers receive it).
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
 import queue
@@ -28,6 +27,7 @@ import warnings
 from typing import Any
 
 from mlwright.errors import ConfigError
+from mlwright.jsonsafe import stored
 from mlwright.processes import HOST, process_alive
 
 __all__ = [
@@ -43,10 +43,6 @@ __all__ = [
 log = logging.getLogger("mlwright")
 
 _STOP = object()
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)
 
 
 def parse_tracking(value: str | None) -> tuple[str, str | None] | None:
@@ -172,11 +168,8 @@ class StoreTracker:
 
     # ---------------------------------------------------------------- the writer thread
     def _work(self) -> None:
-        from sqlalchemy import select, update
-
         from mlwright.store import Store
-        from mlwright.store.tables import runs as runs_t
-        from mlwright.store.tables import trials as trials_t
+        from mlwright.store.runs import record_events
 
         store = None
         try:
@@ -198,28 +191,9 @@ class StoreTracker:
                     break
                 batch.append(nxt)
 
-            def write(conn, batch=batch):
-                for what, data in batch:
-                    if what == "start":
-                        if self.resume and conn.execute(select(runs_t.c.id).where(runs_t.c.id == self.run_id)).first():
-                            conn.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(
-                                status="running", finished=None, error=None, host=HOST, pid=os.getpid(),
-                                **data))  # fmt: skip
-                        else:
-                            conn.execute(runs_t.insert().values(id=self.run_id, created=_now(), status="running",
-                                                                host=HOST, pid=os.getpid(), **data))  # fmt: skip
-                    elif what == "trial":
-                        row = _trial_row(data)
-                        key = (trials_t.c.run_id == self.run_id) & (trials_t.c.trial == row["trial"])
-                        if self.resume and conn.execute(select(trials_t.c.trial).where(key)).first():
-                            conn.execute(update(trials_t).where(key).values(**row))
-                        else:
-                            conn.execute(trials_t.insert().values(run_id=self.run_id, **row))
-                    else:
-                        conn.execute(update(runs_t).where(runs_t.c.id == self.run_id).values(finished=_now(), **data))
-
+            events = [(what, _trial_row(data) if what == "trial" else data) for what, data in batch]
             try:
-                store.write(write)
+                record_events(store, self.run_id, events, self.resume, HOST, os.getpid())
             except Exception as exc:
                 self.error = str(exc)
                 log.warning("recording run %s in the store failed: %s", self.run_id, exc)
@@ -233,18 +207,12 @@ def reap_killed_runs(store: Any) -> int:
     alone (their processes cannot be seen from here)."""
     import os
 
-    from sqlalchemy import select, update
+    from mlwright.store.runs import fail_run, running_on
 
-    from mlwright.store.tables import runs as runs_t
-
-    rows = store.read(lambda c: c.execute(select(runs_t.c.id, runs_t.c.pid).where(
-        runs_t.c.status == "running", runs_t.c.host == HOST, runs_t.c.pid.is_not(None))).all())  # fmt: skip
-    dead = [(rid, pid) for rid, pid in rows if pid != os.getpid() and not process_alive(int(pid))]
+    dead = [(rid, pid) for rid, pid in running_on(store, HOST) if pid != os.getpid() and not process_alive(pid)]
     for rid, pid in dead:
-        store.write(lambda c, rid=rid, pid=pid: c.execute(
-            update(runs_t).where(runs_t.c.id == rid, runs_t.c.status == "running").values(
-                status="failed", finished=_now(), error=f"killed: its process (pid {pid}) ended before the run "
-                "finished; run the same command again to start over (or with --workdir, to continue)")))  # fmt: skip
+        fail_run(store, rid, f"killed: its process (pid {pid}) ended before the run finished; run the same "
+                 "command again to start over (or with --workdir, to continue)")  # fmt: skip
     return len(dead)
 
 
@@ -257,29 +225,19 @@ def _trial_row(rec: dict[str, Any]) -> dict[str, Any]:
         "status": rec["status"],
         "score": None if score is None or score != score else float(score),
         "fit_seconds": rec.get("fit_seconds"),
-        "params": _jsonable(rec.get("params") or {}),
+        "params": stored(rec.get("params") or {}),
         "error": rec.get("error"),
     }
 
 
-def _jsonable(obj: Any) -> Any:
-    import json
-
-    from mlwright.jsonsafe import default
-
-    return json.loads(json.dumps(obj, default=default))
-
-
 def note_model_path(run_id: str, path: str, url: str | None = None) -> None:
     """Record where a run's model was saved (best effort: the model is saved either way)."""
-    from sqlalchemy import update
-
     from mlwright.store import Store
-    from mlwright.store.tables import runs as runs_t
+    from mlwright.store.runs import set_model_path
 
     try:
         store = Store(url)
-        store.write(lambda c: c.execute(update(runs_t).where(runs_t.c.id == run_id).values(model_path=path)))
+        set_model_path(store, run_id, path)
         store.close()
     except Exception as exc:
         log.warning("could not note the model path of run %s: %s", run_id, exc)
@@ -288,54 +246,26 @@ def note_model_path(run_id: str, path: str, url: str | None = None) -> None:
 # -------------------------------------------------------------------- reading
 def runs(store: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The newest runs recorded in the store (id, created, status, task, metric, target, score, trials)."""
-    from sqlalchemy import func, select
-
     from mlwright.store import Store
-    from mlwright.store.tables import runs as runs_t
-    from mlwright.store.tables import trials as trials_t
+    from mlwright.store.runs import newest_runs
 
     s = Store(store)
     try:
         reap_killed_runs(s)
-        n_trials = (
-            select(trials_t.c.run_id, func.count().label("n")).group_by(trials_t.c.run_id).subquery()
-        )  # fmt: skip
-        q = (
-            select(runs_t, n_trials.c.n)
-            .select_from(runs_t.outerjoin(n_trials, n_trials.c.run_id == runs_t.c.id))
-            .order_by(runs_t.c.created.desc())
-            .limit(limit)
-        )
-        return s.read(lambda c: [_run_dict(r._mapping) | {"trials": int(r.n or 0)} for r in c.execute(q)])
+        return [_run_dict(r) for r in newest_runs(s, limit)]
     finally:
         s.close()
 
 
 def run_detail(run_id: str, store: str | None = None) -> dict[str, Any]:
     """One run with its trials (a unique prefix of the id is enough)."""
-    from sqlalchemy import select
-
-    from mlwright.errors import ModelNotFoundError
     from mlwright.store import Store
-    from mlwright.store.tables import runs as runs_t
-    from mlwright.store.tables import trials as trials_t
+    from mlwright.store.runs import run_and_trials
 
     s = Store(store)
     try:
-
-        def q(c):
-            found = c.execute(select(runs_t).where(runs_t.c.id.startswith(run_id, autoescape=True)).limit(2)).all()
-            if len(found) != 1:
-                why = "matches several runs; give more of it" if found else "matches no recorded run"
-                raise ModelNotFoundError(f"run id {run_id!r} {why} (see 'mlwright runs list')")
-            out = _run_dict(found[0]._mapping)
-            rows = c.execute(select(trials_t).where(trials_t.c.run_id == out["id"]).order_by(trials_t.c.trial))
-            out["trial_records"] = [
-                {k: v for k, v in r._mapping.items() if k != "run_id"} for r in rows
-            ]  # fmt: skip
-            return out
-
-        return s.read(q)
+        run, trial_rows = run_and_trials(s, run_id)
+        return _run_dict(run) | {"trial_records": trial_rows}
     finally:
         s.close()
 

@@ -24,19 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from mlwright.config import home
-from mlwright.errors import ConfigError, DataError, ModelNotFoundError
+from mlwright.errors import ConfigError, ModelNotFoundError, UploadError
 
 __all__ = ["SUFFIXES", "Jobs", "UploadError"]
 
 SUFFIXES = (".csv", ".tsv", ".parquet")
 _ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class UploadError(DataError):
-    """An uploaded table that cannot be used."""
-
-    code = "invalid_upload"
-    http_status = 422
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -207,20 +200,13 @@ class Jobs:
         """The store's run record of a killed fit says it was cancelled (not 'running' forever)."""
         if not run_id:
             return
-        import datetime as _dt
-
-        from sqlalchemy import update
 
         from mlwright.store import Store
-        from mlwright.store.tables import runs
+        from mlwright.store.runs import cancel_run
 
         s = Store(self.store_url)
         try:
-            interrupted = (runs.c.status == "running") | runs.c.error.startswith("KeyboardInterrupt") | \
-                runs.c.error.startswith("Cancelled")  # a native library may re-raise the signal bare  # fmt: skip
-            s.write(lambda c: c.execute(update(runs).where(runs.c.id == run_id, interrupted)
-                                        .values(status="failed", error="cancelled from the dashboard",
-                                                finished=_dt.datetime.now(_dt.UTC))))  # fmt: skip
+            cancel_run(s, run_id, "cancelled from the dashboard")
         finally:
             s.close()
 

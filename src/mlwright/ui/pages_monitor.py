@@ -41,21 +41,20 @@ def _charts(windows: list[dict[str, Any]], width: str) -> list[str]:
     return charts
 
 
+def add_pick_page(app: FastAPI, ui: UI, base: str, title: str, intro: str) -> None:
+    """``base``: the models with logged predictions, each a link to ``base/{name}``."""
+
+    @app.get(base, include_in_schema=False)
+    @ui.page
+    def pick(request: Request) -> Response:
+        return ui.render(request, "pick.j2", title=title, models=logged_models(ui), base=base, intro=intro)
+
+
 def add_monitor_pages(app: FastAPI, ui: UI) -> None:
     """``/ui/monitoring`` and ``/ui/monitoring/{name}``."""
 
-    @app.get("/ui/monitoring", include_in_schema=False)
-    @ui.page
-    def monitoring_list(request: Request) -> Response:
-
-        return ui.render(
-            request,
-            "pick.j2",
-            title="Monitoring",
-            models=logged_models(ui),
-            base="/ui/monitoring",
-            intro="Models with logged predictions: choose one for its drift, live metrics and alerts.",
-        )
+    add_pick_page(app, ui, "/ui/monitoring", "Monitoring",
+                  "Models with logged predictions: choose one for its drift, live metrics and alerts.")  # fmt: skip
 
     @app.get("/ui/monitoring/{name}", include_in_schema=False)
     @ui.page
@@ -96,10 +95,8 @@ def add_monitor_pages(app: FastAPI, ui: UI) -> None:
 
 
 def logged_models(ui: UI) -> list[dict[str, Any]]:
-    from sqlalchemy import select
+    from mlwright.store.predictions import logged_models as names_in_log
 
-    from mlwright.store.tables import predictions
-
-    names = ui.store().read(lambda c: [r[0] for r in c.execute(select(predictions.c.model).distinct())])
+    names = names_in_log(ui.store())
     return [{"name": n, "version": "", "served": n in ui.core.models, "task": None}
             for n in sorted(names) if not n.endswith(":shadow")]  # fmt: skip

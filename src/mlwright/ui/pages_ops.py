@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError
-from mlwright.ui.pages_monitor import add_monitor_pages, logged_models
+from mlwright.ui.pages_monitor import add_monitor_pages, add_pick_page
 from mlwright.ui.web import UI, redirect
 
 __all__ = ["add_ops_pages"]
@@ -124,17 +124,14 @@ def _add_model_pages(app: FastAPI, ui: UI) -> None:
     @app.get("/ui/models/{name}", include_in_schema=False)
     @ui.page
     def model_page(request: Request, name: str) -> Response:
-        from sqlalchemy import select
-
-        from mlwright.store.tables import alias_history as h
+        from mlwright.store.registry import alias_changes
 
         reg = ui.registry()
         versions = reg.versions(name)
-        history = ui.store().read(lambda c: c.execute(select(h).where(h.c.name == name).order_by(h.c.id.desc())
-                                                      .limit(30)).all())  # fmt: skip
+        history = alias_changes(ui.store(), name, limit=30)
         served = ui.core.models.get(name)
         return ui.render(request, "model.j2", title=f"Model {name}", name=name, versions=versions,
-                         history=[dict(r._mapping) for r in history],
+                         history=history,
                          served=served.describe() if served else None)  # fmt: skip
 
     @app.get("/ui/models/{name}/promote", include_in_schema=False)
@@ -275,7 +272,8 @@ def _add_predict_pages(app: FastAPI, ui: UI) -> None:
         import tempfile
         from pathlib import Path
 
-        from mlwright.ui.jobs import SUFFIXES, UploadError, read_upload
+        from mlwright.errors import UploadError
+        from mlwright.ui.jobs import SUFFIXES, read_upload
         from mlwright.ui.scoring import scored_csv
 
         served = _served(ui, name)
@@ -303,17 +301,8 @@ def _add_predict_pages(app: FastAPI, ui: UI) -> None:
 def _add_review_pages(app: FastAPI, ui: UI) -> None:
     """The review pages."""
 
-    @app.get("/ui/review", include_in_schema=False)
-    @ui.page
-    def review_list(request: Request) -> Response:
-        return ui.render(
-            request,
-            "pick.j2",
-            title="Review",
-            models=logged_models(ui),
-            base="/ui/review",
-            intro="Choose a model to browse its recent predictions and correct the wrong ones.",
-        )
+    add_pick_page(app, ui, "/ui/review", "Review",
+                  "Choose a model to browse its recent predictions and correct the wrong ones.")  # fmt: skip
 
     @app.get("/ui/review/{name}", include_in_schema=False)
     @ui.page
@@ -410,13 +399,11 @@ def _schema(ui: UI, name: str):
 
 def _recent(ui: UI, name: str, pid: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """The newest logged predictions of ``name`` (one row each, newest first) with any feedback given."""
-    from sqlalchemy import select
-
     from mlwright.serving.predlog import decode_table
-    from mlwright.store.tables import feedback, predictions
+    from mlwright.store.predictions import feedback_for, logged_batches
 
-    q = select(predictions).where(predictions.c.model == name)  # a stored batch holds several requests
-    batches = ui.store().read(lambda c: c.execute(q.order_by(predictions.c.at.desc()).limit(REVIEW_BATCHES)).all())
+    # a stored batch holds several requests
+    batches = logged_batches(ui.store(), name, newest_first=True, limit=REVIEW_BATCHES)
     rows: list[dict[str, Any]] = []
     columns: list[str] = []
     for b in batches:
@@ -437,10 +424,7 @@ def _recent(ui: UI, name: str, pid: str | None = None) -> tuple[list[dict[str, A
         if len(rows) >= REVIEW_ROWS:
             break
     ids = [r["id"] for r in rows]
-    given = {}
-    if ids:
-        fb = ui.store().read(lambda c: c.execute(select(feedback).where(feedback.c.prediction_id.in_(ids))).all())
-        given = {f.prediction_id: f for f in fb}
+    given = {f.prediction_id: f for f in feedback_for(ui.store(), ids)}
     for r in rows:
         f = given.get(r["id"])
         r["feedback"] = ({"actual": json.loads(f.actual), "comment": f.comment, "source": f.source, "at": f.at}

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError
-from mlwright.ui.jobs import SUFFIXES, UploadError, read_upload
+from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError, UploadError
+from mlwright.ui.jobs import SUFFIXES, read_upload
 from mlwright.ui.web import HEADERS, UI, redirect
 
 __all__ = ["add_run_pages"]
@@ -276,13 +276,9 @@ def _add_runs_pages(app: FastAPI, ui: UI) -> None:
 
 def _registered_as(ui: UI, run_id: str) -> list[dict[str, Any]]:
     """Registry versions made from this run."""
-    from sqlalchemy import select
+    from mlwright.store.registry import versions_of_run
 
-    from mlwright.store.tables import versions
-
-    rows = ui.store().read(lambda c: c.execute(select(versions.c.name, versions.c.version)
-                                              .where(versions.c.run_id == run_id)).all())  # fmt: skip
-    return [{"name": r.name, "version": r.version} for r in rows]
+    return versions_of_run(ui.store(), run_id)
 
 
 def _default_name(detail: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from mlwright.errors import MlwrightError
+from mlwright.errors import CsrfError, MlwrightError
 from mlwright.ui.security import COOKIE, read_session
 
 __all__ = ["HEADERS", "UI", "redirect"]
@@ -31,13 +31,6 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-class CsrfError(MlwrightError):
-    """A form posted without this session's CSRF secret."""
-
-    code = "csrf_failed"
-    http_status = 403
 
 
 def _num(v: Any, digits: int = 5) -> str:
