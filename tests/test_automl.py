@@ -150,6 +150,7 @@ def test_groups_and_time_column(binary_df):
         quick_fit(binary_df, groups="shop")
 
 
+@pytest.mark.slow
 def test_same_seed_and_trial_count_gives_same_model(binary_df):
     a = quick_fit(binary_df, max_trials=3, time_budget=60)
     b = quick_fit(binary_df, max_trials=3, time_budget=60)
@@ -200,6 +201,7 @@ def test_runs_are_recorded_under_mlwright_home(binary_df, tmp_path):
     assert run["task"] == "binary" and run["score_val"] == a.score_val_ and run["leaderboard"]
 
 
+@pytest.mark.slow
 def test_members_are_refit_on_all_rows_unless_disabled(binary_df, tmp_path):
     a = quick_fit(binary_df, max_trials=2, time_budget=30, n_folds=3)
     assert all(m["refit"] and len(m["models"]) == 1 and m["preps"][0].endswith("/full") for m in a.members_)
@@ -253,6 +255,7 @@ def sleepy_family(monkeypatch):
     return "sleepy"
 
 
+@pytest.mark.slow
 def test_max_predict_ms_drops_slow_members(sleepy_family):
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(600, 5)), columns=list("abcde"))
@@ -278,6 +281,7 @@ def test_unreachable_latency_warns_and_keeps_one_model(binary_df):
     assert len(a.members_) == 1
 
 
+@pytest.mark.slow
 def test_memory_limit_caps_the_models_kept():
     from mlwright.budget import rss_bytes
     from mlwright.search import _release_memory

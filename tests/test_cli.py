@@ -22,18 +22,24 @@ def workspace(tmp_path_factory, binary_df):
     d = tmp_path_factory.mktemp("cli")
     binary_df.to_csv(d / "train.csv", index=False)
     binary_df.drop(columns=["label"]).head(20).to_parquet(d / "score.parquet", index=False)
-    r = run("fit", d / "train.csv", "--target", "label", "--time-budget", "6", "--out", d / "model", cwd=d)
+    r = run("fit", d / "train.csv", "--target", "label", "--time-budget", "60", "--max-trials", "3",
+            "--out", d / "model", cwd=d)  # fmt: skip
     assert r.returncode == 0, r.stderr
     return d, r
 
 
+@pytest.mark.slow
 def test_fit_prints_leaderboard_and_saves(workspace):
     d, r = workspace
     assert "Leaderboard" in r.stdout and "estimated roc_auc" in r.stdout and "the model you get" in r.stdout
     assert (d / "model" / "manifest.json").exists()
     assert "trials" in r.stderr  # the progress bar reported trials and best score
+    import mlwright
+
+    assert len(mlwright.load(d / "model").trials_) == 3  # --max-trials
 
 
+@pytest.mark.slow
 def test_predict_to_file_and_stdout(workspace):
     d, _ = workspace
     r = run("predict", d / "model", d / "score.parquet", "--out", d / "pred.csv")
@@ -62,6 +68,7 @@ def _one_line_error(r, code):
     return r.stderr
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_without_traceback(workspace, tmp_path):
     d, _ = workspace
     err = _one_line_error(run("fit", d / "train.csv", "--target", "lable", "--out", tmp_path / "m"), "target_not_found")

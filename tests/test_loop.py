@@ -25,6 +25,7 @@ def _records(df) -> dict:
     return {"records": json.loads(df.to_json(orient="records"))}
 
 
+@pytest.mark.slow
 def test_drift_detected_retrain_rejected_then_promoted_and_served(tmp_path):
     from mlwright.serving import ServeConfig, create_app, load_models
     from mlwright.serving.predlog import PredictionLog
@@ -104,6 +105,7 @@ def test_retrain_refuses_what_it_cannot_use(tmp_path, binary_df):
         GateConfig(approval="maybe")
 
 
+@pytest.mark.slow
 def test_retrain_with_history_runs_the_champions_query_again(tmp_path, binary_df):
     """A champion fitted from a SQL query: ``--with-history`` reads those rows again (and a challenger trained
     on them plus a new file records both, so the next retrain with history finds both)."""

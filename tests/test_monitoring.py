@@ -195,6 +195,7 @@ def test_monitor_over_the_prediction_log(binary_model, binary_df, tmp_path):
     assert r.exit_code == 2 and "not a duration" in r.output
 
 
+@pytest.mark.slow
 def test_shadow_scores_the_same_requests_without_answering(binary_model, binary_df, tmp_path):
     from mlwright.errors import ConfigError
     from mlwright.registry import Registry

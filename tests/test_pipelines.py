@@ -61,6 +61,7 @@ window = "1d"
 """
 
 
+@pytest.mark.slow
 def test_run_once_then_again_with_new_data(tmp_path):
     make_table(400, "binary", seed=0).drop(columns=["when", "review"]).to_csv(tmp_path / "data-1.csv", index=False)
     rows = tmp_path / "rows.csv"
@@ -145,6 +146,7 @@ def test_killed_mid_step_leaves_no_half_state_and_is_marked_failed(tmp_path):
     assert run_pipeline(quick)["status"] == "succeeded"
 
 
+@pytest.mark.slow
 def test_scheduler_runs_pipelines_on_their_cron(tmp_path):
     make_table(200, "binary", seed=0).drop(columns=["when", "review"]).to_csv(tmp_path / "data-1.csv", index=False)
     f = _write(tmp_path, "tick", '[[steps]]\nkind = "check"\n', schedule="*/3 * * * * *")
@@ -157,6 +159,7 @@ def test_scheduler_runs_pipelines_on_their_cron(tmp_path):
     assert runs[-1]["steps"][0]["kind"] == "check" and "200 rows" in runs[-1]["steps"][0]["log"]
 
 
+@pytest.mark.slow
 def test_drift_in_served_traffic_triggers_a_gated_retrain(tmp_path):
     """A pipeline reading SQL: the first run fits the champion; live traffic then shifts; the next run's
     monitor step sees the drift alert and retrains (gated)."""

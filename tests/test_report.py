@@ -176,6 +176,7 @@ def test_multiclass_and_regression_reports_render():
         assert "Cross-validated evaluation" in html and html.count("data:image/png;base64") >= 5
 
 
+@pytest.mark.slow
 def test_cli_report(tmp_path):
     df = _binary(400)
     train, test = tmp_path / "train.csv", tmp_path / "test.csv"

@@ -29,11 +29,12 @@ def _kept(wd) -> dict[str, dict]:
     return out
 
 
+@pytest.mark.slow
 def test_killed_fit_resumes_without_rerunning_finished_trials(tmp_path):
     data = tmp_path / "train.csv"
     make_table(600, "binary", seed=4).to_csv(data, index=False)
     wd = tmp_path / "wd"
-    cmd = [sys.executable, "-m", "mlwright", "fit", str(data), "-t", "label", "--time-budget", "25", "--workdir",
+    cmd = [sys.executable, "-m", "mlwright", "fit", str(data), "-t", "label", "--time-budget", "12", "--workdir",
            str(wd), "--out", str(tmp_path / "model"), "--quiet", "--report-seconds", "0",
            "--families", "lightgbm,linear,rf"]  # fmt: skip
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

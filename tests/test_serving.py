@@ -313,6 +313,7 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+@pytest.mark.slow
 def test_workers_share_the_port_merge_metrics_replace_a_dead_one_and_stop_cleanly(model_dir, tmp_path):
     import os
     import signal

@@ -52,6 +52,7 @@ def test_kill_during_register_leaves_no_half_version(w, hostile_model, point):
     assert len(list(arts.glob("churn/*"))) == 1 and not leftovers(arts)
 
 
+@pytest.mark.slow
 def test_kill_while_saving_a_model_leaves_no_half_directory(w, hostile_data, tmp_path):
     train = tmp_path / "t.csv"
     hostile_data.to_csv(train, index=False)
@@ -92,6 +93,7 @@ def test_kill_during_batch_output_leaves_no_half_file(w, hostile_model, hostile_
     assert len(pd.read_csv(out)) == len(hostile_data) and not list(tmp_path.glob(".pred.csv.*"))
 
 
+@pytest.mark.slow
 def test_kill_during_feedback_write_keeps_the_old_label(w, hostile_model, tmp_path):
     assert w.cli("models", "register", hostile_model, "churn", "--alias", "champion").returncode == 0
     with Service(w, "churn@champion") as client:
@@ -110,6 +112,7 @@ def test_kill_during_feedback_write_keeps_the_old_label(w, hostile_model, tmp_pa
     assert feedback_table(store, "churn").set_index("prediction_id").loc[pid, "actual"] == "no"
 
 
+@pytest.mark.slow
 def test_kill_during_prediction_log_write_loses_only_that_batch(w, hostile_model):
     import time
 
@@ -207,6 +210,7 @@ def test_full_disk_save_writes_nothing(tmpfs, hostile_model, tmp_path):
 
 
 @ROOT_ONLY
+@pytest.mark.slow
 def test_read_only_home_fails_before_the_search(tmpfs, hostile_data, tmp_path):
     mnt, remount = tmpfs
     remount("ro")
@@ -231,13 +235,14 @@ OUT_OF_CORE = """
 import sys
 import mlwright, mlwright.automl.outofcore as oc
 oc.LARGE_SHARE = 0.0005  # this small table counts as larger than memory (see tests/test_large.py)
-m = mlwright.AutoML(time_budget=8, limits={"memory": "3GB"}, tracking=None, families=["lightgbm"], workdir=sys.argv[2],
-                    report_seconds=0)
+m = mlwright.AutoML(time_budget=60, max_trials=1, limits={"memory": "3GB"}, tracking=None, families=["lightgbm"],
+                    workdir=sys.argv[2], report_seconds=0)
 m.fit(sys.argv[1], target="churn")
 print(m.large_)
 """
 
 
+@pytest.mark.slow
 def test_kill_while_staging_a_table_larger_than_memory_leaves_no_blocks(w, tmp_path):
     from .conftest import hostile_table
 

@@ -178,6 +178,9 @@ def fit(
     out_dir: Annotated[Path, typer.Option("--out", help="model directory to write")] = Path("model"),
     seed: int = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    max_trials: Annotated[
+        int | None, typer.Option("--max-trials", help="stop the search after this many trials", min=1)
+    ] = None,
     max_predict_ms: Annotated[
         float | None, typer.Option("--max-predict-ms", help="latency limit for a one-row prediction")
     ] = None,
@@ -242,6 +245,7 @@ def fit(
             source = data
         constraints = {
             "limits": {"predict_ms": max_predict_ms, "memory": memory_limit},
+            "max_trials": max_trials,
             "cleaning": _parse_clean(clean),
             "report_seconds": report_seconds,
             "tracking": tracking,
