@@ -14,6 +14,7 @@ feedback, retraining outcomes), :mod:`.pipelines` (pipeline runs, steps and lock
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import time
 from collections.abc import Callable
@@ -27,10 +28,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from mlwright.config import home
 from mlwright.errors import StoreError
 
-__all__ = ["Store", "default_url"]
+__all__ = ["Store", "default_url", "utcnow"]
 
 T = TypeVar("T")
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> _dt.datetime:
+    """The time the store records (timezone-aware UTC)."""
+    return _dt.datetime.now(_dt.UTC)
 
 
 def default_url() -> str:

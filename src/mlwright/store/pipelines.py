@@ -3,12 +3,11 @@ one pipeline from overlapping."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from mlwright.store import Store
+from mlwright.store import Store, utcnow
 from mlwright.store.tables import pipeline_locks, pipeline_runs, pipeline_steps
 
 __all__ = [
@@ -22,10 +21,6 @@ __all__ = [
     "start_step",
     "take_lock",
 ]
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)
 
 
 def running_runs(store: Store, pipeline: str | None = None) -> list[Any]:
@@ -43,12 +38,12 @@ def fail_runs(store: Store, failures: dict[str, str]) -> None:
         for run_id, error in failures.items():
             conn.execute(
                 update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
-                    status="failed", finished=_now(), error=error)
+                    status="failed", finished=utcnow(), error=error)
             )  # fmt: skip
             conn.execute(
                 update(pipeline_steps)
                 .where((pipeline_steps.c.run_id == run_id) & (pipeline_steps.c.status == "running"))
-                .values(status="failed", finished=_now())
+                .values(status="failed", finished=utcnow())
             )
             conn.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == run_id))
 
@@ -77,19 +72,19 @@ def release_lock(store: Store, run_id: str) -> None:
 
 def start_run(store: Store, row: dict[str, Any]) -> None:
     """Record a run as started (``row``: id, pipeline, host, pid, file)."""
-    store.write(lambda conn: conn.execute(pipeline_runs.insert(), [row | {"started": _now(), "status": "running"}]))
+    store.write(lambda conn: conn.execute(pipeline_runs.insert(), [row | {"started": utcnow(), "status": "running"}]))
 
 
 def start_step(store: Store, run_id: str, step: int, kind: str) -> None:
     """Record step ``step`` of a run as running."""
-    row = {"run_id": run_id, "step": step, "kind": kind, "status": "running", "started": _now()}
+    row = {"run_id": run_id, "step": step, "kind": kind, "status": "running", "started": utcnow()}
     store.write(lambda conn: conn.execute(pipeline_steps.insert(), [row]))
 
 
 def finish_step(store: Store, run_id: str, step: int, status: str, log: str, result: Any) -> None:
     """Record how step ``step`` ended, with its log and result."""
     q = update(pipeline_steps).where((pipeline_steps.c.run_id == run_id) & (pipeline_steps.c.step == step))
-    store.write(lambda conn: conn.execute(q.values(status=status, finished=_now(), log=log, result=result)))
+    store.write(lambda conn: conn.execute(q.values(status=status, finished=utcnow(), log=log, result=result)))
 
 
 def finish_run(store: Store, run_id: str, status: str, error: str | None) -> None:
@@ -98,7 +93,7 @@ def finish_run(store: Store, run_id: str, status: str, error: str | None) -> Non
     def end(conn: Any) -> None:
         conn.execute(
             update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(
-                status=status, finished=_now(), error=error)
+                status=status, finished=utcnow(), error=error)
         )  # fmt: skip
         conn.execute(delete(pipeline_locks).where(pipeline_locks.c.run_id == run_id))
 

@@ -3,13 +3,12 @@ history of every alias change.  Each write is one transaction (see :meth:`mlwrig
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 from sqlalchemy import func, select
 
 from mlwright.errors import RegistryError
-from mlwright.store import Store
+from mlwright.store import Store, utcnow
 from mlwright.store.tables import alias_history, aliases, registered, versions
 
 __all__ = [
@@ -26,10 +25,6 @@ __all__ = [
 ]
 
 
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)
-
-
 def version_at_path(store: Store, path: str) -> int | None:
     """The version number recorded for an artifact folder (relative to the registry root), if any."""
     row = store.read(lambda c: c.execute(select(versions.c.version).where(versions.c.path == path)).first())
@@ -44,10 +39,10 @@ def add_version(
 
     def insert(conn: Any) -> int:
         if conn.execute(select(registered.c.name).where(registered.c.name == name)).first() is None:
-            conn.execute(registered.insert().values(name=name, created=_now(), description=description))
+            conn.execute(registered.insert().values(name=name, created=utcnow(), description=description))
         top = conn.execute(select(func.max(versions.c.version)).where(versions.c.name == name)).scalar()
         number = int(top or 0) + 1
-        conn.execute(versions.insert().values(name=name, version=number, created=_now(), **values))
+        conn.execute(versions.insert().values(name=name, version=number, created=utcnow(), **values))
         if alias is not None:
             _point(conn, name, alias, number, "set")
         return number
@@ -59,16 +54,16 @@ def _point(conn: Any, name: str, alias: str, version: int, action: str) -> None:
     row = conn.execute(select(aliases.c.version).where(aliases.c.name == name, aliases.c.alias == alias)).first()
     previous = row[0] if row else None
     if row is None:
-        conn.execute(aliases.insert().values(name=name, alias=alias, version=version, updated=_now()))
+        conn.execute(aliases.insert().values(name=name, alias=alias, version=version, updated=utcnow()))
     else:
         conn.execute(
             aliases.update()
             .where(aliases.c.name == name, aliases.c.alias == alias)
-            .values(version=version, updated=_now())
+            .values(version=version, updated=utcnow())
         )
     conn.execute(
         alias_history.insert().values(
-            name=name, alias=alias, version=version, previous=previous, at=_now(), action=action
+            name=name, alias=alias, version=version, previous=previous, at=utcnow(), action=action
         )
     )
 

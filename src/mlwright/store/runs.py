@@ -3,13 +3,12 @@ dashboard and the report)."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from mlwright.errors import ModelNotFoundError
-from mlwright.store import Store
+from mlwright.store import Store, utcnow
 from mlwright.store.tables import runs, trials
 
 __all__ = [
@@ -21,10 +20,6 @@ __all__ = [
     "running_on",
     "set_model_path",
 ]
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)
 
 
 def record_events(
@@ -40,7 +35,7 @@ def record_events(
                     conn.execute(update(runs).where(runs.c.id == run_id).values(
                         status="running", finished=None, error=None, host=host, pid=pid, **data))  # fmt: skip
                 else:
-                    conn.execute(runs.insert().values(id=run_id, created=_now(), status="running", host=host,
+                    conn.execute(runs.insert().values(id=run_id, created=utcnow(), status="running", host=host,
                                                       pid=pid, **data))  # fmt: skip
             elif what == "trial":
                 key = (trials.c.run_id == run_id) & (trials.c.trial == data["trial"])
@@ -49,7 +44,7 @@ def record_events(
                 else:
                     conn.execute(trials.insert().values(run_id=run_id, **data))
             else:
-                conn.execute(update(runs).where(runs.c.id == run_id).values(finished=_now(), **data))
+                conn.execute(update(runs).where(runs.c.id == run_id).values(finished=utcnow(), **data))
 
     store.write(write)
 
@@ -63,7 +58,7 @@ def running_on(store: Store, host: str) -> list[tuple[str, int]]:
 def fail_run(store: Store, run_id: str, error: str) -> None:
     """Mark a run that is still ``running`` failed with ``error``."""
     q = update(runs).where(runs.c.id == run_id, runs.c.status == "running")
-    store.write(lambda conn: conn.execute(q.values(status="failed", finished=_now(), error=error)))
+    store.write(lambda conn: conn.execute(q.values(status="failed", finished=utcnow(), error=error)))
 
 
 def cancel_run(store: Store, run_id: str, error: str) -> None:
@@ -74,7 +69,7 @@ def cancel_run(store: Store, run_id: str, error: str) -> None:
         | runs.c.error.startswith("KeyboardInterrupt")
         | runs.c.error.startswith("Cancelled")
     )
-    q = update(runs).where(runs.c.id == run_id, interrupted).values(status="failed", error=error, finished=_now())
+    q = update(runs).where(runs.c.id == run_id, interrupted).values(status="failed", error=error, finished=utcnow())
     store.write(lambda conn: conn.execute(q))
 
 
