@@ -18,6 +18,17 @@ def _home(tmp_path, monkeypatch):
     monkeypatch.setenv("MLWRIGHT_HOME", str(tmp_path / "home"))
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker runs on a core of its own (its fits, and the processes it starts,
+    then use one thread per core instead of every worker starting a thread on every core)."""
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``-n 2``): the modules holding long end-to-end tests (marked ``slow``) first, so that
     each worker starts on one and the short ones fill in around them; within a module, the file's order (its

@@ -5,6 +5,9 @@ whichever backend ran a fixed number of trials."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -199,3 +202,13 @@ def test_partitioned_parquet_directory_is_a_source(tmp_path):
     assert r.exit_code == 0, r.output
     m = mlwright.load(tmp_path / "m")
     assert all(t["worker"] == "inline" for t in m.trials_) and "year" in [c.name for c in m.schema_.columns]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_n_jobs_minus_one_uses_the_cores_this_process_may_run_on():
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        "from mlwright.budget import usable_cores; print(usable_cores())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "1"  # pinned to one core (taskset, a container): one thread, not cpu_count()

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Budget", "Limits", "ProgressCallback", "Snapshot", "rss_bytes"]
+__all__ = ["Budget", "Limits", "ProgressCallback", "Snapshot", "rss_bytes", "usable_cores"]
 
 
 @dataclass
@@ -152,6 +152,20 @@ def rss_bytes() -> int | None:
     import os
 
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (``taskset``, a pinned container, a test worker),
+    not every core of the machine, so that ``n_jobs=-1`` never starts more threads than it has cores."""
+    import os
+
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counted is not None:
+        return counted() or 1
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def release_memory() -> None:

@@ -13,7 +13,6 @@ import inspect
 import json
 import logging
 import math
-import os
 import time
 import uuid
 import warnings
@@ -30,7 +29,7 @@ from mlwright import artifacts
 from mlwright.automl import assemble
 from mlwright.automl.after_fit import AfterFit
 from mlwright.automl.fitted import Estimate, FittedModel, Provenance
-from mlwright.budget import Budget, Limits, Snapshot, rss_bytes
+from mlwright.budget import Budget, Limits, Snapshot, rss_bytes, usable_cores
 from mlwright.config import home, parse_bytes
 from mlwright.data.cleaning import Cleaning, act_on_findings, select_features
 from mlwright.data.findings import Finding
@@ -133,7 +132,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
     time_budget : float, default 60
         Seconds for the whole ``fit`` (data checks, search, ensembling).
     n_jobs : int, default -1
-        Threads per trial; -1 uses every CPU.
+        Threads per trial; -1 uses every core this process may run on (its CPU affinity).
     seed : int, default 0
     workdir : str or None
         Where the run writes its trial log (``trials.jsonl``); nothing is written when None.
@@ -468,7 +467,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         fams = families_for(schema.task, self.families)
         if not fams:
             raise ConfigError(f"none of the families {self.families} handles a {schema.task} task")
-        n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
+        n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else usable_cores()
         cbs = self._callbacks(callbacks, tracker)
         config = SearchConfig(
             max_trials=self.max_trials,

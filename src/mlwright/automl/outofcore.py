@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.budget import Deadline, release_memory, rss_bytes
+from mlwright.budget import Deadline, release_memory, rss_bytes, usable_cores
 from mlwright.data.large import holdout_rows, sample_rows, scan, stratified_sample, table_rows
 from mlwright.faults import kill_point
 from mlwright.processes import sweep_dead
@@ -219,7 +219,7 @@ def _lgb_fit(plan: LargePlan, job: _Job, trial, staged: _Staged, ref_X: np.ndarr
     from mlwright.models.lightgbm import StopCallback, es_metric
 
     fam = get_family(trial.family)
-    n_jobs = job.n_jobs if job.n_jobs and job.n_jobs > 0 else (os.cpu_count() or 1)
+    n_jobs = job.n_jobs if job.n_jobs and job.n_jobs > 0 else usable_cores()
     n_classes = len(job.schema.classes) if job.task != "regression" else 0
     model = fam.make(job.task, dict(trial.params), n_classes, job.seed, n_jobs, job.metric)
     params = model.lgb_params()
@@ -522,7 +522,7 @@ def dask_fit(plan: LargePlan, job: _Job, trial, pre, client, deadline: Deadline)
         callbacks.append(_wall_deadline_callback(wall))
     out = dxgb.train(client, params, dtrain, num_boost_round=20_000, evals=[(dhold, "hold")], callbacks=callbacks,
                      verbose_eval=False)  # fmt: skip
-    model = XGBModel(job.task, dict(trial.params), n_classes, job.seed, os.cpu_count() or 1, job.metric)
+    model = XGBModel(job.task, dict(trial.params), n_classes, job.seed, usable_cores(), job.metric)
     model.booster = out["booster"]
     best = model.booster.attr("best_iteration")
     model.best_iteration = int(best) + 1 if best is not None else model.booster.num_boosted_rounds()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from mlwright.budget import Deadline
+from mlwright.budget import Deadline, usable_cores
 
 CLS = frozenset({"binary", "multiclass"})
 # A forest stops growing trees at this size (bytes): deep regression trees on many rows would
@@ -20,7 +19,7 @@ ALL = frozenset({"binary", "multiclass", "regression"})
 # from this many rows scikit-learn models predict with PREDICT_JOBS threads (measured on a 300-tree
 # forest, 2 cores: below ~3,000 rows starting the threads costs more than they save)
 BIG_BATCH_ROWS = 4000
-PREDICT_JOBS = min(4, os.cpu_count() or 1)
+PREDICT_JOBS = min(4, usable_cores())
 # the packed copy of a forest walks every row through every tree at once ((rows × trees) arrays per level):
 # right for a few rows, while scikit-learn's own predict is leaner for more
 PACKED_MAX_ROWS = 64
