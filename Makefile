@@ -27,7 +27,7 @@ test: $(STAMP) browser  ## lint and run the whole test suite
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy  # the core types (pyproject's [tool.mypy] files)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal  # two workers, each on a core of its own (tests/conftest.py)
 
 bench: $(STAMP)  ## the dev suite at 60 s per dataset (~25 min); results in bench-results/
 	mkdir -p bench-results

@@ -30,9 +30,10 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``-n 2``): the modules holding long end-to-end tests (marked ``slow``) first, so that
-    each worker starts on one and the short ones fill in around them; within a module, the file's order (its
-    module-scoped fixtures are built once).  A plain run keeps the file order."""
+    """Under pytest-xdist (``make test``: ``-n 2 --dist worksteal``): the modules holding long end-to-end tests
+    (marked ``slow``) first, so that the short ones fill in at the end and a worker left idle steals from the
+    other's queue; within a module, the file's order (its module-scoped fixtures are built once per worker).
+    A plain run keeps the file order."""
     import os
 
     if not os.environ.get("PYTEST_XDIST_WORKER"):
@@ -98,7 +99,7 @@ FIT_KW = ("groups", "time_column", "column_types", "callbacks")
 
 
 def quick_fit(df: pd.DataFrame, target: str = "label", **kw) -> mlwright.AutoML:
-    params = {"time_budget": 60, "families": FAST, "max_trials": 4, "n_folds": 3, "n_jobs": 2, "seed": 0}
+    params = {"time_budget": 60, "families": FAST, "max_trials": 4, "n_folds": 3, "n_jobs": -1, "seed": 0}
     fit_kw = {k: kw.pop(k) for k in FIT_KW if k in kw}
     params.update(kw)
     with warnings.catch_warnings():

@@ -96,7 +96,9 @@ def test_fit_on_a_table_larger_than_the_budget_trains_on_all_rows(tmp_path, monk
     df.loc[df.index % 997 == 5, "y"] = None  # rows without a target are never trained or judged on
     df.to_parquet(tmp_path / "parts", partition_cols=["part"], index=False)
     monkeypatch.setattr(oc, "LARGE_SHARE", 0.002)
-    m = mlwright.AutoML(time_budget=40, max_trials=3, limits={"memory": "3GB"}, tracking=None, seed=0)
+    m = mlwright.AutoML(
+        time_budget=20, max_trials=2, families=["lightgbm"], limits={"memory": "3GB"}, tracking=None, seed=0
+    )
     m.fit(tmp_path / "parts", target="y")
     big = m.large_
     labelled = int(df["y"].notna().sum())
@@ -131,7 +133,7 @@ def test_cli_fit_under_memory_limit_reads_a_large_csv_in_batches(tmp_path):
     df = _table(1_000_000, 2)
     df.to_csv(tmp_path / "big.csv", index=False, float_format="%.4f")
     r = subprocess.run([sys.executable, "-m", "mlwright.cli", "fit", str(tmp_path / "big.csv"), "--target", "y",
-                        "--memory-limit", "640MB", "--time-budget", "60", "--max-trials", "2",
+                        "--memory-limit", "640MB", "--time-budget", "20", "--max-trials", "2", "--families", "lightgbm",
                         "--out", str(tmp_path / "model"), "--tracking", "none", "--report-seconds", "0", "--quiet"],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]

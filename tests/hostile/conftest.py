@@ -64,7 +64,7 @@ def hostile_model(tmp_path_factory, hostile_data) -> Path:
     root = tmp_path_factory.mktemp("hostile-model")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = mlwright.AutoML(time_budget=120, families=["xgboost", "linear"], max_trials=2, n_jobs=2, report_seconds=0,
+        m = mlwright.AutoML(time_budget=120, families=["xgboost", "linear"], max_trials=2, n_jobs=-1, report_seconds=0,
                             workdir=str(root / "run")).fit(hostile_data, target="churn")  # fmt: skip
     return m.save(root / "model")
 
