@@ -283,8 +283,7 @@ def test_unreachable_latency_warns_and_keeps_one_model(binary_df):
 
 @pytest.mark.slow
 def test_memory_limit_caps_the_models_kept():
-    from mlwright.budget import rss_bytes
-    from mlwright.search import _release_memory
+    from mlwright.budget import release_memory, rss_bytes
 
     df = _interactions(3000)  # deep regression trees: a 300-tree forest would take ~100 MB
     # in this process: the room is what this process holds (a worker process would add its own imports;
@@ -293,7 +292,7 @@ def test_memory_limit_caps_the_models_kept():
     free = quick_fit(df, "y", **kw)
     free_forest = max(t["model_bytes"] for t in free.trials_ if t["family"] == "rf")
     room = 40_000_000
-    _release_memory()  # garbage of earlier tests freed during the fit would widen the room past what we meant
+    release_memory()  # garbage of earlier tests freed during the fit would widen the room past what we meant
     before = rss_bytes()
     capped = quick_fit(df, "y", limits={"memory": before + room}, **kw)
     forests = [t for t in capped.trials_ if t["family"] == "rf" and t["status"] == "ok"]

@@ -11,7 +11,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Budget", "Limits", "ProgressCallback", "Snapshot", "rss_bytes", "usable_cores"]
+__all__ = [
+    "Budget",
+    "Limits",
+    "ProgressCallback",
+    "Snapshot",
+    "release_memory",
+    "resolve_jobs",
+    "rss_bytes",
+    "usable_cores",
+]
 
 
 @dataclass
@@ -154,6 +163,11 @@ def rss_bytes() -> int | None:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
+def resolve_jobs(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs``: itself when positive, else (-1, 0, None) every core this process may use."""
+    return n_jobs if n_jobs and n_jobs > 0 else usable_cores()
+
+
 def usable_cores() -> int:
     """The cores this process may run on: its CPU affinity (``taskset``, a pinned container, a test worker),
     not every core of the machine, so that ``n_jobs=-1`` never starts more threads than it has cores."""
@@ -168,23 +182,35 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def release_memory() -> None:
+def release_memory(full: bool = True) -> None:
     """Hand freed heap memory back to the system: a garbage collection, glibc's ``malloc_trim`` and Arrow's pool.
 
     Freed memory otherwise stays resident (counted against ``memory_limit``) until the allocator reuses it.
+    ``full`` collects every generation (a quarter of a second in a process holding pandas, scikit-learn and
+    a few fitted models); otherwise only the young ones, where the last piece of work's own cycles are.
     """
     import gc
 
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    gc.collect() if full else gc.collect(1)
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
     try:
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
     except (ImportError, AttributeError):
         pass
+
+
+def _load_libc():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows)
+        return None
+
+
+_LIBC = _load_libc()

@@ -29,7 +29,7 @@ from mlwright import artifacts
 from mlwright.automl import assemble
 from mlwright.automl.after_fit import AfterFit
 from mlwright.automl.fitted import Estimate, FittedModel, Provenance
-from mlwright.budget import Budget, Limits, Snapshot, rss_bytes, usable_cores
+from mlwright.budget import Budget, Limits, Snapshot, resolve_jobs, rss_bytes
 from mlwright.config import home, parse_bytes
 from mlwright.data.cleaning import Cleaning, act_on_findings, select_features
 from mlwright.data.findings import Finding
@@ -467,7 +467,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         fams = families_for(schema.task, self.families)
         if not fams:
             raise ConfigError(f"none of the families {self.families} handles a {schema.task} task")
-        n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else usable_cores()
+        n_jobs = resolve_jobs(self.n_jobs)
         cbs = self._callbacks(callbacks, tracker)
         config = SearchConfig(
             max_trials=self.max_trials,

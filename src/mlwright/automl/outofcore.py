@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.budget import Deadline, release_memory, rss_bytes, usable_cores
+from mlwright.budget import Deadline, release_memory, resolve_jobs, rss_bytes, usable_cores
 from mlwright.data.large import holdout_rows, sample_rows, scan, stratified_sample, table_rows
 from mlwright.faults import kill_point
 from mlwright.processes import sweep_dead
@@ -219,7 +219,7 @@ def _lgb_fit(plan: LargePlan, job: _Job, trial, staged: _Staged, ref_X: np.ndarr
     from mlwright.models.lightgbm import StopCallback, es_metric
 
     fam = get_family(trial.family)
-    n_jobs = job.n_jobs if job.n_jobs and job.n_jobs > 0 else usable_cores()
+    n_jobs = resolve_jobs(job.n_jobs)
     n_classes = len(job.schema.classes) if job.task != "regression" else 0
     model = fam.make(job.task, dict(trial.params), n_classes, job.seed, n_jobs, job.metric)
     params = model.lgb_params()

@@ -18,7 +18,6 @@ or anything above it (see ``tests/test_layers.py``).
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import math
 import tempfile
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.budget import Budget, Deadline, Snapshot, rss_bytes
+from mlwright.budget import Budget, Deadline, Snapshot, release_memory, rss_bytes
 from mlwright.data.schema import Schema
 from mlwright.evaluation.metrics import Metric
 from mlwright.execution import Executor, InlineExecutor, TrialData, TrialTask
@@ -112,36 +111,11 @@ class Trial:
 LARGE_DATA_BYTES = 64 * 2**20
 
 
-def _release_memory(full: bool = True) -> None:
-    """Hand freed heap pages back to the OS (glibc keeps them otherwise, and RSS only grows).
-
-    ``full`` collects every generation (a quarter of a second in a process holding pandas, scikit-learn
-    and a few fitted models); otherwise only the young ones, where a trial's own cycles are.
-    """
-    gc.collect() if full else gc.collect(1)
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
 def _data_bytes(X: Any) -> int:
     try:
         return int(X.memory_usage(index=False).sum()) if hasattr(X, "memory_usage") else int(X.nbytes)
     except (AttributeError, TypeError, ValueError):
         return 0
-
-
-def _load_libc():
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim.argtypes = [ctypes.c_size_t]
-        return libc
-    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows)
-        return None
-
-
-_LIBC = _load_libc()
 
 
 class Spilled:
@@ -344,7 +318,7 @@ class Search:
         if trial.status != "ok" or not trial.models:
             self._discard(trial)
         self._trim()
-        _release_memory(self._full_release)
+        release_memory(self._full_release)
         self._notify(trial)
         return trial
 
@@ -361,7 +335,7 @@ class Search:
             self.executor.start(self.data, self._spill_path() if self._spilling() else None)
             self._started = True
             if not isinstance(self.executor, InlineExecutor):
-                _release_memory()  # what preparing the data left behind: the workers hold the memory now
+                release_memory()  # what preparing the data left behind: the workers hold the memory now
 
     def end_trials(self) -> None:
         """Release the executor's workers (the refits run here, in this process)."""
@@ -481,7 +455,7 @@ class Search:
         for key, (pre, *_rest) in list(self.prep.items()):
             if full or key[1] != "full":
                 self.prep[key] = (pre, None, None)
-        _release_memory(self._full_release)
+        release_memory(self._full_release)
 
     def full_data(self, style: str):
         """The preprocessor of ``style`` fitted on every training row, and the transformed rows."""
