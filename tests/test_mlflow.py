@@ -3,6 +3,10 @@ and the model as a pyfunc that MLflow's own loader runs — giving exactly mlwri
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -54,3 +58,67 @@ def test_mlflow_tracking_value_is_checked():
 
     with pytest.raises(ConfigError, match="'mlflow:<tracking URI>'"):
         mlwright.AutoML(tracking="wandb").fit(np.zeros((30, 2)), np.arange(30) % 2)
+
+
+def test_opening_the_mlflow_run_is_not_charged_to_the_time_budget(tmp_path, binary_df, monkeypatch):
+    """A fresh MLflow store takes seconds to create: the search's clock starts after it (issue: a 5-s fit
+    once spent its budget on MLflow's migrations and served a 1-trial model)."""
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    t_call = time.monotonic()
+    uri = f"sqlite:///{(tmp_path / 'fresh.db').as_posix()}"
+    automl = mlwright.AutoML(
+        time_budget=30, families=["lightgbm"], max_trials=1, report_seconds=0, tracking=f"mlflow:{uri}"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = automl.fit(
+            binary_df, target="label", callbacks=[lambda s: seen.append((time.monotonic() - t_call, s.elapsed))]
+        )
+    opening = m.timings_["tracking"]
+    assert opening > 0
+    wall, charged = seen[0]  # at the first trial: the budget's clock ran for the wall time less the opening
+    assert charged <= wall - opening + 0.001
+
+
+def test_cli_keeps_mlflow_logs_warnings_and_progress_bars_off_the_console(tmp_path, binary_df):
+    binary_df.to_csv(tmp_path / "train.csv", index=False)
+    uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONWARNINGS", "MLFLOW_", "TQDM_"))}
+    env["MLWRIGHT_HOME"] = str(tmp_path / "home")
+    r = subprocess.run(
+        [sys.executable, "-m", "mlwright.cli", "fit", "train.csv", "-t", "label", "--time-budget", "60",
+         "--max-trials", "2", "--families", "lightgbm", "--tracking", f"mlflow:{uri}", "--out", "model"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=240,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    console = r.stdout + r.stderr
+    assert "fitted in" in console and "model saved to" in console
+    for noise in ("Downloading artifacts", "mlflow.store", "INFO", "type hints"):
+        assert noise not in console, noise
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("mlwright").experiment_id])
+    assert any(run.data.tags.get("mlwright.model_uri") for run in runs)  # the model was still logged
+
+
+def test_cli_shows_other_libraries_warnings_only_when_verbose(capsys):
+    from mlwright.cli import console
+    from mlwright.errors import MlwrightWarning
+
+    def warn_both():
+        warnings.warn("ours", MlwrightWarning, stacklevel=1)
+        warnings.warn("theirs", UserWarning, stacklevel=1)
+
+    try:
+        for verbose in (False, True):
+            console.quiet_third_parties(verbose)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                console.run_command(warn_both)
+            shown = capsys.readouterr().err
+            assert "ours" in shown and ("theirs" in shown) is verbose
+    finally:
+        console.quiet_third_parties(False)
+        warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]

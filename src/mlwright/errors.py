@@ -66,6 +66,7 @@ __all__ = [
     "ExecutionError",
     "FeedbackError",
     "MlwrightError",
+    "MlwrightWarning",
     "ModelNotFoundError",
     "MonitoringError",
     "NotFittedError",
@@ -98,6 +99,11 @@ class MlwrightError(Exception):
     def __str__(self) -> str:  # KeyError would repr() its message; keep it readable, and on one line
         text = str(self.args[0]) if self.args else self.__class__.__name__
         return " ".join(text.split()) if "\n" in text else text
+
+
+class MlwrightWarning(UserWarning):
+    """Every warning mlwright gives on purpose (a ``UserWarning``: ``pytest.warns(UserWarning)`` still
+    matches).  The CLI prints these; other libraries' warnings go to its log unless ``--verbose``."""
 
 
 class ConfigError(MlwrightError, ValueError):

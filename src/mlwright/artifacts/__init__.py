@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlwright.errors import ArtifactError, ArtifactIntegrityError
+from mlwright.errors import ArtifactError, ArtifactIntegrityError, MlwrightWarning
 from mlwright.faults import kill_point
 from mlwright.jsonsafe import default
 from mlwright.processes import sweep_dead
@@ -188,7 +188,9 @@ def verify(path: str | Path, manifest: dict[str, Any]) -> None:
     for lib, ver in manifest.get("library_versions", {}).items():
         if ver and installed.get(lib) and installed[lib].split(".")[0] != ver.split(".")[0]:
             warnings.warn(
-                f"model was saved with {lib} {ver}, this environment has {installed[lib]}", UserWarning, stacklevel=3
+                f"model was saved with {lib} {ver}, this environment has {installed[lib]}",
+                MlwrightWarning,
+                stacklevel=3,
             )
 
 

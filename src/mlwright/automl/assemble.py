@@ -18,6 +18,7 @@ import pandas as pd
 from mlwright.automl.fitted import FittedModel, Member
 from mlwright.budget import Deadline
 from mlwright.ensemble import caruana, nested_scores
+from mlwright.errors import MlwrightWarning
 from mlwright.evaluation.metrics import Metric, get_metric
 from mlwright.models import get as get_family
 from mlwright.models._common import thin_fold_forest
@@ -202,7 +203,7 @@ def meet_latency(
     if ms > limit:
         warnings.warn(
             f"max_predict_ms={limit} cannot be met: the fastest model alone takes {ms:.1f} ms per row; keeping it",
-            UserWarning,
+            MlwrightWarning,
             stacklevel=4,
         )
     return fitted

@@ -40,6 +40,7 @@ from mlwright.errors import (
     BudgetExhaustedError,
     ConfigError,
     EmptyDataError,
+    MlwrightWarning,
     NotFittedError,
     TargetError,
     TargetNotFoundError,
@@ -187,7 +188,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
     model_bytes_ : int
         Size of the served models.
     timings_ : dict
-        Seconds spent in each stage of ``fit`` (prepare, search, ensemble, refit, latency).
+        Seconds spent in each stage of ``fit`` (tracking, prepare, search, ensemble, refit, latency).
+        ``tracking`` — opening the run in the store or MLflow — is not charged to ``time_budget``.
     """
 
     @_old_names_into_limits
@@ -344,11 +346,19 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         source = source if source is not None else _source_of(X)
         table = self._training_table(plan.sample if plan else X, y, options, cleaning)
         options["target"] = table.target
+        t_open = time.monotonic()
         cache, tracker = self._open_run(table, options)
+        # opening the run (the store, an MLflow store's first migrations) is not the search's time: the clock
+        # moves on by what it took, which the timings show as "tracking"
+        opening = time.monotonic() - t_open
+        budget = Budget(budget.seconds, start=budget.start + opening)
+        if plan is not None:
+            plan.deadline += opening
         provenance = Provenance(run_id=self._run_id, training_source=source, fit_options=options)
         executor.prepare()  # a worker starts (imports) while the folds are made
         try:
             fitted = self._search(table, budget, cleaning, mem_limit, executor, cache, callbacks, tracker, provenance)
+            fitted = fitted.with_provenance(timings={"tracking": round(opening, 3), **fitted.provenance.timings})
             if plan is not None:  # the best chunk-trainable configuration, trained on every row
                 from mlwright.automl.outofcore import fit_all_rows
 
@@ -408,7 +418,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         if n_missing == len(df):
             raise TargetError(f"target column {target!r} has no values (all {len(df)} rows are missing)")
         if n_missing:
-            warnings.warn(f"dropped {n_missing} row(s) whose target {target!r} is missing", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"dropped {n_missing} row(s) whose target {target!r} is missing", MlwrightWarning, stacklevel=3
+            )
             df = df.loc[y_raw.notna()].reset_index(drop=True)
         group_values = order = None
         if groups is not None:
@@ -649,7 +661,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             wd.mkdir(parents=True, exist_ok=True)
             self._write_run_files(wd)
         except OSError as exc:  # e.g. the disk filled during the search: the fitted model is not lost for it
-            warnings.warn(f"the run's log could not be written to {str(wd)!r}: {exc}", UserWarning, stacklevel=3)
+            warnings.warn(f"the run's log could not be written to {str(wd)!r}: {exc}", MlwrightWarning, stacklevel=3)
             return
         self.fitted_ = self.fitted_.with_provenance(run_dir=str(wd))
 
@@ -761,7 +773,7 @@ def _warn_dropped(schema: Schema) -> None:
     if empty:
         warnings.warn(
             f"dropped {len(empty)} feature column(s) that are entirely missing: " + ", ".join(repr(c) for c in empty),
-            UserWarning,
+            MlwrightWarning,
             stacklevel=4,
         )
     for kind in ("constant", "id"):

@@ -18,11 +18,21 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mlwright.cli.console import err, out, run_command
+from mlwright.cli.console import err, out, quiet_third_parties, run_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlwright: an automated ML engineer for tables.")
 
 DEMO_TARGET = "card"
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="also show other libraries' warnings, logs and progress bars")
+    ] = False,
+) -> None:
+    """mlwright: an automated ML engineer for tables."""
+    quiet_third_parties(verbose)
 
 
 def demo_data_path() -> Path:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from mlwright.data.checks import CheckConfig, Finding, run_checks
 from mlwright.data.schema import Schema, infer_column, mask_na
-from mlwright.errors import ConfigError, did_you_mean
+from mlwright.errors import ConfigError, MlwrightWarning, did_you_mean
 
 __all__ = ["IMPUTE", "Cleaning", "act_on_findings", "select_features"]
 
@@ -161,7 +161,7 @@ def act_on_findings(
             continue
         f.action = _act(f, df, schema, cleaning)
         if f.action.startswith(("dropped", "removed")):
-            warnings.warn(f"{f.action}: {f.message}", UserWarning, stacklevel=4)
+            warnings.warn(f"{f.action}: {f.message}", MlwrightWarning, stacklevel=4)
         elif f.severity != "info":
             log.info("%s — %s", f.message, f.action)
         if f.check == "duplicates" and f.action.startswith("removed"):

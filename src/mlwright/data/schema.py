@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.errors import ColumnsMismatchError, ColumnTypeError, ConfigError, TargetError, did_you_mean
+from mlwright.errors import (
+    ColumnsMismatchError,
+    ColumnTypeError,
+    ConfigError,
+    MlwrightWarning,
+    TargetError,
+    did_you_mean,
+)
 from mlwright.evaluation.metrics import default_metric, get_metric
 from mlwright.jsonsafe import plain
 
@@ -174,7 +181,7 @@ class Schema:
             warnings.warn(
                 f"ignoring {len(extra)} column(s) the model was not trained on: "
                 + ", ".join(repr(e) for e in extra[:10]),
-                UserWarning,
+                MlwrightWarning,
                 stacklevel=4,
             )
 
@@ -618,7 +625,7 @@ def finite(a: np.ndarray, name: str = "", warn: bool = True) -> np.ndarray:
     if warn:
         warnings.warn(
             f"column {name!r}: {int(bad.sum())} value(s) infinite or beyond ±3.4e38 read as missing",
-            UserWarning,
+            MlwrightWarning,
             stacklevel=5,
         )
     return np.where(bad, np.nan, a)
@@ -646,7 +653,7 @@ def _to_float(s: pd.Series, name: str, strict: bool) -> pd.Series:
         if strict:
             raise _bad(name, s, bad, "numeric")
         warnings.warn(
-            f"column {name!r}: {int(bad.sum())} non-numeric value(s) treated as missing", UserWarning, stacklevel=4
+            f"column {name!r}: {int(bad.sum())} non-numeric value(s) treated as missing", MlwrightWarning, stacklevel=4
         )
     return pd.Series(finite(conv.to_numpy(dtype=float, na_value=np.nan), name), index=s.index)
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from mlwright._version import __version__
 from mlwright.budget import Deadline
+from mlwright.errors import MlwrightWarning
 from mlwright.evaluation import diagnose, explain
 from mlwright.evaluation.metrics import get_metric
 from mlwright.jsonsafe import default
@@ -259,7 +260,7 @@ def _learning_curve(fitted, ctx, metric, n_classes, seed, seconds) -> dict[str, 
             clip=cleaning.clip_quantile,
         )  # fmt: skip
     except Exception as exc:  # a refit that fails must not cost the user the whole report
-        warnings.warn(f"learning curve skipped: {type(exc).__name__}: {exc}", UserWarning, stacklevel=2)
+        warnings.warn(f"learning curve skipped: {type(exc).__name__}: {exc}", MlwrightWarning, stacklevel=2)
         return None
 
 
@@ -270,7 +271,7 @@ def _shap(fitted, X: pd.DataFrame, seed: int, where: str) -> dict[str, Any] | No
         try:
             found = explain.served_tree_shap(fitted, X.iloc[idx])
         except Exception as exc:  # SHAP is an extra view; its failure must not sink the report
-            warnings.warn(f"SHAP values skipped: {type(exc).__name__}: {exc}", UserWarning, stacklevel=2)
+            warnings.warn(f"SHAP values skipped: {type(exc).__name__}: {exc}", MlwrightWarning, stacklevel=2)
             return None
     if found is None:
         return None

@@ -17,6 +17,7 @@ from sklearn.model_selection import (
 )
 
 from mlwright.config import DEFAULT_FOLDS, LARGE_DATA_ROWS
+from mlwright.errors import MlwrightWarning
 
 __all__ = ["Splits", "make_splits"]
 
@@ -64,7 +65,7 @@ def make_splits(
             if smallest >= 2:
                 n_folds = smallest
             else:
-                warnings.warn("a class has a single row: stratification is off", UserWarning, stacklevel=3)
+                warnings.warn("a class has a single row: stratification is off", MlwrightWarning, stacklevel=3)
                 classification = False
     n_folds = max(2, n_folds)
     X = np.zeros((n, 1))

@@ -26,7 +26,7 @@ import threading
 import warnings
 from typing import Any
 
-from mlwright.errors import ConfigError
+from mlwright.errors import ConfigError, MlwrightWarning
 from mlwright.jsonsafe import stored
 from mlwright.processes import HOST, process_alive
 
@@ -161,9 +161,9 @@ class StoreTracker:
         self._q.put(_STOP)
         self._thread.join(wait)
         if self._thread.is_alive():
-            warnings.warn("the run's record in the store is still being written", UserWarning, stacklevel=3)
+            warnings.warn("the run's record in the store is still being written", MlwrightWarning, stacklevel=3)
         elif self.error:
-            warnings.warn(f"the run was not recorded in the store: {self.error}", UserWarning, stacklevel=3)
+            warnings.warn(f"the run was not recorded in the store: {self.error}", MlwrightWarning, stacklevel=3)
         self._thread = None
 
     # ---------------------------------------------------------------- the writer thread

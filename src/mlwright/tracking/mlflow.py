@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from mlwright.errors import ConfigError
+from mlwright.errors import ConfigError, MlwrightWarning
 
 __all__ = ["MlflowTracker"]
 
@@ -91,7 +91,7 @@ class MlflowTracker:
                 {"metric": info.get("metric"), "data": info.get("data") or {}})))  # fmt: skip
         except Exception as exc:  # an unreachable server must not stop the fit
             self.error = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"MLflow tracking is off for this run: {self.error}", UserWarning, stacklevel=3)
+            warnings.warn(f"MLflow tracking is off for this run: {self.error}", MlwrightWarning, stacklevel=3)
             return
         self._thread = threading.Thread(target=self._work, name="mlwright-mlflow", daemon=True)
         self._thread.start()
@@ -118,7 +118,7 @@ class MlflowTracker:
             uri = log_model(automl, self.mlflow_run_id, self.uri)
             self._client.set_tag(self.mlflow_run_id, "mlwright.model_uri", uri)
         except Exception as exc:
-            warnings.warn(f"logging the model to MLflow failed: {type(exc).__name__}: {exc}", UserWarning,
+            warnings.warn(f"logging the model to MLflow failed: {type(exc).__name__}: {exc}", MlwrightWarning,
                           stacklevel=3)  # fmt: skip
 
     # ---------------------------------------------------------------- the writer thread
