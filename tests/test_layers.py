@@ -97,9 +97,10 @@ def test_every_exception_class_is_in_the_one_error_tree():
                 if any(b in tree or b.endswith(("Error", "Exception")) for b in bases):
                     outside.append(f"{mod}.{node.name}")
     assert outside == [], outside
-    for name in tree - {"closest", "did_you_mean", "writable_dir"}:
+    for name in tree - {"closest", "did_you_mean", "writable_dir", "MlwrightWarning"}:
         cls = getattr(errors, name)
         assert issubclass(cls, errors.MlwrightError) and cls.__doc__ and cls.code, name
+    assert issubclass(errors.MlwrightWarning, UserWarning)  # the one warning class, beside the tree
 
 
 def test_sql_on_the_store_only_inside_store():

@@ -111,6 +111,7 @@ def test_cli_shows_other_libraries_warnings_only_when_verbose(capsys):
         warnings.warn("ours", MlwrightWarning, stacklevel=1)
         warnings.warn("theirs", UserWarning, stacklevel=1)
 
+    original = warnings.showwarning  # run_command installs the CLI's own
     try:
         for verbose in (False, True):
             console.quiet_third_parties(verbose)
@@ -121,4 +122,4 @@ def test_cli_shows_other_libraries_warnings_only_when_verbose(capsys):
             assert "ours" in shown and ("theirs" in shown) is verbose
     finally:
         console.quiet_third_parties(False)
-        warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+        warnings.showwarning = original
