@@ -55,6 +55,31 @@ def test_id_like_column():
     assert not _of(f, "leakage", "customer_ref")
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(1).permutation(N) + 1,  # record numbers, shuffled
+        np.sort(np.random.default_rng(2).choice(np.arange(1, 1.3 * N + 1, dtype=int), N, replace=False))[::-1],
+        np.random.default_rng(3).permutation(np.arange(N) * 10 + 5000),  # evenly spaced codes, any order
+    ],
+    ids=["permutation", "a-sample-of-row-numbers", "evenly-spaced"],
+)
+def test_unique_integers_counting_rows_are_id_like_in_any_order(values):
+    df = _clean().assign(record=values)  # no ID-like name: the values alone give it away
+    f = run_checks(df, "bought")
+    assert _of(f, "id_like", "record")
+    from mlwright.data.schema import infer_schema
+
+    assert infer_schema(df, "bought")["record"].kind == "id"  # and fit leaves it out
+
+
+def test_unique_integer_measurements_are_not_id_like():
+    rng = np.random.default_rng(8)
+    prices = rng.choice(np.arange(50_000, 900_000), N, replace=False)  # unique, but spread like a measurement
+    f = run_checks(_clean().assign(price=prices), "bought")
+    assert not _of(f, "id_like", "price")
+
+
 def test_missing_shares():
     df = _clean()
     df["mostly_gone"] = np.where(np.arange(N) < 30, np.arange(N) * 1.5, np.nan)  # 97.5 % missing
@@ -157,6 +182,32 @@ def test_leak_relabelled_category():
     leak = _of(f, "leakage", "pipeline_stage", "critical")
     assert leak and leak[0].data["score"] > 0.99
     assert not _of(f, "leakage", "score"), "a genuinely strong feature is not a leak"
+
+
+def test_suspicious_but_not_conclusive_column_is_a_leakage_warning():
+    """A code that agrees with the label on 97 % of rows: AUC ≈ 0.97 alone — a warning, kept by fit."""
+    df = _clean()
+    rng = np.random.default_rng(11)
+    agree = rng.random(N) < 0.97
+    df["review_code"] = np.where((df.bought == "yes") == agree, "R1", "R0")
+    f = run_checks(df, "bought")
+    warn = _of(f, "leakage", "review_code", "warning")
+    assert warn and 0.95 <= warn[0].data["score"] < 0.99 and "suspiciously well" in warn[0].message
+    assert not _of(f, "leakage", "review_code", "critical")
+    assert not _of(f, "leakage", "score"), "a genuinely strong feature is not flagged"
+
+
+def test_suspicious_regression_column_is_a_leakage_warning():
+    rng = np.random.default_rng(12)
+    n = 900
+    x = rng.normal(size=(n, 2))
+    y = 50 + 10 * x[:, 0] + 4 * x[:, 1] + rng.normal(scale=2, size=n)
+    df = pd.DataFrame({"f1": x[:, 0], "f2": x[:, 1], "price": y})
+    df["appraisal"] = y + rng.normal(scale=2.5, size=n)  # R² ≈ 0.93 alone: strong, not a copy
+    f = run_checks(df, "price")
+    warn = _of(f, "leakage", "appraisal", "warning")
+    assert warn and 0.9 <= warn[0].data["score"] < 0.98
+    assert not _of(f, "leakage", "f2")
 
 
 def test_leak_field_filled_only_after_the_outcome():

@@ -64,6 +64,10 @@ class CheckConfig:
     leak_gain: float = 0.98  # multiclass: share of the majority-class error removed by one column
     leak_r2: float = 0.98  # regression: out-of-fold R² of one column alone
     leak_rho: float = 0.995  # regression: |Spearman| between a column and the target
+    # the warning tier: suspicious, not conclusive (fit keeps the column and says so)
+    leak_warn_auc: float = 0.95
+    leak_warn_gain: float = 0.95
+    leak_warn_r2: float = 0.9
     skew_auc: float = 0.75  # adversarial validation AUC above which two tables differ
     sample_rows: int = 50_000
     seed: int = 0

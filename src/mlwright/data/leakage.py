@@ -96,6 +96,7 @@ def check_leakage(ctx: Ctx) -> list[Finding]:
         return []
     cfg = ctx.cfg
     limit = {"AUC": cfg.leak_auc, "error removed": cfg.leak_gain, "R²": cfg.leak_r2}
+    warn = {"AUC": cfg.leak_warn_auc, "error removed": cfg.leak_warn_gain, "R²": cfg.leak_warn_r2}
     df = ctx.sample()
     df = df.loc[df[ctx.target].notna()]
     y = _encoded_target(ctx, df)
@@ -111,6 +112,8 @@ def check_leakage(ctx: Ctx) -> list[Finding]:
         strong = r["score"] >= limit[r["measure"]]
         copy = rho is not None and abs(rho) >= cfg.leak_rho
         if not (strong or copy):
+            if r["score"] >= warn[r["measure"]]:
+                out.append(_suspicious(name, r, rho))
             continue
         missing = df[name].isna().to_numpy()
         via_missing = False
@@ -147,6 +150,21 @@ def check_leakage(ctx: Ctx) -> list[Finding]:
     if ctx.time_column and ctx.time_column in ctx.df.columns:
         out += _post_time_findings(ctx)
     return out
+
+
+def _suspicious(name: str, r: dict[str, float], rho: float | None) -> Finding:
+    """The warning tier: one column is strong enough alone to be worth a look, not enough to be sure."""
+    return finding(
+        "leakage",
+        "warning",
+        name,
+        f"{name!r} alone predicts the target suspiciously well (out-of-fold {r['measure']} {r['score']:.3f} from "
+        "this column alone): check that it is known when you predict, not recorded after the outcome",
+        f"fit keeps it; if it is recorded after the outcome, drop it with cleaning={{'drop': ['{name}']}}",
+        measure=r["measure"],
+        score=r["score"],
+        spearman=rho,
+    )
 
 
 def _post_time_findings(ctx: Ctx) -> list[Finding]:

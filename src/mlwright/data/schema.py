@@ -306,6 +306,21 @@ def parse_dates(s: pd.Series, order: str | None = None) -> pd.Series:
     return out.dt.tz_localize(None)
 
 
+def _record_number(name: str, s: pd.Series) -> bool:
+    """Whether unique integers look like a record number rather than a measurement: an ID-like name, counting
+    in row order, or — in any order — dense (at least half the integers of their range are present, as in a
+    shuffled sample of row numbers) or evenly spaced (10, 20, 30 …)."""
+    if _ID_NAME.search(name):
+        return True
+    v = s.to_numpy(dtype=np.int64)
+    in_order = np.diff(v)
+    if (in_order == 1).mean() > 0.95:
+        return True
+    gaps = np.diff(np.sort(v))
+    span = float(v.max()) - float(v.min())
+    return span <= 2 * (len(v) - 1) or bool((gaps == gaps[0]).all())
+
+
 def _infer_kind(name: str, s: pd.Series, n_rows: int) -> tuple[str, bool]:
     """Kind of one column and whether its numbers arrived as text."""
     if s.isna().all():
@@ -319,10 +334,8 @@ def _infer_kind(name: str, s: pd.Series, n_rows: int) -> tuple[str, bool]:
         nun = s.nunique()
         if nun <= 1:
             return ("numeric" if gaps else "constant"), False
-        if pd.api.types.is_integer_dtype(s.dtype) and nun == n_rows and n_rows >= 50:
-            d = s.diff().dropna()
-            if _ID_NAME.search(name) or (len(d) and (d == 1).mean() > 0.95):
-                return "id", False
+        if pd.api.types.is_integer_dtype(s.dtype) and nun == n_rows and n_rows >= 50 and _record_number(name, s):
+            return "id", False
         return "numeric", False
     if _is_stringish(s):
         s2 = _blank_to_na(s)
