@@ -344,3 +344,29 @@ def test_mlp_family_serves_its_fold_models_and_round_trips(binary_df, tmp_path):
     loaded = mlwright.load(a.save(tmp_path / "mlp"))
     np.testing.assert_allclose(loaded.predict_proba(X), a.predict_proba(X), rtol=1e-6)
     assert all(f.suffix == ".npz" for f in (tmp_path / "mlp").rglob("*.npz"))  # weights as plain arrays
+
+
+def test_a_text_only_table_is_read_by_the_linear_model_on_word_and_character_ngrams():
+    """One free-text column and a label: the linear model on TF-IDF n-grams runs first and carries the model."""
+    rng = np.random.default_rng(0)
+    good = ["refunded", "helpful", "quick", "friendly", "resolved", "thanks", "great"]
+    bad = ["refused", "rude", "slow", "broken", "waiting", "ignored", "awful"]
+    filler = ["the", "order", "agent", "call", "today", "again", "my", "was", "and", "ticket"]
+    rows = []
+    for i in range(400):
+        label = i % 2
+        words = list(rng.choice(filler, 6)) + list(rng.choice(good if label else bad, 1))
+        if rng.random() < 0.1:  # some noise
+            words += list(rng.choice(bad if label else good, 1))
+        rng.shuffle(words)
+        rows.append({"review": " ".join(words), "happy": label})
+    df = pd.DataFrame(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = mlwright.AutoML(time_budget=120, max_trials=3, n_jobs=1, report_seconds=0).fit(df, target="happy")
+    assert m.schema_["review"].kind == "text"
+    assert m.trials_[0]["family"] == "linear" and m.trials_[0]["status"] == "ok"
+    linear = m.leaderboard().query("model == 'linear_1'")["score_val"].iloc[0]
+    assert linear > 0.9  # cross-validated AUC from the text alone
+    assert "linear_1" in [mem["name"] for mem in m.members_]
+    assert m.predict_proba(pd.DataFrame({"review": ["agent was rude and slow"]}))[1].iloc[0] < 0.5

@@ -52,6 +52,12 @@ def test_onnx_runtime_equals_native_on_dev_datasets(package, name, target, tmp_p
     res = onnx_parity(model, path, df[test])
     assert res["rows"] == int(test.sum()) and res["max_abs"] <= 1e-5, res
     assert res.get("labels_equal", True)
+    if model.fitted_.task == "multiclass":  # a temperature and a floor learned out of fold: in the graph too
+        k = len(model.classes_)
+        t = {"temperature": 1.7, "floor": 0.01, "prior": [1 / k] * k, "min_prob": 1e-4}
+        model.fitted_ = model.fitted_.replace(tempering=t)
+        res = onnx_parity(model, export_onnx(model, tmp_path / "tempered.onnx"), df[test])
+        assert res["max_abs"] <= 1e-5 and res.get("labels_equal", True), res
 
 
 @pytest.mark.slow

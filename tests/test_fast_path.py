@@ -84,7 +84,7 @@ def test_forest_members_fused_on_the_fast_path_give_the_same_numbers(multiclass_
     (m_rf,), (m_et,) = rf.fitted_.members, et.fitted_.members
     assert m_rf.preps == m_et.preps == ("ordinal/full",)  # same data and seed: the same preprocessing
     two = (dataclasses.replace(m_rf, weight=0.6), dataclasses.replace(m_et, weight=0.4))
-    rf.fitted_ = rf.fitted_.replace(members=two)  # a two-forest ensemble
+    rf.fitted_ = rf.fitted_.replace(members=two, tempering=None)  # a two-forest ensemble, its blend as it is
     rest, fused = rf.fitted_.fused_forests()
     assert rest == [] and len(fused) == 1
     X = multiclass_df.drop(columns=["label"])

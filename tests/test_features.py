@@ -104,6 +104,22 @@ def test_text_features_dense_and_sparse():
     assert sp.issparse(sparse) and sparse.shape[0] == 10
 
 
+def test_sparse_text_features_add_character_ngrams_within_a_volume_cap(monkeypatch):
+    import mlwright.features as F
+
+    txt = pd.DataFrame({"t": ["refunded quickly", "refund refused", "great service", "servicing late"] * 5})
+    words = TextFeatures(n_components=None).fit(txt)
+    both = TextFeatures(n_components=None, char_features=500).fit(txt)
+    chars = both.char_vectorizers_[0].get_feature_names_out()
+    assert "refu" in chars and " ref" in chars  # word pieces: "refunded" and "refused" share them
+    assert both.transform(txt).shape[1] == words.transform(txt).shape[1] + len(chars)
+    assert TextFeatures(n_components=2, char_features=500).fit(txt).char_vectorizers_ == [None]  # dense: SVD only
+    monkeypatch.setattr(F, "CHAR_MAX_CHARS", 100)  # a column past the cap: words only (their analysis is cheap)
+    assert TextFeatures(n_components=None, char_features=500).fit(txt).char_vectorizers_ == [None]
+    stats = both.transform(txt)[:, -2:].toarray()
+    assert stats.max() <= 1.0  # lengths on the TF-IDF weights' scale beside them: linear solvers converge
+
+
 @pytest.mark.parametrize(
     "est", [FrequencyEncoder(), CategoryEncoder(), TabularPreprocessor()], ids=lambda e: type(e).__name__
 )

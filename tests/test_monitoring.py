@@ -118,10 +118,12 @@ def test_monitor_over_the_prediction_log(binary_model, binary_df, tmp_path):
     with Server(app) as c:
         a = c.post(url, json={"records": json.loads(X.to_json(orient="records"))}, headers=AUTH)
         assert a.status_code == 200
-        time.sleep(2.2)  # the next request falls in a later 2-second window
+        # just past the next 2-second boundary (windows are cut at multiples of their width): the error and the
+        # shifted rows land together in a later window, however long the first request took
+        time.sleep(2.0 - time.time() % 2.0 + 0.02)
+        assert c.post(url, json={"records": [{"x1": "oops"}]}, headers=AUTH).status_code == 422
         b = c.post(url, json={"records": json.loads(shifted.to_json(orient="records"))}, headers=AUTH)
         assert b.status_code == 200
-        assert c.post(url, json={"records": [{"x1": "oops"}]}, headers=AUTH).status_code == 422
         # ground truth for the first request's rows (the true labels) and half of the second's
         ids_a, ids_b = a.json()["prediction_ids"], b.json()["prediction_ids"]
         items = [{"prediction_id": i, "actual": y} for i, y in zip(ids_a, fresh["label"])]

@@ -381,7 +381,7 @@ def to_onnx(model: Any):
         g.nodes.append(helper.make_node("Reshape", [total, g.const([-1], np.int64)], ["predictions"]))
         outputs.append(helper.make_tensor_value_info("predictions", TensorProto.DOUBLE, [None]))
     else:
-        p = _calibrated(g, fitted, total)
+        p = _calibrated(g, fitted, _tempered(g, fitted.tempering, total))
         clipped = g.op("Clip", [p, g.const(0.0), g.const(1.0)])
         probs = g.op("Div", [clipped, g.op("ReduceSum", [clipped, g.const([1], np.int64)], keepdims=1)])
         g.nodes.append(helper.make_node("Identity", [probs], ["probabilities"]))
@@ -410,6 +410,26 @@ def to_onnx(model: Any):
     helper.set_model_props(onx, meta)
     onnx.checker.check_model(onx)
     return onx
+
+
+def _tempered(g: _Graph, t: dict[str, Any] | None, p: str) -> str:
+    """:func:`mlwright.evaluation.tempering.apply_tempering` as graph nodes."""
+    if t is None:
+        return p
+    axis = g.const([1], np.int64)
+    if "temperature" in t:
+        z = g.op("Div", [g.op("Log", [g.op("Clip", [p, g.const(1e-300)])]), g.const(float(t["temperature"]))])
+        q = g.op("Exp", [g.op("Sub", [z, g.op("ReduceMax", [z, axis], keepdims=1)])])
+        q = g.op("Div", [q, g.op("ReduceSum", [q, axis], keepdims=1)])
+        eps = float(t["floor"])
+        prior = g.const(np.asarray(t["prior"], dtype=float)[None, :] * eps)
+        p = g.op("Add", [g.op("Mul", [q, g.const(1.0 - eps)]), prior])
+    m = float(t.get("min_prob", 0.0))
+    if not m:
+        return p
+    k = g.op("Cast", [g.op("Gather", [g.op("Shape", [p]), g.const(1, np.int64)], axis=0)], to=11)  # classes
+    scale = g.op("Sub", [g.const(1.0), g.op("Mul", [k, g.const(m)])])
+    return g.op("Add", [g.op("Mul", [p, scale]), g.const(m)])
 
 
 def _calibrated(g: _Graph, fitted, p: str) -> str:

@@ -20,11 +20,12 @@ from mlwright.budget import Deadline
 from mlwright.ensemble import caruana, nested_scores
 from mlwright.errors import MlwrightWarning
 from mlwright.evaluation.metrics import Metric, get_metric
+from mlwright.evaluation.tempering import fit_tempering, floor_only, tempering_gain
 from mlwright.models import get as get_family
 from mlwright.models._common import thin_fold_forest
 from mlwright.search import Search, Spilled
 
-__all__ = ["ENSEMBLE_NAME", "Choice", "build_members", "choose", "leaderboard", "meet_latency", "trial_rows"]
+__all__ = ["ENSEMBLE_NAME", "Choice", "build_members", "choose", "leaderboard", "meet_latency", "temper", "trial_rows"]
 
 ENSEMBLE_NAME = "ensemble"
 MAX_ENSEMBLE_CANDIDATES = 15
@@ -164,6 +165,26 @@ def leaderboard(
     return pd.concat([pd.DataFrame([served]), trials], ignore_index=True), served["model"]
 
 
+def temper(fitted: FittedModel, mask: np.ndarray, y_enc: np.ndarray) -> FittedModel:
+    """Learn the tempering of a multiclass blend on its out-of-fold probabilities (see
+    :mod:`mlwright.evaluation.tempering`); kept when, cross-fitted over the folds, it lowers the log loss, which
+    then moves the log-loss estimate by the same amount.  Binary models keep the floor only (``calibrate``
+    maps their probabilities)."""
+    if fitted.task == "regression":
+        return fitted
+    if fitted.task != "multiclass" or fitted.oof is None or not fitted.fold_groups:
+        return fitted.replace(tempering=floor_only())
+    p, y = fitted.oof_blend(mask), y_enc[mask]
+    raw, crossfit = tempering_gain(p, y, list(fitted.fold_groups))
+    if not crossfit < raw:
+        return fitted.replace(tempering=floor_only())
+    t = fit_tempering(p, y) | {"oof_log_loss": round(raw, 6), "oof_log_loss_tempered": round(crossfit, 6)}
+    fitted = fitted.replace(tempering=t)
+    if fitted.metric == "log_loss":
+        fitted = relabel(fitted.with_estimate(score_val=fitted.estimate.score_val + crossfit - raw))
+    return fitted
+
+
 def relabel(fitted: FittedModel) -> FittedModel:
     """``fitted`` with its leaderboard and best model named again from its members and estimate."""
     lb, best = leaderboard(
@@ -220,4 +241,4 @@ def _reweight(
     members = tuple(dataclasses.replace(m, weight=float(w)) for m, w in zip(kept, weights) if w > 0)
     preps = {k: v for k, v in fitted.preprocessors.items() if any(k in m.preps for m in members)}
     fitted = fitted.replace(members=members, preprocessors=preps)
-    return fitted.with_estimate(score_val=float(score if nested is None else nested[0]))
+    return temper(fitted.with_estimate(score_val=float(score if nested is None else nested[0])), mask, y_enc)

@@ -544,6 +544,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
                 fold_groups=assemble.fold_groups(splits),
                 trial_rows=rows,
             )
+            fitted = assemble.temper(fitted, splits.oof_mask, y_enc)  # honest probabilities (multiclass)
             search.free_matrices(full=True)
         finally:
             search.close()

@@ -118,6 +118,7 @@ class FittedModel:
     provenance: Provenance = field(default_factory=Provenance)
     threshold: float | None = None
     calibration: dict[str, Any] | None = None
+    tempering: dict[str, Any] | None = None
     reference: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
     oof: Mapping[str, np.ndarray] | None = None
@@ -173,14 +174,25 @@ class FittedModel:
 
     # ------------------------------------------------------------------ scoring
     def scores(self, X: Any) -> np.ndarray:
-        """What the served model outputs for ``X``: calibrated class probabilities, or values (regression)."""
+        """What the served model outputs for ``X``: class probabilities — tempered and floored
+        (:mod:`mlwright.evaluation.tempering`), then calibrated when asked — or values (regression)."""
         p = self.blended(X)
+        if self.task == "regression":
+            return p
+        p = self.tempered(p)
         if self.calibration is not None and self.task == "binary":
             from mlwright.evaluation.diagnose import apply_calibration
 
             p1 = apply_calibration(self.calibration, p[:, 1])
             p = np.column_stack([1.0 - p1, p1])
         return p
+
+    def tempered(self, p: np.ndarray) -> np.ndarray:
+        """Blended class probabilities through the tempering learned out of fold (at least: the floor; none for
+        models saved before it existed, which predict as they did)."""
+        from mlwright.evaluation.tempering import apply_tempering
+
+        return apply_tempering(self.tempering, p) if len(p) and self.tempering is not None else p
 
     def blended(self, X: Any) -> np.ndarray:
         """The members' weighted blend for ``X``, before calibration."""

@@ -70,6 +70,7 @@ def manifest_of(f: FittedModel, params: dict[str, Any]) -> dict[str, Any]:
         "feature_selection": f.feature_selection,
         "threshold": f.threshold,
         "calibration": f.calibration,
+        "tempering": f.tempering,
     }
 
 
@@ -181,6 +182,7 @@ def _build(path: Path, manifest: dict[str, Any]) -> FittedModel:
         ),
         threshold=float(threshold) if threshold is not None else None,
         calibration=manifest.get("calibration"),
+        tempering=manifest.get("tempering"),
         reference=_json_file(path, "reference.json", manifest),
         report=_json_file(path, "report.json", manifest),
     )

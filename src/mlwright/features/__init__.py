@@ -49,6 +49,9 @@ __all__ = [
 MISSING = "__missing__"
 OTHER = "__other__"
 STYLES = ("native", "ordinal", "onehot")
+CHAR_FEATURES = 30000  # character n-grams per text column for the linear families (one-hot style)
+CHAR_MAX_CHARS = 1_000_000  # ... when the column holds at most this many characters (their analysis costs ~3 µs each)
+SPARSE_STATS_SCALE = 10.0  # log lengths (up to ~10) scaled beside TF-IDF weights in the sparse output
 
 
 def _frame(X) -> pd.DataFrame:
@@ -247,6 +250,14 @@ def _date_parts(values: np.ndarray, has_time: bool) -> list[np.ndarray]:
     return out
 
 
+def _fit_tfidf(vec: TfidfVectorizer, txt: pd.Series):
+    try:
+        return vec.fit_transform(txt)
+    except ValueError:  # empty vocabulary (e.g. tiny data): fall back to no pruning
+        vec.set_params(min_df=1)
+        return vec.fit_transform(txt)
+
+
 class TextFeatures(TransformerMixin, BaseEstimator):
     """Free text → TF-IDF (sparse) or its truncated SVD (dense), plus length statistics.
 
@@ -255,19 +266,24 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     n_components : int or None, default 24
         SVD components; ``None`` keeps the sparse TF-IDF matrix.
     max_features : int, default 20000
+        Word uni- and bigrams kept per column.
+    char_features : int, default 0
+        Sparse output only: character 2–5-grams (within word boundaries) kept per column besides the words —
+        robust to spelling, inflection and word pieces; with a linear model the classic strong text baseline.
     seed : int, default 0
     """
 
-    def __init__(self, n_components: int | None = 24, max_features: int = 20000, seed: int = 0):
+    def __init__(self, n_components: int | None = 24, max_features: int = 20000, char_features: int = 0, seed: int = 0):
         self.n_components = n_components
         self.max_features = max_features
+        self.char_features = char_features
         self.seed = seed
 
     def fit(self, X, y=None):
-        """Fit one vectoriser (and SVD) per column."""
+        """Fit the vectorisers (and SVD) of each column."""
         df = _frame(X)
         self.n_features_in_ = df.shape[1]
-        self.vectorizers_, self.svds_ = [], []
+        self.vectorizers_, self.svds_, self.char_vectorizers_ = [], [], []
         for c in df.columns:
             txt = df[c].fillna("").astype(str)
             vec = TfidfVectorizer(
@@ -278,11 +294,19 @@ class TextFeatures(TransformerMixin, BaseEstimator):
                 token_pattern=r"(?u)\b\w+\b|[#@]\w+|https?://\S+",
                 dtype=np.float32,
             )
-            try:
-                m = vec.fit_transform(txt)
-            except ValueError:  # empty vocabulary (e.g. tiny data): fall back to no pruning
-                vec.set_params(min_df=1)
-                m = vec.fit_transform(txt)
+            m = _fit_tfidf(vec, txt)
+            chars = None
+            if self.char_features and self.n_components is None and txt.str.len().sum() <= CHAR_MAX_CHARS:
+                chars = TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    max_features=self.char_features,
+                    sublinear_tf=True,
+                    min_df=2,
+                    dtype=np.float32,
+                )
+                _fit_tfidf(chars, txt)
+            self.char_vectorizers_.append(chars)
             svd = None
             if self.n_components is not None:
                 k = max(1, min(self.n_components, m.shape[1] - 1, m.shape[0] - 1))
@@ -306,16 +330,19 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vectorizers_")
         df = _frame(X)
         blocks = []
-        for c, vec, svd in zip(df.columns, self.vectorizers_, self.svds_):
+        chars = getattr(self, "char_vectorizers_", None) or [None] * len(self.vectorizers_)  # older models: none
+        for c, vec, svd, cvec in zip(df.columns, self.vectorizers_, self.svds_, chars):
             txt = df[c].fillna("").astype(str)
             m = vec.transform(txt)
+            if cvec is not None:
+                m = sp.hstack([m, cvec.transform(txt)]).tocsr()
             stats = np.column_stack(
                 [txt.str.len().to_numpy(float), txt.str.split().str.len().fillna(0).to_numpy(float)]
             )
             if svd is not None:
                 blocks.append(np.hstack([svd.transform(m), np.log1p(stats)]))
-            else:
-                blocks.append(sp.hstack([m, sp.csr_matrix(np.log1p(stats))]).tocsr())
+            else:  # beside TF-IDF weights (at most 1) for linear models: lengths on the same scale (solvers converge)
+                blocks.append(sp.hstack([m, sp.csr_matrix(np.log1p(stats) / SPARSE_STATS_SCALE)]).tocsr())
         if self.n_components is None:
             return sp.hstack(blocks).tocsr() if blocks else sp.csr_matrix((len(df), 0))
         return np.hstack(blocks) if blocks else np.empty((len(df), 0))
@@ -577,7 +604,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         if self.txt_:
             dense_text = self.style != "onehot"
             self.text_ = TextFeatures(
-                n_components=24 if dense_text else None, max_features=20000 if dense_text else 10000, seed=self.seed
+                n_components=24 if dense_text else None,
+                max_features=20000 if dense_text else 10000,
+                char_features=0 if dense_text else CHAR_FEATURES,
+                seed=self.seed,
             ).fit(df[self.txt_])
         return self._transform_flat(df, num, te_train)
 

@@ -95,6 +95,7 @@ def automl_reference(fitted: Any, Xc: pd.DataFrame, mask: np.ndarray) -> dict[st
     schema = fitted.schema
     if fitted.task == "regression":
         return build_reference(Xc, schema, {"values": p})
+    p = fitted.tempered(p)  # as served
     _, pick = decide(p, fitted.task, fitted.threshold)
     ref = build_reference(Xc, schema, {"proba": p, "labels": [schema.classes[i] for i in pick]})
     if fitted.task == "binary":

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from mlwright.budget import Budget, Deadline, Snapshot, release_memory, rss_bytes
 from mlwright.data.schema import Schema
@@ -106,6 +107,9 @@ class Trial:
             "worker": self.worker,
         }
 
+
+#: On tables mostly of free text this family's portfolio runs first (TF-IDF of words and characters, see features).
+TEXT_FIRST = "linear"
 
 #: Training data past this many bytes makes every release a full collection even without a memory limit.
 LARGE_DATA_BYTES = 64 * 2**20
@@ -254,14 +258,19 @@ class Search:
         return self.prep[key][0]
 
     def _n_features(self, style: str) -> int:
+        """Columns of ``style``'s matrix, for the cost models; a sparse matrix (text n-grams, one-hot levels)
+        counts its stored values per row, which is what its models' work grows with."""
         if style not in self._n_feat:
             if isinstance(self.executor, InlineExecutor):  # the trials will use the fold anyway
-                self._n_feat[style] = int(self.data.fold(style, 0)[1].shape[1])
+                Xt = self.data.fold(style, 0)[1]
             else:
                 tr, _ = self.splits.folds[0]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     Xt = self._preprocessor(style).fit_transform(self.X.iloc[tr], self.y[tr])
+            if sp.issparse(Xt):
+                self._n_feat[style] = max(1, math.ceil(Xt.nnz / max(1, Xt.shape[0])))
+            else:
                 self._n_feat[style] = int(Xt.shape[1])
         return self._n_feat[style]
 
@@ -422,6 +431,9 @@ class Search:
 
     def _run(self) -> list[Trial]:
         fams = [f for f in self.families if self._usable(f)]
+        text = self.schema.of_kind("text")
+        if text and 2 * len(text) >= len(self.schema.features):  # mostly free text: the linear model on word and
+            fams.sort(key=lambda f: f.key != TEXT_FIRST)  # character n-grams reads it best, and is cheap: first
         # portfolio: first config of every family, then the further ones
         depth = max((len(f.portfolio) for f in fams), default=0)
         for level in range(depth):
