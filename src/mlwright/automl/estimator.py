@@ -346,12 +346,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         source = source if source is not None else _source_of(X)
         table = self._training_table(plan.sample if plan else X, y, options, cleaning)
         options["target"] = table.target
-        t_open = time.monotonic()
-        cache, tracker = self._open_run(table, options)
-        # opening the run (the store, an MLflow store's first migrations) is not the search's time: the clock
-        # moves on by what it took, which the timings show as "tracking"
-        opening = time.monotonic() - t_open
-        budget = Budget(budget.seconds, start=budget.start + opening)
+        cache, tracker, opening = self._open_run(table, options)
+        budget = Budget(budget.seconds, start=budget.start + opening)  # opening the run is not the search's time
         if plan is not None:
             plan.deadline += opening
         provenance = Provenance(run_id=self._run_id, training_source=source, fit_options=options)
@@ -384,10 +380,13 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         self._close_run(cache, tracker)
         return self
 
-    def _open_run(self, table: _Table, options: dict[str, Any]) -> tuple[Any, Any]:
-        """Name the run (or continue the one this workdir holds) and start tracking it."""
+    def _open_run(self, table: _Table, options: dict[str, Any]) -> tuple[Any, Any, float]:
+        """Name the run (or continue the one this workdir holds) and start tracking it.  Returns the trial cache,
+        the tracker and the seconds it took (the store, an MLflow store's first migrations): ``fit`` moves the
+        budget's clock on by them, and the timings show them as ``tracking``."""
         from mlwright.search.resume import open_cache
 
+        t0 = time.monotonic()
         self._run_id = _new_run_id()
         cache = open_cache(self, table.df, table.target, options, self._run_id)  # a workdir run before: continue it
         if cache is not None:
@@ -395,7 +394,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         resumed = cache is not None and cache.resumed
         tracker = start_tracking(self, self._run_id, table.schema, table.df, table.target, resumed=resumed)
         self._tracking = None if tracker is None else (tracker.url,)
-        return cache, tracker
+        return cache, tracker, time.monotonic() - t0
 
     def _close_run(self, cache: Any, tracker: Any) -> None:
         """Record the finished run: tracker, trial cache, the run's log (and MLflow's report and model)."""
