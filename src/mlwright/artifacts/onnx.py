@@ -381,7 +381,7 @@ def to_onnx(model: Any):
         g.nodes.append(helper.make_node("Reshape", [total, g.const([-1], np.int64)], ["predictions"]))
         outputs.append(helper.make_tensor_value_info("predictions", TensorProto.DOUBLE, [None]))
     else:
-        p = _calibrated(g, fitted, _tempered(g, fitted.tempering, total))
+        p = _calibrated(g, fitted, _tempered(g, fitted.tempering, total, k))
         clipped = g.op("Clip", [p, g.const(0.0), g.const(1.0)])
         probs = g.op("Div", [clipped, g.op("ReduceSum", [clipped, g.const([1], np.int64)], keepdims=1)])
         g.nodes.append(helper.make_node("Identity", [probs], ["probabilities"]))
@@ -412,8 +412,8 @@ def to_onnx(model: Any):
     return onx
 
 
-def _tempered(g: _Graph, t: dict[str, Any] | None, p: str) -> str:
-    """:func:`mlwright.evaluation.tempering.apply_tempering` as graph nodes."""
+def _tempered(g: _Graph, t: dict[str, Any] | None, p: str, k: int) -> str:
+    """:func:`mlwright.evaluation.tempering.apply_tempering` as graph nodes (``k`` classes)."""
     if t is None:
         return p
     axis = g.const([1], np.int64)
@@ -425,11 +425,7 @@ def _tempered(g: _Graph, t: dict[str, Any] | None, p: str) -> str:
         prior = g.const(np.asarray(t["prior"], dtype=float)[None, :] * eps)
         p = g.op("Add", [g.op("Mul", [q, g.const(1.0 - eps)]), prior])
     m = float(t.get("min_prob", 0.0))
-    if not m:
-        return p
-    k = g.op("Cast", [g.op("Gather", [g.op("Shape", [p]), g.const(1, np.int64)], axis=0)], to=11)  # classes
-    scale = g.op("Sub", [g.const(1.0), g.op("Mul", [k, g.const(m)])])
-    return g.op("Add", [g.op("Mul", [p, scale]), g.const(m)])
+    return g.op("Add", [g.op("Mul", [p, g.const(1.0 - k * m)]), g.const(m)]) if m else p
 
 
 def _calibrated(g: _Graph, fitted, p: str) -> str:

@@ -1,7 +1,8 @@
 """Honest class probabilities: a temperature and a floor learned out of fold.
 
-Ensembles of boosted trees fitted on a few hundred rows are over-confident: a wrong answer with a
-probability near 0 for the true class costs more log loss than a hundred right ones gain.  After the
+A blend's probabilities can be too sure or not sure enough, and a wrong answer with a probability near 0 for
+the true class costs more log loss than a hundred right ones gain.  (Measured on the benchmark's multiclass
+tables, Caruana blends are slightly *under*-confident out of fold: averaging members softens them.)  After the
 ensemble is chosen, its out-of-fold probabilities ``p`` (rows no member saw) teach two numbers:
 
 * a **temperature** ``T``: ``q ∝ p ** (1 / T)`` (``T > 1`` softens, ``T < 1`` sharpens; the order of the
