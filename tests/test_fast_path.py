@@ -56,6 +56,8 @@ def test_fast_path_matches_dataframe_path(task_df, families, request):
     slow = _frame_path(a, many)
     assert a.fitted_.uses_fast_path(rows) and a.fitted_.uses_fast_path(many)
     np.testing.assert_allclose(a.predict_scores(rows), slow[: len(rows)], rtol=1e-6, atol=1e-9)  # a few rows
+    as_categories = rows.astype({"color": "category", "city": "category"})  # read by their codes
+    np.testing.assert_allclose(a.predict_scores(as_categories), slow[: len(rows)], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(a.predict_scores(many), slow, rtol=1e-6, atol=1e-9)  # more: arrays, forests one by one
     np.testing.assert_allclose(a.predict_scores(_as_columns(many)), slow, rtol=1e-6, atol=1e-9)  # as the service reads
 

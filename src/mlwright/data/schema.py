@@ -553,7 +553,18 @@ SMALL_BATCH = 16  # up to this many values, a per-value loop is cheaper than fac
 
 def coerce_arrays(df: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
     """Small-batch :func:`coerce` (strict): column → numpy array, same values, much less overhead."""
-    return coerce_columns({c.name: df[c.name].to_numpy() for c in schema.columns if c.used}, schema)
+    used = {c.name for c in schema.columns if c.used}
+    return coerce_columns({name: _values(s) for name, s in df.items() if name in used}, schema)
+
+
+def _values(s: pd.Series) -> np.ndarray:
+    """A few rows of a column as numpy; a categorical's by their codes (pandas' own conversion takes the whole
+    category index first: most of the time of a one-row prediction on a table of many categoricals)."""
+    a = s.array
+    if isinstance(a, pd.Categorical) and len(a) <= SMALL_BATCH:
+        cats = a.categories
+        return np.array([cats[k] if k >= 0 else np.nan for k in a.codes], dtype=object)
+    return s.to_numpy()
 
 
 def coerce_columns(cols: Any, schema: Schema) -> dict[str, np.ndarray]:

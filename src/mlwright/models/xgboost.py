@@ -28,6 +28,7 @@ class XGBModel:
         self.seed, self.n_jobs, self.metric = seed, n_jobs, metric
         self.booster = None
         self.best_iteration = None
+        self._threads: int | None = None  # the booster's nthread as last set for prediction
 
     def fit(self, X, y, X_val=None, y_val=None, deadline: Deadline | None = None):
         import xgboost as xgb
@@ -68,21 +69,24 @@ class XGBModel:
 
         threads = predict_threads(self.n_jobs)
         d = xgb.DMatrix(X, enable_categorical=True, nthread=threads)
-        if threads != self.n_jobs:
-            self.booster.set_param({"nthread": threads})
+        self._use_threads(threads)
         p = self.booster.predict(d, iteration_range=(0, self.best_iteration))
         return as_proba(self.task, p)
 
     def predict_fast(self, ff) -> np.ndarray:
-        """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training)."""
-        import xgboost as xgb
+        """Predict from a :class:`~mlwright.features.FastFrame` (category codes match training).
 
-        b = self.booster
-        d = xgb.DMatrix(
-            ff.values, feature_names=b.feature_names, feature_types=b.feature_types, enable_categorical=True, nthread=1
-        )
-        p = b.predict(d, iteration_range=(0, self.best_iteration))
+        In place, without a DMatrix (a fifth of the time for one row): the trees' splits carry their
+        categorical type, so the codes need no feature types alongside them.
+        """
+        self._use_threads(1)
+        p = self.booster.inplace_predict(ff.values, iteration_range=(0, self.best_iteration))
         return as_proba(self.task, p)
+
+    def _use_threads(self, n: int) -> None:
+        if n != self._threads:
+            self.booster.set_param({"nthread": n})
+            self._threads = n
 
     def meta(self) -> dict[str, Any]:
         return {"params": self.params, "best_iteration": self.best_iteration}
