@@ -203,7 +203,7 @@ def test_runs_are_recorded_under_mlwright_home(binary_df, tmp_path):
 
 @pytest.mark.slow
 def test_members_are_refit_on_all_rows_unless_disabled(binary_df, tmp_path):
-    a = quick_fit(binary_df, max_trials=2, time_budget=30, n_folds=3)
+    a = quick_fit(binary_df, max_trials=2, time_budget=30, n_folds=3, refit=True)
     assert all(m["refit"] and len(m["models"]) == 1 and m["preps"][0].endswith("/full") for m in a.members_)
     b = quick_fit(binary_df, max_trials=2, time_budget=30, n_folds=3, refit=False)
     assert all(not m["refit"] and len(m["models"]) == 3 for m in b.members_)
@@ -213,6 +213,19 @@ def test_members_are_refit_on_all_rows_unless_disabled(binary_df, tmp_path):
         np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
     # both serve a model as good as its estimate says, on rows it has seen
     assert a.evaluate(binary_df)["roc_auc"] > 0.85 and b.evaluate(binary_df)["roc_auc"] > 0.85
+
+
+def test_refit_auto_bags_fold_models_on_small_classification_tables(binary_model, regression_model, binary_df):
+    """The default: a classifier on at most 1,000 rows serves its fold models' average (more honest
+    probabilities there); larger tables and regression refit on all rows."""
+    from mlwright.automl.estimator import FOLD_MODELS_ROWS, serve_refits
+
+    assert len(binary_df) <= FOLD_MODELS_ROWS
+    assert all(not m["refit"] and len(m["models"]) == 3 for m in binary_model.members_)
+    assert any(m["refit"] and len(m["models"]) == 1 for m in regression_model.members_)
+    assert serve_refits("multiclass", FOLD_MODELS_ROWS + 1) and not serve_refits("multiclass", FOLD_MODELS_ROWS)
+    with pytest.raises(ConfigError, match="refit must be True, False or 'auto'"):
+        mlwright.AutoML(refit="yes").fit(binary_df, target="label")
 
 
 def _interactions(n: int = 600) -> pd.DataFrame:

@@ -81,8 +81,8 @@ def test_fast_path_checks_like_the_slow_one(binary_df):
 
 
 def test_forest_members_fused_on_the_fast_path_give_the_same_numbers(multiclass_df):
-    rf = quick_fit(multiclass_df, families=["rf"], max_trials=1, time_budget=30, n_folds=3)
-    et = quick_fit(multiclass_df, families=["et"], max_trials=1, time_budget=30, n_folds=3)
+    rf = quick_fit(multiclass_df, families=["rf"], max_trials=1, time_budget=30, n_folds=3, refit=True)
+    et = quick_fit(multiclass_df, families=["et"], max_trials=1, time_budget=30, n_folds=3, refit=True)
     (m_rf,), (m_et,) = rf.fitted_.members, et.fitted_.members
     assert m_rf.preps == m_et.preps == ("ordinal/full",)  # same data and seed: the same preprocessing
     two = (dataclasses.replace(m_rf, weight=0.6), dataclasses.replace(m_et, weight=0.4))
