@@ -1,10 +1,10 @@
 """How honest are the served probabilities?  Paired measurements on the benchmark's classification tables.
 
-For each table (the harness's 80/20 split, seed 0), ``AutoML`` is fitted once per variant (``--refit``: refit
-members on all rows, or serve the fold models), and the same fitted ensemble is scored on the test rows
-as it blends (``raw``, floored at ``MIN_PROB``) and as served: through the tempering (temperature and floor)
-learned on its out-of-fold probabilities when it helped there (:mod:`mlwright.evaluation.tempering`).  Paired:
-one fit, two outputs, no run-to-run noise between them.
+For each table (the harness's 80/20 split and ``AutoML`` both seeded by ``--seed``, 0 by default), ``AutoML``
+is fitted once per variant (``--refit``: refit members on all rows, or serve the fold models), and the same
+fitted ensemble is scored on the test rows as it blends (``raw``, floored at ``MIN_PROB``) and as served:
+through the tempering (temperature and floor) learned on its out-of-fold probabilities when it helped there
+(:mod:`mlwright.evaluation.tempering`).  Paired: one fit, two outputs, no run-to-run noise between them.
 
     .venv/bin/python bench/probabilities.py --suite dev --datasets hawk_species,leaf_species --budget 60
     .venv/bin/python bench/probabilities.py --suite bench/suites/extra --tasks multiclass
