@@ -98,3 +98,31 @@ def test_save_never_clobbers_foreign_data_and_replaces_a_model(binary_model, tmp
     assert mlwright.load(saved).best_model_ == binary_model.best_model_
     assert before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model")]  # no temp dirs left
+
+
+def test_skops_is_imported_without_torch_and_dask():
+    """skops.io's first import walks scikit-learn's array-API shims; through them torch and dask would load (~190 MB
+    in every fitting process). mlwright imports it with them kept out, and they still import afterwards."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("torch") is None and importlib.util.find_spec("dask") is None:
+        pytest.skip("neither torch nor dask is installed: nothing for skops to pull in")
+    code = (
+        "import sys\n"
+        "from mlwright.artifacts import skops_io\n"
+        "skops_io()\n"
+        "import numpy as np, pathlib, tempfile\n"
+        "from sklearn.ensemble import RandomForestRegressor\n"
+        "from mlwright.artifacts import skops_dump, skops_load\n"
+        "X = np.arange(40.0).reshape(20, 2); f = RandomForestRegressor(5, random_state=0).fit(X, X[:, 0])\n"
+        "p = pathlib.Path(tempfile.mkdtemp()) / 'f.skops'; skops_dump(f, p)\n"
+        "assert (skops_load(p).predict(X) == f.predict(X)).all()\n"
+        "print(sorted(m for m in ('torch', 'dask') if m in sys.modules))\n"
+        "import dask\n"
+        "print('dask' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]  # kept out of skops' import, importable after it

@@ -23,11 +23,14 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -37,7 +40,16 @@ from mlwright.faults import kill_point
 from mlwright.jsonsafe import default
 from mlwright.processes import sweep_dead
 
-__all__ = ["FORMAT", "TRUSTED_PREFIXES", "data_fingerprint", "file_sha256", "read_manifest", "skops_load", "verify"]
+__all__ = [
+    "FORMAT",
+    "TRUSTED_PREFIXES",
+    "data_fingerprint",
+    "file_sha256",
+    "read_manifest",
+    "skops_io",
+    "skops_load",
+    "verify",
+]
 
 FORMAT = "mlwright-model"
 FORMAT_VERSION = 1
@@ -102,9 +114,39 @@ def _is_trusted(type_name: str) -> bool:
     return type_name.startswith(TRUSTED_PREFIXES)
 
 
+#: Array libraries that scikit-learn's estimator walk (run once when skops.io is first imported) would import
+#: through its array-API shims although no model of ours uses them: torch and dask alone add ~190 MB.
+_NOT_FOR_SKOPS = ("torch", "dask", "cupy", "jax")
+_IMPORT_LOCK = threading.Lock()
+
+
+def skops_io() -> ModuleType:
+    """``skops.io``, imported without the array libraries its first import would otherwise pull in.
+
+    Importing ``skops.io`` lists scikit-learn's estimators with ``sklearn.utils.all_estimators``, which walks
+    every subpackage, ``sklearn.externals.array_api_compat.torch`` and ``.dask`` included: with torch installed
+    that import alone raised a fit's resident memory by 205 MB (imdb_rating, 47k rows: over the 1 GB target).
+    While skops.io is imported those libraries, if not loaded already, read as absent (their shim modules fail
+    to import and the walk skips them; the trusted-type list is the same); they import normally afterwards.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    with _IMPORT_LOCK:
+        hidden = [m for m in _NOT_FOR_SKOPS if m not in sys.modules]
+        for m in hidden:
+            sys.modules[m] = None  # type: ignore[assignment]  # "import m" raises ImportError meanwhile
+        try:
+            import skops.io as sio
+        finally:
+            for m in hidden:
+                if sys.modules.get(m, 0) is None:
+                    del sys.modules[m]
+    return sio
+
+
 def skops_dump(obj: Any, path: Path) -> list[str]:
     """Write ``obj`` with skops; return the non-default types it holds (all must be trusted)."""
-    import skops.io as sio
+    sio = skops_io()
 
     data = sio.dumps(obj)
     types = sio.get_untrusted_types(data=data)
@@ -117,7 +159,7 @@ def skops_dump(obj: Any, path: Path) -> list[str]:
 
 def skops_load(path: Path) -> Any:
     """Load a skops file, allowing only types under :data:`TRUSTED_PREFIXES`."""
-    import skops.io as sio
+    sio = skops_io()
 
     data = Path(path).read_bytes()
     types = sio.get_untrusted_types(data=data)

@@ -224,10 +224,10 @@ class SklearnModel:
         return {"params": self.params}
 
     def save(self, directory: Path, stem: str) -> list[str]:
-        import skops.io as sio
+        from mlwright.artifacts import skops_io
 
         name = f"{stem}.skops"
-        sio.dump(self.estimator, Path(directory) / name)
+        skops_io().dump(self.estimator, Path(directory) / name)
         return [name]
 
     @classmethod
