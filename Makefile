@@ -2,6 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
+FORECAST_NODEPS := statsforecast==2.1.1 mlforecast==1.1.0 fugue==0.9.7
 
 .PHONY: demo test bench clean browser
 
@@ -9,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -e ".[test,bench,nn]"
+	# the forecast extra's three packages that declare pandas<3 (they work on pandas 3; their other
+	# dependencies come with the test extra): installed without letting pip downgrade pandas
+	$(VENV)/bin/python -m pip install -q --no-deps $(FORECAST_NODEPS)
 	touch $(STAMP)
 
 demo: $(STAMP)  ## fit on the bundled demo data, print the leaderboard, save, predict with the saved model

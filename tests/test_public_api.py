@@ -6,6 +6,7 @@ def test_all_is_the_contract():
         [
             "AutoML",
             "Budget",
+            "Forecaster",
             "Limits",
             "MlwrightError",
             "Schema",

@@ -10,10 +10,12 @@ from mlwright.data.schema import Schema
 from mlwright.data.sql import SqlSource
 from mlwright.errors import MlwrightError
 from mlwright.external import from_onnx, from_sklearn
+from mlwright.forecast import Forecaster
 
 __all__ = [
     "AutoML",
     "Budget",
+    "Forecaster",
     "Limits",
     "MlwrightError",
     "Schema",

@@ -842,6 +842,10 @@ def load(path: str | Path) -> Any:
     from mlwright.automl.persist import load_fitted
 
     manifest = artifacts.read_manifest(path)
+    if manifest.get("kind") == "forecast":
+        from mlwright.forecast import Forecaster
+
+        return Forecaster.load(path, manifest)
     if manifest.get("kind", "mlwright") != "mlwright":
         from mlwright.external import ExternalModel
 

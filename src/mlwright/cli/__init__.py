@@ -590,6 +590,7 @@ def _serve_once(model_dir: Path, row) -> None:
 
 def _add_subcommands() -> None:
     from mlwright.cli.batch import export, predict
+    from mlwright.cli.forecast import forecast_app
     from mlwright.cli.models import models_app, runs_app
     from mlwright.cli.monitor import feedback, monitor, pipeline_app, retrain, scheduler
 
@@ -603,6 +604,7 @@ def _add_subcommands() -> None:
 
     app.add_typer(models_app, name="models")
     app.add_typer(runs_app, name="runs")
+    app.add_typer(forecast_app, name="forecast")
 
 
 _add_subcommands()
