@@ -257,3 +257,38 @@ def test_a_model_past_the_deadline_is_dropped_not_waited_for():
 
     with pytest.raises(TrialOutOfTimeError):
         run_candidate(Candidate("AutoETS", "local", lambda: AutoETS(season_length=12)), frame, windows, QS, 0.0)
+
+
+# ------------------------------------------------------------------------------------------ the command line
+def _cli(*args):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-m", "mlwright.cli", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+
+
+def test_cli_fits_predicts_and_describes_a_forecast_model(tmp_path):
+    df = promo_panel(60)
+    train = df.groupby("store").head(54)
+    future = df.groupby("store").tail(6)[["store", "week", "promo"]]
+    train.to_csv(tmp_path / "sales.csv", index=False)
+    future.to_csv(tmp_path / "future.csv", index=False)
+    model = tmp_path / "model"
+    args = ["--target", "sales", "--time-column", "week", "--id", "store", "--known", "promo", "--horizon", 6]
+    fit = _cli("forecast", "fit", tmp_path / "sales.csv", *args, "--time-budget", 8, "--out", model)
+    assert fit.returncode == 0, fit.stderr
+    assert "3 series, frequency W-SUN" in fit.stdout and "saved to" in fit.stdout
+    bare = _cli("forecast", "predict", model)  # the covariates of the future are required
+    assert bare.returncode == 2 and "known_future" in bare.stderr and "Traceback" not in bare.stderr
+    pred = _cli("forecast", "predict", model, "--future", tmp_path / "future.csv", "--out", tmp_path / "f.csv")
+    assert pred.returncode == 0, pred.stderr
+    table = pd.read_csv(tmp_path / "f.csv")
+    assert len(table) == 18 and {"store", "week", "mean", "0.1", "0.9"} <= set(table.columns)
+    info = _cli("info", model)
+    said = " ".join(info.stdout.split())  # rich wraps long lines
+    assert info.returncode == 0 and "forecast model" in said and "needed by predict): promo" in said
+    wrong = _cli("predict", model, tmp_path / "future.csv")  # the table scorer refuses it with a pointer
+    assert wrong.returncode == 2 and "mlwright forecast predict" in wrong.stderr and "Traceback" not in wrong.stderr

@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 
 from mlwright.data.schema import Schema
 
-__all__ = ["Predictor", "Predicts", "decide", "label_array"]
+__all__ = ["Predictor", "Predicts", "decide", "label_array", "require_rows_model"]
 
 
 @runtime_checkable
@@ -119,3 +119,16 @@ def decide(raw: np.ndarray, task: str, threshold: float | None = None) -> tuple[
     if threshold is not None and task == "binary":
         return p, (p[:, 1] >= threshold).astype(int)
     return p, p.argmax(1)
+
+
+def require_rows_model(model: Any, what: str) -> Any:
+    """``model`` when it scores rows (a table model); a clear error for a forecast model, which forecasts
+    the steps after its history instead (``mlwright forecast predict``, :meth:`Forecaster.predict`)."""
+    if getattr(model, "kind", None) == "forecast":
+        from mlwright.errors import ConfigError
+
+        raise ConfigError(
+            f"{what} needs a table model, and this is a forecast model; forecast with `mlwright forecast predict "
+            "MODEL [--future covariates.csv]` (or Forecaster.predict in Python)"
+        )
+    return model

@@ -75,6 +75,8 @@ TRACKED_LIBRARIES = (
     "catboost",
     "skops",
     "scipy",
+    "statsforecast",
+    "mlforecast",
 )
 
 

@@ -303,8 +303,9 @@ def evaluate(
 
     def body():
         import mlwright
+        from mlwright.predictor import require_rows_model
 
-        res = mlwright.load(model).evaluate(data)
+        res = require_rows_model(mlwright.load(model), "`mlwright evaluate`").evaluate(data)
         if as_json:
             from mlwright.jsonsafe import plain as plain_json
 
@@ -338,6 +339,9 @@ def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None
 
         m = artifacts.read_manifest(model)
         artifacts.verify(model, m)
+        if m.get("kind") == "forecast":
+            _forecast_info(model, m)
+            return
         est = m["estimate"]
         out.print(f"[bold]{model}[/bold]  (mlwright {m['mlwright_version']}, created {m['created']}, files verified)")
         out.print(
@@ -364,6 +368,25 @@ def info(model: Annotated[Path, typer.Argument(help="model directory")]) -> None
     run_command(body)
 
 
+def _forecast_info(model: Path, m: dict) -> None:
+    spec, fr = m["forecast"], m["forecast"]["frame"]
+    ids = ", ".join(fr["id_columns"]) or "one series"
+    out.print(f"[bold]{model}[/bold]  forecast model (mlwright {m.get('mlwright_version', '?')}, created "
+              f"{m['created']}, files verified)")  # fmt: skip
+    out.print(f"target {fr['target']} · time {fr['time_column']} ({fr['freq']}, season {fr['m']}) · series: {ids} · "
+              f"horizon {spec['horizon']} · backtest {m['metric']} {m['estimate']['score_val']:.4g} "
+              f"on {spec['windows']} windows")  # fmt: skip
+    if fr["known"]:
+        out.print(f"known covariates (needed by predict): {', '.join(fr['known'])}")
+    t = Table(title="Forecast = weighted members")
+    t.add_column("member")
+    t.add_column("weight", justify="right")
+    for name, w in spec["weights"].items():
+        t.add_row(name, f"{w:.3f}")
+    out.print(t)
+    out.print("libraries: " + ", ".join(f"{k} {v}" for k, v in m["library_versions"].items() if v))
+
+
 @app.command()
 def report(
     model: Annotated[Path, typer.Argument(help="model directory written by `mlwright fit`")],
@@ -379,8 +402,9 @@ def report(
 
     def body():
         import mlwright
+        from mlwright.predictor import require_rows_model
 
-        automl = mlwright.load(model)
+        automl = require_rows_model(mlwright.load(model), "`mlwright report`")
         automl.report_seconds = seconds
         payload = automl.report_data(data)
         if payload is None:

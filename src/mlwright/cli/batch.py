@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mlwright.cli.console import err, run_command
+from mlwright.predictor import require_rows_model
 from mlwright.registry import load_model
 
 
@@ -39,7 +40,7 @@ def predict(
     def body():
         from mlwright.serving.batch import BatchInput, score_batch
 
-        automl = load_model(model, store)
+        automl = require_rows_model(load_model(model, store), "`mlwright predict`")
         src = BatchInput(data, input_sql, db, chunk_rows)
         kw = {"table": output_table, "out_db": out_db, "if_exists": if_exists, "keep": keep}
         t0 = time.perf_counter()
@@ -82,7 +83,7 @@ def export(
 
         if fmt.lower() != "onnx":
             raise ConfigError(f"export format {fmt!r} is not supported; use --format onnx")
-        automl = load_model(model, store)
+        automl = require_rows_model(load_model(model, store), "`mlwright export`")
         path = export_onnx(automl, out_file)
         err.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
         if check is not None:

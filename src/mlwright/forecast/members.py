@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mlwright.errors import TrialOutOfTimeError
 from mlwright.forecast.frame import ID, SeriesFrame
 
 __all__ = [
@@ -172,7 +173,7 @@ def _series(frame: SeriesFrame) -> list[np.ndarray]:
 def _run_local(
     cand: Candidate, frame: SeriesFrame, windows: Windows, quantiles: list[float], deadline: float, n_jobs: int
 ) -> Run:
-    from mlwright.forecast.local import run_local_chunks
+    from mlwright.forecast.local import MIN_PARALLEL_SERIES, run_local_chunks
 
     ys = _series(frame)
     job = {
@@ -185,13 +186,17 @@ def _run_local(
         "deadline": deadline,
         "log": bool(cand.params.get("log")),
     }
-    # a first fit on the longest series tells whether splitting the work over two processes is worth it
-    t0 = time.monotonic()
-    longest = int(np.argmax([len(y) for y in ys]))
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        with contextlib.suppress(Exception):  # the run's own fallback handles a series the model cannot fit
-            cand.make().forecast(ys[longest], windows.h)
-    expected = (time.monotonic() - t0) * len(ys) * (windows.n + 1)
+    expected = 0.0
+    if n_jobs > 1 and len(ys) >= MIN_PARALLEL_SERIES:
+        # a first fit on the longest series tells whether splitting the work over two processes is worth it
+        if time.monotonic() > deadline:
+            raise TrialOutOfTimeError(f"{cand.name} did not start within the time budget")
+        t0 = time.monotonic()
+        longest = int(np.argmax([len(y) for y in ys]))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            with contextlib.suppress(Exception):  # the run's own fallback handles a series the model cannot fit
+                cand.make().forecast(ys[longest], windows.h)
+        expected = (time.monotonic() - t0) * len(ys) * (windows.n + 1)
     bt, btq, fut, futq, fallbacks = run_local_chunks(job, ys, windows.ends, n_jobs, expected)
     return Run(cand.name, "local", bt, btq, fut, futq, 0.0, fallbacks=int(fallbacks[0]))

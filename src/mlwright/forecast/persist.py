@@ -78,9 +78,12 @@ def write_forecaster(model: Any, tmp: Path) -> dict[str, Any]:
         )
     qcols = [f"{q:g}" for q in model.quantiles_]
     _long(model.blend_.spread, ids, qcols).to_parquet(tmp / "forecast" / "spread.parquet", index=False)
+    from mlwright._version import __version__
+
     return {
         "kind": "forecast",
         "task": "forecast",
+        "mlwright_version": __version__,
         "forecast": {
             "params": model.get_params(),
             "frame": {
