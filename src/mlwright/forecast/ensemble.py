@@ -71,8 +71,7 @@ def classic_mean(runs: list[Run], y: np.ndarray, scale: np.ndarray) -> dict[str,
 
 
 CLASSIC = ("AutoETS", "AutoARIMA", "AutoTheta")
-# ways to combine; the first is the default, another replaces it only when its nested backtest score is
-# lower by more than MARGIN (a few windows are a noisy judge, and combinations are the safer bet)
+# ways to combine, chosen by their nested backtest score (ties go to the earlier: combinations first)
 STRATEGIES: dict[str, Callable[[list[Run], np.ndarray, np.ndarray], dict[str, float]]] = {
     "classic-mean": classic_mean,
     "top3-mean": top_mean(3),
@@ -80,7 +79,7 @@ STRATEGIES: dict[str, Callable[[list[Run], np.ndarray, np.ndarray], dict[str, fl
     "top5-mean": top_mean(5),
     "greedy": lambda runs, y, scale: select(runs, y, scale),
 }
-MARGIN = 0.02
+MARGIN = 0.0
 
 
 def nested(runs: list[Run], y: np.ndarray, scale: np.ndarray, chooser=None) -> list[dict[str, float]]:

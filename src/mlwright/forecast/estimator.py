@@ -155,7 +155,7 @@ class Forecaster:
         ys = [g.to_numpy(dtype=float) for _, g in frame.df.groupby(ID, sort=False)["y"]]
         actual = np.full((windows.n, len(ys), h), np.nan)
         scale = np.ones((windows.n, len(ys)))  # recent error level before each window (spreads)
-        mase_scale = np.full((windows.n, len(ys)), np.nan)  # MASE's: the whole history before the window
+        mase_scale = np.full((windows.n, len(ys)), np.nan)  # MASE as it would read today (below)
         for w in range(windows.n):
             for i, y in enumerate(ys):
                 e = windows.ends[w, i]
@@ -164,6 +164,12 @@ class Forecaster:
                     scale[w, i] = recent_scale(y[:e], frame.m)
                     mase_scale[w, i] = scales([y[:e]], frame.m)[0][0]
         future_scale = np.array([recent_scale(y, frame.m) for y in ys])
+        # a window's errors, divided by the series' recent error level before it, times the ratio of today's
+        # level to the MASE scale of the whole history: the MASE that window's accuracy would have today
+        # (a growing series' early windows would otherwise flatter every model's estimate)
+        full = scales(ys, frame.m)[0]
+        ratio = np.where(np.isfinite(full), future_scale / np.where(np.isfinite(full), full, 1.0), 1.0)
+        mase_scale = np.where(np.isfinite(mase_scale), scale / ratio[None, :], mase_scale)
         cands = [c for c in candidates(frame, h) if self.models is None or c.name in self.models]
         if not cands:
             raise ConfigError(f"none of the models {self.models!r} applies; leave models=None to try all")
