@@ -22,8 +22,9 @@ from mlwright.errors import (
     TrialOutOfTimeError,
 )
 from mlwright.forecast.frame import frame_series, infer_freq, season_lengths
-from mlwright.forecast.members import Candidate, make_windows, run_candidate
+from mlwright.forecast.members import Candidate, make_windows
 from mlwright.forecast.metrics import coverage, mase, rmsse, scales, smape, wql
+from mlwright.forecast.runner import run_candidate
 
 QS = [0.1, 0.5, 0.9]
 

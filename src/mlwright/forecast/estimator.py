@@ -13,8 +13,9 @@ import pandas as pd
 from mlwright.errors import BudgetExhaustedError, ConfigError, DataError, NotFittedError, TrialOutOfTimeError
 from mlwright.forecast import ensemble
 from mlwright.forecast.frame import ID, SeriesFrame, frame_series
-from mlwright.forecast.members import Run, candidates, make_windows, run_candidate
+from mlwright.forecast.members import Run, candidates, make_windows
 from mlwright.forecast.metrics import METRICS, per_series_mase, recent_scale, scales
+from mlwright.forecast.runner import run_candidate
 
 __all__ = ["DEFAULT_QUANTILES", "Forecaster"]
 
@@ -273,11 +274,11 @@ class Forecaster:
         missing = [c for c in [*frame.id_columns, frame.time_column, *frame.known] if c not in known_future.columns]
         if missing:
             raise DataError(f"known_future lacks the column(s) {missing}; it needs the ids, the time and {frame.known}")
-        from mlwright.forecast.frame import _series_ids
+        from mlwright.forecast.frame import series_ids
 
         fut = pd.DataFrame(
             {
-                ID: _series_ids(known_future, frame.id_columns).to_numpy(),
+                ID: series_ids(known_future, frame.id_columns).to_numpy(),
                 "ds": pd.to_datetime(known_future[frame.time_column]).astype("datetime64[ns]"),
             }
         )

@@ -17,7 +17,7 @@ import pandas as pd
 from mlwright.data.findings import Finding
 from mlwright.errors import ConfigError, DataError, EmptyDataError, TargetError, TargetNotFoundError, did_you_mean
 
-__all__ = ["SEASONS", "SeriesFrame", "frame_series", "future_stamps", "infer_freq", "season_lengths"]
+__all__ = ["SEASONS", "SeriesFrame", "frame_series", "future_stamps", "infer_freq", "season_lengths", "series_ids"]
 
 ID = "unique_id"
 SEP = "|"
@@ -190,7 +190,8 @@ def _as_times(col: pd.Series, name: str) -> pd.Series:
     return out.astype("datetime64[ns]")
 
 
-def _series_ids(df: pd.DataFrame, id_columns: list[str]) -> pd.Series:
+def series_ids(df: pd.DataFrame, id_columns: list[str]) -> pd.Series:
+    """One series name per row: the id columns joined with ``|`` (``"series"`` when there are none)."""
     if not id_columns:
         return pd.Series("series", index=df.index, dtype=object)
     parts = [df[c].astype(str).where(df[c].notna(), "<missing>") for c in id_columns]
@@ -251,7 +252,7 @@ def frame_series(
             f"the target {target!r} has {bad} values that are not numbers (e.g. "
             f"{data[target][y.isna() & data[target].notna()].iloc[0]!r}); clean them or make them missing"
         )
-    df = pd.DataFrame({ID: _series_ids(data, ids).to_numpy(), "ds": _as_times(data[time_column], time_column)})
+    df = pd.DataFrame({ID: series_ids(data, ids).to_numpy(), "ds": _as_times(data[time_column], time_column)})
     df["y"] = y.to_numpy(dtype=float)
     for c in known + past:
         v = pd.to_numeric(data[c], errors="coerce") if data[c].dtype != bool else data[c].astype(float)

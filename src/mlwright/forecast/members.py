@@ -27,7 +27,7 @@ __all__ = [
     "candidates",
     "levels_for",
     "make_windows",
-    "run_candidate",
+    "run_local",
 ]
 
 INTERMITTENT_ZEROS = 0.3  # share of zeros from which a series counts as intermittent demand
@@ -144,33 +144,11 @@ def candidates(frame: SeriesFrame, h: int) -> list[Candidate]:
     return out
 
 
-def run_candidate(
-    cand: Candidate,
-    frame: SeriesFrame,
-    windows: Windows,
-    quantiles: list[float],
-    deadline: float,
-    n_jobs: int = 1,
-    seed: int = 0,
-) -> Run:
-    """Backtest ``cand`` on every window and forecast the future; :class:`TrialOutOfTimeError` past ``deadline``."""
-    t0 = time.monotonic()
-    if cand.kind == "local":
-        run = _run_local(cand, frame, windows, quantiles, deadline, n_jobs)
-    else:
-        from mlwright.forecast.gbm import run_global
-
-        run = run_global(cand, frame, windows, deadline, n_jobs=n_jobs, seed=seed)
-    run.seconds = time.monotonic() - t0
-    run.params = {**cand.params, **run.params}
-    return run
-
-
 def _series(frame: SeriesFrame) -> list[np.ndarray]:
     return [g.to_numpy(dtype=float) for _, g in frame.df.groupby(ID, sort=False)["y"]]
 
 
-def _run_local(
+def run_local(
     cand: Candidate, frame: SeriesFrame, windows: Windows, quantiles: list[float], deadline: float, n_jobs: int
 ) -> Run:
     from mlwright.forecast.local import MIN_PARALLEL_SERIES, run_local_chunks
