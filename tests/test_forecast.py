@@ -210,6 +210,20 @@ def test_save_and_load_give_the_same_forecast_and_refuse_tampering(air_model, tm
         mlwright.load(path)
 
 
+def test_a_forecast_model_is_registered_and_loaded_by_alias(air_model, tmp_path):
+    from mlwright.registry import Registry
+    from mlwright.serving import load_models
+
+    f, _, _ = air_model
+    registry = Registry(f"sqlite:///{tmp_path / 'store.db'}")
+    version = registry.register(f.save(tmp_path / "air"), "air", alias="champion")
+    assert version.kind == "forecast" and version.task == "forecast" and version.metric == "mase"
+    again = registry.load("air@champion")
+    pd.testing.assert_frame_equal(again.predict(), f.predict())
+    with pytest.raises(ConfigError, match="forecast model"):  # serving forecasts is not there yet: said so
+        load_models(["air@champion"], f"sqlite:///{tmp_path / 'store.db'}")
+
+
 def test_predict_before_fit_is_a_clear_error():
     with pytest.raises(NotFittedError, match="not fitted"):
         mlwright.Forecaster(horizon=3).predict()
