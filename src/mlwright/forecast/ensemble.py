@@ -2,8 +2,8 @@
 with replacement), and quantiles calibrated on the same windows.
 
 Quantiles: two ways are scored on the backtests by the quantile loss and the better one is kept —
-``scaled`` (the members' own intervals, weighted like their point forecasts, widened or narrowed per level
-by a factor fitted on the backtests) and ``conformal`` (the ensemble's own backtest errors, scaled per series,
+``scaled`` (the members' own intervals, weighted like their point forecasts, widened by one factor ≥ 1
+fitted on the backtests) and ``conformal`` (the ensemble's own backtest errors, scaled per series,
 pooled over series, windows and neighbouring steps; each window scored with the errors of the others).
 """
 
@@ -20,7 +20,7 @@ from mlwright.forecast.metrics import per_series_mase
 __all__ = ["Blend", "blend_runs", "calibrate", "select"]
 
 MAX_STEPS = 30
-FACTORS = np.round(np.exp(np.linspace(np.log(0.2), np.log(5.0), 41)), 4)
+FACTORS = np.round(np.exp(np.linspace(0.0, np.log(5.0), 25)), 4)  # 1 … 5
 
 
 def score_points(bt: np.ndarray, y: np.ndarray, scale: np.ndarray) -> float:
@@ -193,12 +193,11 @@ def calibrate(
     used = {n for ws in [weights, *per_window] for n in ws}
     spreads = {n: member_spreads(runs[n], y, scale, future_scale, quantiles) for n in used}
     bt_spread = np.stack([sum(wt * spreads[n][0][w] for n, wt in ws.items()) for w, ws in enumerate(per_window)])
-    factors, scaled_loss = [], 0.0
-    for j, lv in enumerate(quantiles):
-        losses = [_pinball(y, mean_bt + f * bt_spread[..., j], lv) for f in FACTORS]
-        best = int(np.argmin(losses))
-        factors.append(float(FACTORS[best]))
-        scaled_loss += losses[best]
+    # one factor for every level, never below the members' own width: per-level factors fitted on a few
+    # windows shrank intervals that the (harder) future then broke
+    losses = [sum(_pinball(y, mean_bt + f * bt_spread[..., j], lv) for j, lv in enumerate(quantiles)) for f in FACTORS]
+    best = int(np.argmin(losses))
+    factors, scaled_loss = [float(FACTORS[best])] * len(quantiles), losses[best]
     err = y - mean_bt
     conf_loss = 0.0
     for w in range(err.shape[0]):
