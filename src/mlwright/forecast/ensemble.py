@@ -77,7 +77,7 @@ STRATEGIES: dict[str, Callable[[list[Run], np.ndarray, np.ndarray], dict[str, fl
     "top3-mean": top_mean(3),
     "best": top_mean(1),
     "top5-mean": top_mean(5),
-    "greedy": lambda runs, y, scale: select(runs, y, scale),
+    "greedy": select,
 }
 MARGIN = 0.0
 

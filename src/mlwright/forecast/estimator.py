@@ -12,7 +12,7 @@ import pandas as pd
 
 from mlwright.errors import BudgetExhaustedError, ConfigError, DataError, NotFittedError, TrialOutOfTimeError
 from mlwright.forecast import ensemble
-from mlwright.forecast.frame import ID, SeriesFrame, frame_series
+from mlwright.forecast.frame import ID, SEP, SeriesFrame, frame_series
 from mlwright.forecast.members import Run, candidates, make_windows
 from mlwright.forecast.metrics import METRICS, per_series_mase, recent_scale, scales
 from mlwright.forecast.runner import run_candidate
@@ -154,23 +154,7 @@ class Forecaster:
         n_windows = self.max_windows or int(np.clip(np.ceil(240 / (len(lengths) * h)), 2, 5))
         windows = make_windows(lengths, h, frame.m, n_windows)
         ys = [g.to_numpy(dtype=float) for _, g in frame.df.groupby(ID, sort=False)["y"]]
-        actual = np.full((windows.n, len(ys), h), np.nan)
-        scale = np.ones((windows.n, len(ys)))  # recent error level before each window (spreads)
-        mase_scale = np.full((windows.n, len(ys)), np.nan)  # MASE as it would read today (below)
-        for w in range(windows.n):
-            for i, y in enumerate(ys):
-                e = windows.ends[w, i]
-                if e >= 0:
-                    actual[w, i, : len(y[e : e + h])] = y[e : e + h]
-                    scale[w, i] = recent_scale(y[:e], frame.m)
-                    mase_scale[w, i] = scales([y[:e]], frame.m)[0][0]
-        future_scale = np.array([recent_scale(y, frame.m) for y in ys])
-        # a window's errors, divided by the series' recent error level before it, times the ratio of today's
-        # level to the MASE scale of the whole history: the MASE that window's accuracy would have today
-        # (a growing series' early windows would otherwise flatter every model's estimate)
-        full = scales(ys, frame.m)[0]
-        ratio = np.where(np.isfinite(full), future_scale / np.where(np.isfinite(full), full, 1.0), 1.0)
-        mase_scale = np.where(np.isfinite(mase_scale), scale / ratio[None, :], mase_scale)
+        actual, scale, mase_scale, future_scale = _backtest_targets(ys, windows.ends, frame.m, h)
         cands = [c for c in candidates(frame, h) if self.models is None or c.name in self.models]
         if not cands:
             raise ConfigError(f"none of the models {self.models!r} applies; leave models=None to try all")
@@ -253,7 +237,7 @@ class Forecaster:
         out = pd.DataFrame()
         ids = grid[ID].astype(str)
         if frame.id_columns:
-            parts = ids.str.split("|", n=len(frame.id_columns) - 1, expand=True, regex=False)
+            parts = ids.str.split(SEP, n=len(frame.id_columns) - 1, expand=True, regex=False)
             for j, c in enumerate(frame.id_columns):
                 out[c] = parts[j] if len(frame.id_columns) > 1 else ids
         else:
@@ -360,6 +344,32 @@ class Forecaster:
         """Every model tried, best first: ``model``, ``score_val`` (its backtest MASE), its ensemble weight."""
         self._check_fitted()
         return self.leaderboard_.copy()
+
+
+def _backtest_targets(
+    ys: list[np.ndarray], ends: np.ndarray, m: int, h: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The backtest windows' actuals (W, S, h); each series' recent error level before each window (W, S) and
+    at the end of its history (S,), which scale the quantile spreads; and the MASE divisor (W, S) that gives
+    each window's errors the MASE they would have today — errors over the recent level before the window,
+    times today's recent level over the whole history's MASE scale (a growing series' early windows would
+    otherwise flatter every model).  NaN where a window has no MASE scale (a constant history)."""
+    W, S = ends.shape
+    actual = np.full((W, S, h), np.nan)
+    scale = np.ones((W, S))
+    scalable = np.zeros((W, S), dtype=bool)
+    for w in range(W):
+        for i, y in enumerate(ys):
+            e = ends[w, i]
+            if e >= 0:
+                actual[w, i, : len(y[e : e + h])] = y[e : e + h]
+                scale[w, i] = recent_scale(y[:e], m)
+                scalable[w, i] = np.isfinite(scales([y[:e]], m)[0][0])
+    future_scale = np.array([recent_scale(y, m) for y in ys])
+    full = scales(ys, m)[0]
+    ratio = np.where(np.isfinite(full), future_scale / np.where(np.isfinite(full), full, 1.0), 1.0)
+    mase_scale = np.where(scalable, scale / ratio[None, :], np.nan)
+    return actual, scale, mase_scale, future_scale
 
 
 def _row(name: str, bt: np.ndarray, actual: np.ndarray, scale: np.ndarray, seconds: float, weight: float) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -407,17 +406,3 @@ def _regularise(
                 Finding("missing", "warning", c, f"{n} missing values", "fill them at the source", "carried forward")
             )
     return out, findings
-
-
-def describe(frame: SeriesFrame) -> dict[str, Any]:
-    """Plain-JSON summary of a frame (for the manifest and the report)."""
-    lengths = frame.lengths()
-    return {
-        "freq": frame.freq,
-        "seasons": list(frame.seasons),
-        "m": frame.m,
-        "n_series": len(lengths),
-        "min_length": int(lengths.min()),
-        "max_length": int(lengths.max()),
-        "n_points": len(frame.df),
-    }
