@@ -14,6 +14,8 @@ pytest.importorskip("statsforecast", reason="the forecast extra (statsforecast, 
 import mlwright
 from mlwright.errors import (
     ArtifactIntegrityError,
+    ColumnsMismatchError,
+    ColumnTypeError,
     ConfigError,
     DataError,
     NotFittedError,
@@ -220,8 +222,52 @@ def test_a_forecast_model_is_registered_and_loaded_by_alias(air_model, tmp_path)
     assert version.kind == "forecast" and version.task == "forecast" and version.metric == "mase"
     again = registry.load("air@champion")
     pd.testing.assert_frame_equal(again.predict(), f.predict())
-    with pytest.raises(ConfigError, match="forecast model"):  # serving forecasts is not there yet: said so
-        load_models(["air@champion"], f"sqlite:///{tmp_path / 'store.db'}")
+    (served,) = load_models(["air@champion"], f"sqlite:///{tmp_path / 'store.db'}")
+    assert served.describe()["task"] == "forecast" and served.describe()["horizon"] == 12
+
+
+def test_a_forecaster_is_a_predictor_of_series_time_rows(air_model):
+    from mlwright.predictor import Predictor
+
+    f, _, _ = air_model
+    assert isinstance(f, Predictor) and f.task_ == "forecast" and f.threshold_ is None
+    assert f.schema_.features == ["month"] and f.schema_.target == "passengers"
+    table = f.predict()
+    rows = table[["month"]].iloc[[5, 0, 11]]
+    mean, q = f.predict_quantiles(rows)
+    np.testing.assert_allclose(mean, table["mean"].to_numpy()[[5, 0, 11]])
+    np.testing.assert_allclose(q[:, -1], table["0.9"].to_numpy()[[5, 0, 11]])
+    np.testing.assert_allclose(f.predict_scores(rows.astype(str)), mean)  # stamps as text are read too
+    with pytest.raises(DataError, match=r"1962-01-01 is not one of the 12 steps after series 'series'"):
+        f.predict_scores(pd.DataFrame({"month": ["1962-01-01"]}))
+    with pytest.raises(ColumnsMismatchError, match="'month'"):
+        f.predict_scores(pd.DataFrame({"when": ["1961-01-01"]}))
+    with pytest.raises(ColumnTypeError, match="'soon' is not a time stamp"):
+        f.predict_scores(pd.DataFrame({"month": ["soon"]}))
+    assert f.manifest()["schema"]["task"] == "forecast"
+
+
+def test_the_report_charts_every_series_and_the_backtest_by_step(air_model, tmp_path):
+    f, _, _ = air_model
+    html = f.report(tmp_path / "air.html")
+    assert (tmp_path / "air.html").read_text() == html
+    assert "<h3>MASE by step ahead</h3>" in html and f.report_data()["band"] == "80% interval"
+    data = f.report_data()
+    assert len(data["steps"]) == 12 and all(v is None or v > 0 for v in data["steps"])
+    (chart,) = data["charts"]
+    assert len(chart["future"][0]) == 12 and chart["history"][0][-1] < chart["future"][0][0]
+    lo, hi = chart["band"]
+    assert all(a <= m <= b for a, m, b in zip(lo, chart["future"][1], hi))
+
+
+def test_the_report_charts_the_worst_and_best_series_first():
+    from mlwright.forecast.summary import chart_order
+
+    scores = {f"s{i}": float(i) for i in range(20)} | {"flat": None}
+    order = chart_order(scores, list(scores), limit=6)
+    assert order == [("s19", "worst"), ("s18", "worst"), ("s17", "worst"), ("s0", "best"), ("s1", "best"),
+                     ("s2", "best")]  # fmt: skip
+    assert [u for u, _ in chart_order({"a": 1.0, "b": 3.0, "c": None}, ["a", "b", "c"])] == ["b", "a", "c"]
 
 
 def test_predict_before_fit_is_a_clear_error():
@@ -258,10 +304,123 @@ def test_missing_future_covariates_are_refused(promo_model):
     f, test = promo_model
     with pytest.raises(DataError, match="known_future"):
         f.predict()
-    with pytest.raises(DataError, match="lacks the column"):
+    with pytest.raises(DataError, match="lack the column"):
         f.predict(known_future=test[["store", "week"]])
     with pytest.raises(DataError, match="no values of"):
         f.predict(known_future=test[["store", "week", "promo"]].iloc[:-1])
+
+
+def test_a_forecaster_is_served_logged_given_actuals_and_monitored(promo_model, tmp_path):
+    from mlwright.monitoring import MonitorConfig, monitor_model
+    from mlwright.monitoring.feedback import read_feedback_file, record_feedback
+    from mlwright.serving import ServeConfig, create_app, load_models
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
+
+    from .test_serving import Server
+
+    f, test = promo_model
+    path = f.save(tmp_path / "promo")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    log = PredictionLog(Store(url))
+    app = create_app(load_models([str(path)]), ServeConfig(token="tok"), log, url)
+    auth = {"Authorization": "Bearer tok"}
+    future = test[["store", "week", "promo"]].assign(week=test["week"].dt.strftime("%Y-%m-%d"))
+    want = f.predict(known_future=test[["store", "week", "promo"]])
+    with Server(app) as client:
+        (desc,) = client.get("/v1/models", headers=auth).json()["models"]
+        assert desc["task"] == "forecast" and desc["horizon"] == 12 and desc["known_covariates"] == ["promo"]
+        body = {"series": ["north"], "horizon": 3, "future": future.to_dict(orient="records")}
+        r = client.post("/v1/models/promo/forecast", json=body, headers=auth)
+        assert r.status_code == 200, r.text
+        got = pd.DataFrame(r.json()["forecasts"])
+        assert got["store"].tolist() == ["north"] * 3 and got["week"].str[:10].tolist() == future["week"][:3].tolist()
+        north = want[want["store"] == "north"].head(3)
+        np.testing.assert_allclose(got[["mean", "0.1", "0.9"]], north[["mean", "0.1", "0.9"]])
+        r = client.post("/v1/models/promo/forecast", json={"series": [{"store": "south"}]}, headers=auth)
+        assert r.status_code == 422 and "known covariates ['promo']" in r.json()["message"]
+        r = client.post("/v1/models/promo/forecast", json={"series": ["west"], "future": body["future"]}, headers=auth)
+        assert r.status_code == 422 and "no series ['west']" in r.json()["message"]
+        r = client.post("/v1/models/promo/forecast", json={"horizon": 13}, headers=auth)
+        assert r.status_code == 422 and "from 1 to the model's 12" in r.json()["message"]
+        assert client.post("/v1/models/promo/forecast", json={"steps": 3}, headers=auth).status_code == 400
+        assert client.post("/v1/models/promo/forecast", json={}).status_code == 401
+        rows = future[future["store"] == "south"].head(2)
+        r = client.post("/v1/models/promo/predict", json={"records": rows.to_dict(orient="records")}, headers=auth)
+        south = want[want["store"] == "south"].head(2)
+        np.testing.assert_allclose(r.json()["predictions"], south["mean"])
+        np.testing.assert_allclose(r.json()["quantiles"]["0.9"], south["0.9"])
+        # actuals by series and time stamp: every logged forecast of that step gets one
+        truth = test.assign(week=test["week"].dt.strftime("%Y-%m-%d"))
+        sent = truth[truth["store"].isin(["north"])].head(3)
+        items = [{"store": a, "week": b, "actual": c} for a, b, c in sent[["store", "week", "sales"]].to_numpy()]
+        r = client.post("/v1/models/promo/feedback", json={"feedback": items}, headers=auth)
+        assert r.status_code == 200 and r.json()["stored"] == 3, r.text
+        r = client.post("/v1/models/promo/feedback", json={"series": "east", "timestamp": "2021-08-15", "actual": 1},
+                        headers=auth)  # fmt: skip
+        assert r.status_code == 422 and "no logged forecast of series 'east'" in r.json()["message"]
+    south_truth = truth[truth["store"] == "south"].head(2)[["store", "week", "sales"]]
+    south_truth.to_csv(tmp_path / "actuals.csv", index=False)
+    schema = mlwright.load(path).schema_
+    items = read_feedback_file(tmp_path / "actuals.csv", "sales", schema)  # the CLI's reader: ids, time, target
+    assert record_feedback(Store(url), "promo", schema, items) == 2
+    cfg = MonitorConfig(window="1d", alerts={"metric_max": 1e-6, "coverage_min": 1.01})
+    res = monitor_model(str(path), cfg, store=url)
+    (w,) = res.windows
+    live = w["live"]
+    y = np.r_[sent["sales"].to_numpy(), south_truth["sales"].to_numpy()]
+    pred = np.r_[north["mean"].to_numpy(), south["mean"].to_numpy()]
+    scale = np.array([f.reference_["series_scale"][s] for s in ["north"] * 3 + ["south"] * 2])
+    assert live["rows"] == 5 and live["metric"] == "mase"
+    assert live["value"] == pytest.approx(np.mean(np.abs(y - pred) / scale))
+    lo = np.r_[north["0.1"].to_numpy(), south["0.1"].to_numpy()]
+    hi = np.r_[north["0.9"].to_numpy(), south["0.9"].to_numpy()]
+    assert live["scores"]["coverage"] == pytest.approx(np.mean((y >= lo) & (y <= hi)))
+    assert live["coverage_target"] == pytest.approx(0.8) and 0 < live["scores"]["wql"] < 1
+    assert {a["rule"] for a in res.alerts} == {"metric_max", "coverage_min"}
+    from mlwright.report.monitor import render_monitor
+
+    assert "of the actuals inside the 80.0% interval" in render_monitor(res.to_dict())
+
+
+def test_the_dashboard_starts_a_forecast_shows_its_report_and_registers_it(tmp_path):
+    import re
+    import time
+
+    from .dashboard import csrf, login, running
+
+    df = promo_panel(60).drop(columns="promo")
+    with running(tmp_path) as (base, _url):
+        c = login(base)
+        tok = csrf(c)
+        r = c.post(
+            "/ui/new/upload", data={"csrf": tok}, files={"file": ("sales.csv", df.to_csv(index=False), "text/csv")}
+        )
+        choose = c.get(r.headers["location"] + "?target=sales")
+        assert 'id="forecast-form"' in choose.text and '<option value="week" selected>' in choose.text
+        start = r.headers["location"] + "/forecast"
+        form = {"csrf": tok, "target": "sales", "time_column": "week", "id_columns": "store", "horizon": "6",
+                "time_budget": "8"}  # fmt: skip
+        bad = c.post(start, data=form | {"id_columns": "shop"})
+        assert bad.status_code == 400 and "&#39;shop&#39; is not a column" in bad.text
+        bad = c.post(start, data=form | {"horizon": "1.5"})
+        assert bad.status_code == 400 and "whole number" in bad.text
+        r = c.post(start, data=form)
+        jid = r.headers["location"].rsplit("/", 1)[1]
+        end = time.monotonic() + 120
+        while (p := c.get(f"/ui/jobs/{jid}/progress").json())["state"] in ("running", "starting"):
+            assert time.monotonic() < end, "the forecast run did not finish"
+            time.sleep(0.3)
+        assert p["state"] == "finished", p
+        page = c.get(f"/ui/jobs/{jid}").text
+        assert 'id="open-report"' in page and "Backtest MASE" in page
+        report = c.get(f"/ui/jobs/{jid}/report").text
+        assert "Forecast: sales" in report and len(re.findall(r'<img alt="(east|north|south)', report)) == 3
+        r = c.post(f"/ui/jobs/{jid}/register", data={"csrf": tok, "name": "sales-forecast"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/ui/models/sales-forecast")
+        assert 'id="forecast-report"' in c.get("/ui/models/sales-forecast").text
+        shown = c.get("/ui/models/sales-forecast/forecast").text
+        assert "Forecast: sales-forecast version 1" in shown and "By series (worst first)" in shown
 
 
 # ------------------------------------------------------------------------------------------ the budget
@@ -305,5 +464,16 @@ def test_cli_fits_predicts_and_describes_a_forecast_model(tmp_path):
     info = _cli("info", model)
     said = " ".join(info.stdout.split())  # rich wraps long lines
     assert info.returncode == 0 and "forecast model" in said and "needed by predict): promo" in said
-    wrong = _cli("predict", model, tmp_path / "future.csv")  # the table scorer refuses it with a pointer
+    rows = _cli("predict", model, tmp_path / "future.csv", "--out", tmp_path / "rows.csv")  # batch scoring of rows
+    assert rows.returncode == 0, rows.stderr
+    scored = pd.read_csv(tmp_path / "rows.csv")
+    both = future.assign(week=future["week"].astype(str)).reset_index(drop=True).join(scored["prediction"])
+    both = both.merge(table.assign(week=table["week"].astype(str)), on=["store", "week"])
+    np.testing.assert_allclose(both["prediction"], both["mean"])  # the same rows, the same numbers
+    assert {"q_0.1", "q_0.9"} <= set(scored.columns)
+    rep = _cli("forecast", "report", model, "--future", tmp_path / "future.csv", "--out", tmp_path / "f.html")
+    assert rep.returncode == 0, rep.stderr
+    html = (tmp_path / "f.html").read_text()
+    assert html.count('<img alt="') == 3 + 1 and "Known covariates: promo" in html  # a chart per store, the steps
+    wrong = _cli("export", model, "--out", tmp_path / "m.onnx")  # ONNX is for table models: said so
     assert wrong.returncode == 2 and "mlwright forecast predict" in wrong.stderr and "Traceback" not in wrong.stderr

@@ -19,7 +19,9 @@ from sklearn.utils.metaestimators import available_if
 
 from mlwright.data.schema import Schema
 
-__all__ = ["Predictor", "Predicts", "decide", "label_array", "require_rows_model"]
+__all__ = ["VALUE_TASKS", "Predictor", "Predicts", "decide", "label_array", "require_rows_model", "returns_values"]
+
+VALUE_TASKS = ("regression", "forecast")  # tasks whose predictions are numbers, not classes
 
 
 @runtime_checkable
@@ -119,6 +121,11 @@ def decide(raw: np.ndarray, task: str, threshold: float | None = None) -> tuple[
     if threshold is not None and task == "binary":
         return p, (p[:, 1] >= threshold).astype(int)
     return p, p.argmax(1)
+
+
+def returns_values(task: str) -> bool:
+    """Whether a model of ``task`` predicts numbers (regression, forecasts) rather than classes."""
+    return task in VALUE_TASKS
 
 
 def require_rows_model(model: Any, what: str) -> Any:

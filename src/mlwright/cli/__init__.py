@@ -402,9 +402,13 @@ def report(
 
     def body():
         import mlwright
-        from mlwright.predictor import require_rows_model
 
-        automl = require_rows_model(mlwright.load(model), "`mlwright report`")
+        automl = mlwright.load(model)
+        if getattr(automl, "kind", None) == "forecast":  # the forecast report (charts need no test data)
+            automl.report(out_file)
+            out.print(f"forecast report written to [bold]{out_file}[/bold] (covariates for the charts: "
+                      "`mlwright forecast report MODEL --future f.csv`)")  # fmt: skip
+            return
         automl.report_seconds = seconds
         payload = automl.report_data(data)
         if payload is None:

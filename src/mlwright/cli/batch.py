@@ -34,13 +34,15 @@ def predict(
 ) -> None:
     """Score DATA (or --input-sql) with MODEL, chunk by chunk in constant memory.
 
+    A forecast model scores rows that name a series and one of its next time stamps (with the known
+    covariates of that step): the mean and q_<level> columns.
     Writes CSV to stdout without --out or --output-table.  Outputs appear whole or not at all.
     """
 
     def body():
         from mlwright.serving.batch import BatchInput, score_batch
 
-        automl = require_rows_model(load_model(model, store), "`mlwright predict`")
+        automl = load_model(model, store)  # a table model, or a forecaster scoring (series, time stamp) rows
         src = BatchInput(data, input_sql, db, chunk_rows)
         kw = {"table": output_table, "out_db": out_db, "if_exists": if_exists, "keep": keep}
         t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""``mlwright forecast fit`` and ``mlwright forecast predict``: forecasting from the command line."""
+"""``mlwright forecast fit``, ``predict`` and ``report``: forecasting from the command line."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ def fit(
     metric: Annotated[str, typer.Option("--metric", help="mase, rmsse, smape or wql")] = "mase",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="model directory to write")] = Path("forecast-model"),
+    report_file: Annotated[
+        Path | None, typer.Option("--report", help="also write the forecast report (HTML) here")
+    ] = None,
 ) -> None:
     """Fit a forecaster on DATA and save it to --out."""
 
@@ -78,6 +81,11 @@ def fit(
         out.print(f"forecast = {weights}; quantiles: {f.blend_.method}", highlight=False)
         path = f.save(out_dir)
         out.print(f"saved to [bold]{path}[/bold] — next: mlwright forecast predict {path}")
+        if report_file is not None:
+            if f.frame_.known:
+                out.print("the report charts history and backtest; `mlwright forecast report --future` adds forecasts")
+            f.report(report_file)
+            out.print(f"forecast report: [bold]{report_file}[/bold]")
 
     run_command(body)
 
@@ -93,13 +101,9 @@ def predict(
     """Forecast the steps after each series' end; CSV to stdout without --out."""
 
     def body():
-        from mlwright import load
         from mlwright.data.sources import read_table
-        from mlwright.errors import ConfigError
 
-        f = load(model)
-        if getattr(f, "kind", None) != "forecast":
-            raise ConfigError(f"{str(model)!r} is not a forecast model; use `mlwright predict` for tabular models")
+        f = _forecaster(model)
         pred = f.predict(known_future=read_table(future) if future is not None else None)
         if out_file is None:
             pred.to_csv(sys.stdout, index=False)
@@ -111,3 +115,34 @@ def predict(
             err.print(f"wrote {len(pred):,} forecast rows to {out_file}", highlight=False)
 
     run_command(body)
+
+
+@forecast_app.command("report")
+def report(
+    model: Annotated[Path, typer.Argument(help="a forecast model directory")],
+    future: Annotated[
+        Path | None, typer.Option("--future", help="ids, time and known covariates of the future steps")
+    ] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="the HTML report to write")] = Path("forecast.html"),
+) -> None:
+    """Write MODEL's report: each series' history, forecast and interval (worst and best first), the backtest
+    per series and per step ahead, the models and the ensemble, the findings."""
+
+    def body():
+        from mlwright.data.sources import read_table
+
+        f = _forecaster(model)
+        f.report(out_file, known_future=read_table(future) if future is not None else None)
+        out.print(f"forecast report written to [bold]{out_file}[/bold]")
+
+    run_command(body)
+
+
+def _forecaster(model: Path):
+    from mlwright import load
+    from mlwright.errors import ConfigError
+
+    f = load(model)
+    if getattr(f, "kind", None) != "forecast":
+        raise ConfigError(f"{str(model)!r} is not a forecast model; use `mlwright predict` for tabular models")
+    return f

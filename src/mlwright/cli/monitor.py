@@ -71,6 +71,8 @@ def monitor(
                 drift = _pct(w.get("drift_share")) + (" [red]DRIFT[/red]" if w.get("dataset_drift") else "")
                 live = w.get("live") or {}
                 shown = f"{live.get('metric')} {_num(live.get('value'))} (n={live.get('rows')})" if live else "—"
+                if (live.get("scores") or {}).get("coverage") is not None:  # a forecaster's interval coverage
+                    shown += f", covered {_pct(live['scores']['coverage'])} of {_pct(live.get('coverage_target'))}"
                 t.add_row(w["start"][:16], f"{w['rows']:,}", w["version"], drift,
                           escape(", ".join((w.get("drifted") or [])[:3]) or "—"),
                           _num((w.get("output") or {}).get("psi")), _pct(w.get("missing")), _pct(w.get("unseen")),
@@ -104,7 +106,7 @@ def feedback(
 
         st = Store(store)
         name, schema, _ = model_info(model, st)
-        n = record_feedback(st, name, schema, read_feedback_file(labels, schema.target), source="cli")
+        n = record_feedback(st, name, schema, read_feedback_file(labels, schema.target, schema), source="cli")
         out.print(f"stored {n:,} label(s) for {name}")
 
     run_command(body)

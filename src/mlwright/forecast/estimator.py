@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.errors import BudgetExhaustedError, ConfigError, DataError, NotFittedError, TrialOutOfTimeError
+from mlwright.data.schema import Schema
+from mlwright.errors import BudgetExhaustedError, ConfigError, NotFittedError, TrialOutOfTimeError
 from mlwright.forecast import ensemble
 from mlwright.forecast.frame import ID, SEP, SeriesFrame, frame_series
 from mlwright.forecast.members import Run, candidates, make_windows
@@ -191,9 +192,12 @@ class Forecaster:
         self.runs_ = {n: runs[n] for n in weights}
         self.blend_ = blend
         self.windows_ = windows
+        self.n_windows_ = int(windows.n)
+        self._grid = self._cache = None
         self.quantiles_ = qs
         self.horizon_ = h
         self.leaderboard_ = _board(runs, weights, actual, mase_scale, per_window)
+        self.backtest_ = _backtest_summary(runs, weights, per_window, actual, mase_scale, frame.ids)
         self.fit_log_ = log
         self.findings_ = list(frame.findings)
 
@@ -217,19 +221,9 @@ class Forecaster:
             The id columns, the time column, ``mean`` and one column per quantile (``"0.1"`` …).
         """
         self._check_fitted()
-        frame, h = self.frame_, self.horizon_
-        from mlwright.forecast.gbm import future_grid, predict_global
+        from mlwright.forecast.scoring import series_forecast
 
-        grid = future_grid(frame, h)
-        X = self._future_covariates(known_future, grid) if frame.known else None
-        mean = np.zeros((len(frame.ids), h))
-        for name, w in self.blend_.weights.items():
-            run = self.runs_[name]
-            fut = run.future
-            if fut is None:
-                fut = predict_global(run.state, frame, X, h, frame.ids)
-            mean = mean + w * fut
-        q = np.sort(mean[..., None] + self.blend_.spread, axis=-1)
+        grid, mean, q = series_forecast(self, None, self.horizon_, known_future)
         return self._table(grid, mean, q)
 
     def _table(self, grid: pd.DataFrame, mean: np.ndarray, q: np.ndarray) -> pd.DataFrame:
@@ -248,35 +242,87 @@ class Forecaster:
             out[f"{lv:g}"] = q[..., j].reshape(-1)
         return out
 
-    def _future_covariates(self, known_future: pd.DataFrame | None, grid: pd.DataFrame) -> pd.DataFrame:
-        frame = self.frame_
-        if known_future is None:
-            raise DataError(
-                f"this model uses the known covariates {frame.known}; pass known_future= with their values for the "
-                f"{self.horizon_} steps after each series' end"
-            )
-        missing = [c for c in [*frame.id_columns, frame.time_column, *frame.known] if c not in known_future.columns]
-        if missing:
-            raise DataError(f"known_future lacks the column(s) {missing}; it needs the ids, the time and {frame.known}")
-        from mlwright.forecast.frame import series_ids
+    # ------------------------------------------------------------------------------------------ predictor protocol
+    @property
+    def schema_(self) -> Schema:
+        """What a request row holds (see :mod:`mlwright.forecast.scoring`): the id columns, the time column and
+        the known covariates; task ``"forecast"``."""
+        self._check_fitted()
+        from mlwright.forecast.scoring import forecast_schema
 
-        fut = pd.DataFrame(
-            {
-                ID: series_ids(known_future, frame.id_columns).to_numpy(),
-                "ds": pd.to_datetime(known_future[frame.time_column]).astype("datetime64[ns]"),
-            }
-        )
-        for c in frame.known:
-            fut[c] = pd.to_numeric(known_future[c], errors="coerce").to_numpy(dtype=float)
-        merged = grid.merge(fut, on=[ID, "ds"], how="left")
-        lack = merged[frame.known].isna().any(axis=1)
-        if lack.any():
-            first = merged[lack].iloc[0]
-            raise DataError(
-                f"known_future has no values of {frame.known} for {int(lack.sum())} of the {len(grid)} future steps "
-                f"(e.g. series {first[ID]!r} at {first['ds']}); give every series' next {self.horizon_} steps"
-            )
-        return merged
+        return forecast_schema(self.frame_, self.metric)
+
+    @property
+    def task_(self) -> str:
+        """``"forecast"``."""
+        return "forecast"
+
+    @property
+    def threshold_(self) -> None:
+        """No decision threshold (a forecaster returns values)."""
+        return None
+
+    @property
+    def reference_(self) -> dict[str, Any] | None:
+        """Monitoring's baseline: each series' MASE scale (its in-sample seasonal-naive error), the backtest
+        estimate and the quantile levels — what live accuracy from actuals is measured with and against."""
+        self._check_fitted()
+        frame = self.frame_
+        ys = [g.to_numpy(dtype=float) for _, g in frame.df.groupby(ID, sort=False)["y"]]
+        full = scales(ys, frame.m)[0]
+        board = self.leaderboard_
+        return {
+            "kind": "forecast",
+            "series_scale": {u: (float(s) if np.isfinite(s) else None) for u, s in zip(frame.ids, full)},
+            "estimate": {"metric": "mase", "value": float(board["score_val"].iloc[0]) if len(board) else None},
+            "quantiles": [float(q) for q in self.quantiles_],
+            "horizon": int(self.horizon_),
+        }
+
+    @property
+    def future_grid_(self) -> pd.DataFrame:
+        """``unique_id``, ``ds`` and ``step`` (1 … horizon) of the steps after each series' history."""
+        self._check_fitted()
+        if getattr(self, "_grid", None) is None:
+            from mlwright.forecast.gbm import future_grid
+
+            grid = future_grid(self.frame_, self.horizon_)
+            grid["step"] = np.tile(np.arange(1, self.horizon_ + 1), len(self.frame_.ids))
+            self._grid = grid
+        return self._grid
+
+    def forecast_cache_(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mean ``(S, h)`` and quantiles ``(S, h, Q)`` of every series, computed once (models without
+        known covariates: the forecast depends on nothing a request sends)."""
+        if getattr(self, "_cache", None) is None:
+            from mlwright.forecast.scoring import series_forecast
+
+            _, mean, q = series_forecast(self, None, self.horizon_, None)
+            self._cache = (mean, q)
+        return self._cache
+
+    def validate(self, X: Any) -> pd.DataFrame:
+        """Request rows checked and coerced by :attr:`schema_` (a typed, one-line error for what does not fit)."""
+        return self.schema_.validate(X.frame() if hasattr(X, "frame") else X)
+
+    def predict_scores(self, X: Any) -> np.ndarray:
+        """The mean forecast ``(n,)`` of request rows: each names a series and one of the ``horizon`` time
+        stamps after its history (with the known covariates of that step, when the model uses them)."""
+        return self.predict_quantiles(X)[0]
+
+    def predict_quantiles(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The mean ``(n,)`` and the quantiles ``(n, Q)`` (levels :attr:`quantiles_`) of request rows ``X``."""
+        self._check_fitted()
+        from mlwright.forecast.scoring import rows_forecast
+
+        return rows_forecast(self, X)
+
+    def manifest(self) -> dict[str, Any]:
+        """Provenance, estimate and schema as saved in ``manifest.json`` (without file hashes)."""
+        self._check_fitted()
+        from mlwright.forecast.persist import manifest_entries
+
+        return manifest_entries(self)
 
     # ------------------------------------------------------------------------------------------ persisting
     def get_params(self) -> dict[str, Any]:
@@ -335,10 +381,46 @@ class Forecaster:
         model.horizon_ = h
         model.leaderboard_ = pd.DataFrame(manifest["leaderboard"])
         model.fit_log_ = spec.get("fit_log", [])
-        model.findings_ = []
+        from mlwright.data.findings import Finding
+
+        model.findings_ = [Finding(**f) for f in spec.get("findings", [])]
+        model.backtest_ = spec.get("backtest") or {"series": {}, "steps": [], "windows": 0}
         model.windows_ = None
+        model.n_windows_ = int(spec.get("windows", 0))
         model.fit_seconds_ = spec.get("fit_seconds")
         return model
+
+    def report_data(self, known_future: pd.DataFrame | None = None) -> dict[str, Any]:
+        """The report's content as plain values: settings, leaderboard, ensemble, backtest per series and step,
+        and the charts of the worst and best series (see :mod:`mlwright.forecast.summary`)."""
+        self._check_fitted()
+        from mlwright.forecast.summary import report_data
+
+        return report_data(self, known_future)
+
+    def report(self, path: str | Path | None = None, known_future: pd.DataFrame | None = None) -> str:
+        """The forecast report as one self-contained HTML page (written to ``path`` when given): history,
+        forecast and interval per series (the worst and the best by backtest first), the backtest per series and
+        per step ahead, the models and the ensemble, the findings.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write the page.
+        known_future : DataFrame, optional
+            The known covariates' future values (needed to chart the forecast of a model that uses them).
+
+        Returns
+        -------
+        str
+            The HTML.
+        """
+        from mlwright.report.forecast import render_forecast
+
+        html = render_forecast(self.report_data(known_future))
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
 
     def leaderboard(self) -> pd.DataFrame:
         """Every model tried, best first: ``model``, ``score_val`` (its backtest MASE), its ensemble weight."""
@@ -370,6 +452,32 @@ def _backtest_targets(
     ratio = np.where(np.isfinite(full), future_scale / np.where(np.isfinite(full), full, 1.0), 1.0)
     mase_scale = np.where(scalable, scale / ratio[None, :], np.nan)
     return actual, scale, mase_scale, future_scale
+
+
+def _backtest_summary(
+    runs: dict[str, Run],
+    weights: dict[str, float],
+    per_window: list[dict[str, float]],
+    actual: np.ndarray,
+    scale: np.ndarray,
+    ids: list[str],
+) -> dict[str, Any]:
+    """The ensemble's backtest MASE per series and per horizon step (each window with its nested weights)."""
+    W = actual.shape[0]
+    if W == 0:
+        return {"series": {}, "steps": [], "windows": 0}
+    import warnings
+
+    bt = ensemble.window_blend(runs, per_window or [weights])
+    err = np.abs(actual - bt) / scale[..., None]
+    with warnings.catch_warnings():  # a series without a MASE scale (constant history) has none
+        warnings.simplefilter("ignore", RuntimeWarning)
+        series, steps = np.nanmean(err, axis=(0, 2)), np.nanmean(err, axis=(0, 1))
+
+    def clean(v: float) -> float | None:
+        return float(v) if np.isfinite(v) else None
+
+    return {"series": {u: clean(v) for u, v in zip(ids, series)}, "steps": [clean(v) for v in steps], "windows": W}
 
 
 def _row(name: str, bt: np.ndarray, actual: np.ndarray, scale: np.ndarray, seconds: float, weight: float) -> dict:

@@ -182,7 +182,7 @@ def predict_global(
     mlf: Any, frame: SeriesFrame, known_future: pd.DataFrame | None, h: int, ids: list[str]
 ) -> np.ndarray:
     """``(S, h)`` forecasts of a fitted global model (the known covariates of the future steps given)."""
-    pred = mlf.predict(h, X_df=known_future)
+    pred = mlf.predict(h, X_df=known_future, ids=list(ids))
     out = np.full((len(ids), h), np.nan)
     index = {u: i for i, u in enumerate(ids)}
     for uid, g in pred.groupby(ID, sort=False):

@@ -25,7 +25,7 @@ import pandas as pd
 from mlwright import artifacts
 from mlwright.forecast.frame import ID, SeriesFrame
 
-__all__ = ["BoosterModel", "read_forecaster", "write_forecaster"]
+__all__ = ["BoosterModel", "manifest_entries", "read_forecaster", "write_forecaster"]
 
 
 class BoosterModel:
@@ -78,12 +78,35 @@ def write_forecaster(model: Any, tmp: Path) -> dict[str, Any]:
         )
     qcols = [f"{q:g}" for q in model.quantiles_]
     _long(model.blend_.spread, ids, qcols).to_parquet(tmp / "forecast" / "spread.parquet", index=False)
+    import json
+
+    from mlwright.jsonsafe import default
+
+    (tmp / "reference.json").write_text(json.dumps(model.reference_, default=default), encoding="utf-8")
+    return manifest_entries(model, members)
+
+
+def _members(model: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, run in model.runs_.items():
+        entry: dict[str, Any] = {"kind": run.kind, "params": run.params}
+        if run.state is not None:
+            entry["booster"] = f"models/{name}.lgb.txt"
+        out[name] = entry
+    return out
+
+
+def manifest_entries(model: Any, members: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A fitted forecaster's manifest entries: kind, task, schema (what a request row holds), the frame, the
+    members and their weights, the quantiles' calibration, the leaderboard and the backtest estimate."""
     from mlwright._version import __version__
 
+    frame: SeriesFrame = model.frame_
     return {
         "kind": "forecast",
         "task": "forecast",
         "mlwright_version": __version__,
+        "schema": model.schema_.to_dict(),
         "forecast": {
             "params": model.get_params(),
             "frame": {
@@ -102,10 +125,11 @@ def write_forecaster(model: Any, tmp: Path) -> dict[str, Any]:
             "weights": model.blend_.weights,
             "quantile_method": model.blend_.method,
             "quantile_factors": model.blend_.factors,
-            "members": members,
-            "windows": int(model.windows_.n),
+            "members": members if members is not None else _members(model),
+            "windows": int(model.n_windows_),
             "fit_log": model.fit_log_,
             "findings": [f.to_dict() for f in model.findings_],
+            "backtest": model.backtest_,
             "fit_seconds": getattr(model, "fit_seconds_", None),
         },
         "leaderboard": model.leaderboard_.to_dict(orient="records"),

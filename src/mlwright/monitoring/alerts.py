@@ -11,7 +11,9 @@ Rules (``MonitorConfig.alerts``: rule → threshold; a rule without a threshold 
 ``latency_p99_ms``      99th percentile latency (per request) reaches the value
 ``error_rate``          share of error answers reaches the value
 ``metric_min``          the live metric (higher is better) falls below the value
-``metric_max``          the live metric (lower is better: log loss, RMSE, …) rises above the value
+``metric_max``          the live metric (lower is better: log loss, RMSE, MASE …) rises above the value
+``coverage_min``        a forecaster's central interval (0.1 – 0.9) holds fewer of the actuals than the value
+``coverage_max``        … or more than the value (intervals too wide to be useful)
 ======================  ==========================================================================
 """
 
@@ -41,7 +43,13 @@ RULES: dict[str, Any] = {
     "error_rate": lambda w, x: w.get("error_rate", 0) >= x,
     "metric_min": lambda w, x: _live(w) is not None and _live(w) < x,
     "metric_max": lambda w, x: _live(w) is not None and _live(w) > x,
+    "coverage_min": lambda w, x: _coverage(w) is not None and _coverage(w) < x,
+    "coverage_max": lambda w, x: _coverage(w) is not None and _coverage(w) > x,
 }
+
+
+def _coverage(w: dict[str, Any]) -> float | None:
+    return ((w.get("live") or {}).get("scores") or {}).get("coverage")
 
 
 def check_alerts(result, config) -> list[dict[str, Any]]:
@@ -74,6 +82,8 @@ def _value(rule: str, w: dict[str, Any]) -> Any:
         "error_rate": w.get("error_rate"),
         "metric_min": _live(w),
         "metric_max": _live(w),
+        "coverage_min": _coverage(w),
+        "coverage_max": _coverage(w),
     }[rule]
 
 

@@ -236,12 +236,16 @@ def monitor(
                 if cfg.reference == "training"
                 else f"version {v} served no rows in the reference period"
             )
-        else:
+        elif task != "forecast":  # a forecaster's inputs are series and stamps: its accuracy is what to watch
             w |= _drift(ref, schema, X.iloc[rows], outputs.iloc[rows], cfg, task, classes)
         y = actual.iloc[rows]
         has = y.notna().to_numpy()
         w["labels"] = int(has.sum())
-        if has.sum() >= 1:
+        if has.sum() >= 1 and task == "forecast":
+            from mlwright.monitoring.forecasting import forecast_live
+
+            w["live"] = forecast_live(ref, schema, X.iloc[rows][has], outputs.iloc[rows][has], y[has])
+        elif has.sum() >= 1:
             codes = class_codes(schema.classes, y[has]) if task != "regression" else None
             w["live"] = _live(task, classes, y[has].tolist(), codes, outputs.iloc[rows][has], score_all,
                               get_metric(metric))  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlwright.data.schema import Schema
 from mlwright.errors import FeedbackError
+from mlwright.predictor import returns_values
 from mlwright.store import Store
 
 __all__ = ["FeedbackError", "model_info", "read_feedback_file", "record_feedback", "unknown_ids"]
@@ -27,7 +28,7 @@ def _actual(value: Any, schema: Schema) -> tuple[Any, str | None]:
     """The label as stored, or the reason it cannot be."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None, "missing actual value"
-    if schema.task == "regression":
+    if returns_values(schema.task):
         if isinstance(value, bool):
             return None, f"{value!r} is not a number"
         try:
@@ -88,6 +89,8 @@ def record_feedback(
 
     if not items:
         raise FeedbackError('no feedback given; send {"feedback": [{"prediction_id": "…", "actual": …}]}')
+    if schema.task == "forecast" and any(isinstance(it, dict) and "prediction_id" not in it for it in items):
+        items = by_series(store, model, schema, items, wait)
     problems: dict[str, str] = {}
     rows = []
     now = _dt.datetime.now(_dt.UTC)
@@ -130,12 +133,76 @@ def record_feedback(
     return len(latest)
 
 
-def read_feedback_file(path: str | Path, target: str | None = None) -> list[dict[str, Any]]:
-    """A CSV/Parquet of ``prediction_id`` and ``actual`` (or the model's target name) → feedback items."""
+def _series_keys(schema: Schema) -> tuple[list[str], str]:
+    """A forecaster's id columns and time column, as its schema lists them."""
+    ids = [c.name for c in schema.columns if c.kind == "categorical"]
+    time = next(c.name for c in schema.columns if c.kind == "datetime")
+    return ids, time
+
+
+def by_series(store: Store, model: str, schema: Schema, items: list[Any], wait: Any = None) -> list[dict[str, Any]]:
+    """A forecaster's actuals by series and time stamp → one item per logged forecast of that step.
+
+    An item names its series by ``"series"`` (the ids joined by ``|``) or by the id columns, and its step by
+    ``"timestamp"`` or the time column; every forecast the log holds for that series and step gets the actual
+    (forecasts made from different origins are each scored).  Items with a ``prediction_id`` pass unchanged.
+    """
+    import pandas as pd
+
+    from mlwright.serving.predlog import read_log
+
+    ids, time = _series_keys(schema)
+    want: list[tuple[int, str, Any]] = []
+    out: list[dict[str, Any]] = []
+    problems: dict[str, str] = {}
+    for i, it in enumerate(items):
+        if not isinstance(it, dict) or "prediction_id" in it:
+            out.append(it)
+            continue
+        series = it.get("series", "|".join(str(it[c]) for c in ids) if all(c in it for c in ids) else None)
+        when = it.get("timestamp", it.get(time))
+        stamp = pd.to_datetime(when, errors="coerce") if when is not None else pd.NaT
+        if (series is None and ids) or pd.isna(stamp):
+            problems[f"item {i}"] = f"name the series ({ids or 'series'}) and the time stamp ('timestamp')"
+            continue
+        want.append((i, str(series) if ids else "series", pd.Timestamp(stamp).tz_localize(None)))
+    if want and wait is not None:
+        wait()
+    inputs, outputs = read_log(store, model) if want else (pd.DataFrame(), pd.DataFrame())
+    found: dict[tuple[str, Any], list[str]] = {}
+    if not inputs.empty:
+        keys = inputs[ids].astype(str).agg("|".join, axis=1) if ids else pd.Series("series", index=inputs.index)
+        at = pd.to_datetime(inputs[time], errors="coerce")
+        for k, t, pid in zip(keys, at, outputs["prediction_id"].astype(str)):
+            found.setdefault((k, t), []).append(pid)
+    for i, series, stamp in want:
+        pids = found.get((series, stamp))
+        if not pids:
+            problems[f"item {i}"] = f"no logged forecast of series {series!r} at {stamp} (forecast it first)"
+            continue
+        extra = {k: v for k, v in items[i].items() if k in ("actual", "comment", "reviewer")}
+        out.extend({"prediction_id": pid, **extra} for pid in pids)
+    if problems:
+        first = "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:3])
+        raise FeedbackError(f"{len(problems)} feedback item(s) cannot be stored: {first}", problems)
+    return out
+
+
+def read_feedback_file(
+    path: str | Path, target: str | None = None, schema: Schema | None = None
+) -> list[dict[str, Any]]:
+    """A CSV/Parquet of ``prediction_id`` and ``actual`` (or the model's target name) → feedback items; for a
+    forecaster (``schema``), the series' id columns and the time column may stand for the prediction id."""
     from mlwright.data.sources import read_table
 
     df = read_table(path)
     col = "actual" if "actual" in df.columns else target if target in df.columns else None
+    if schema is not None and schema.task == "forecast" and "prediction_id" not in df.columns and col is not None:
+        ids, time = _series_keys(schema)
+        if time in df.columns and all(c in df.columns for c in ids):
+            values = df[col].astype(object).where(df[col].notna(), None)
+            keyed = df[[*ids, time]].astype(object).to_dict(orient="records")
+            return [{**k, "actual": v} for k, v in zip(keyed, values)]
     if "prediction_id" not in df.columns or col is None:
         raise FeedbackError(
             f"{path} needs a 'prediction_id' column and an 'actual' column (or {target!r}); it has "

@@ -28,6 +28,7 @@ __all__ = [
     "confusion",
     "curve",
     "error_bars",
+    "forecast_chart",
     "heatmap",
     "histogram",
     "lines",
@@ -279,4 +280,31 @@ def error_bars(labels: Sequence[str], means: Sequence[float], stds: Sequence[flo
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.grid(axis="y", visible=False)
+        return to_data_uri(fig)
+
+
+def forecast_chart(
+    history: tuple[Sequence[Any], Sequence[float]],
+    future: tuple[Sequence[Any], Sequence[float]] | None,
+    band: tuple[Sequence[float], Sequence[float]] | None = None,
+    title: str = "",
+    ylabel: str = "",
+    band_label: str = "80% interval",
+):
+    """A series' recent history, its forecast and the forecast's interval band, over dates."""
+    hx, hy = history
+    if not len(hx):
+        return None
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig(5.6, 2.6)
+        ax.plot(hx, hy, color="#2e4057", linewidth=1.1, label="history")
+        if future is not None and len(future[0]):
+            fx, fy = future
+            ax.plot([hx[-1], *fx], [hy[-1], *fy], color=ACCENT, linewidth=1.4, label="forecast")
+            if band is not None:
+                ax.fill_between(fx, band[0], band[1], color=ACCENT, alpha=0.18, linewidth=0, label=band_label)
+        ax.set_title(short(title, 70))
+        ax.set_ylabel(short(ylabel, 30))
+        fig.autofmt_xdate(rotation=20)
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
         return to_data_uri(fig)

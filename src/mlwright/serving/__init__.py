@@ -29,7 +29,6 @@ def load_models(sources: list[str], store: str | None = None, shadows: list[str]
     artifact is verified (SHA-256) before it is loaded.
     """
     from mlwright.automl import load
-    from mlwright.predictor import require_rows_model
     from mlwright.registry import parse_ref
 
     out: list[ServedModel] = []
@@ -37,7 +36,7 @@ def load_models(sources: list[str], store: str | None = None, shadows: list[str]
     for src in sources:
         path = Path(src)
         if path.is_dir() and (path / "manifest.json").exists():
-            out.append(ServedModel(path.name, require_rows_model(load(path), "serving"), "local", str(path.resolve())))
+            out.append(ServedModel(path.name, load(path), "local", str(path.resolve())))
             continue
         if registry is None:
             from mlwright.registry import Registry
@@ -45,7 +44,7 @@ def load_models(sources: list[str], store: str | None = None, shadows: list[str]
             registry = Registry(store)
         v = registry.resolve(src)
         pinned = isinstance(parse_ref(src)[1], int)
-        model = require_rows_model(registry.load(v.ref), "serving")
+        model = registry.load(v.ref)
         out.append(ServedModel(v.name, model, str(v.version), v.ref, ref="" if pinned else src))
     names = [m.name for m in out]
     dup = {n for n in names if names.count(n) > 1}

@@ -21,6 +21,7 @@ from mlwright._version import __version__
 from mlwright.errors import MlwrightError
 from mlwright.monitoring.feedback import record_feedback
 from mlwright.serving.core import JSON, Core, CountRequests, ServeConfig, ServedModel, error_response, frame
+from mlwright.serving.forecasts import forecast_records, forecast_rows
 from mlwright.serving.payloads import (
     BadRequest,
     parse_json,
@@ -132,10 +133,28 @@ def _add_native(app: FastAPI, core: Core) -> None:
             "model": served.name, "version": served.version, "request_id": res["request_id"],
             "prediction_ids": res["ids"], "predictions": res["predictions"],
         }  # fmt: skip
+        if res.get("quantiles") is not None:
+            out["quantiles"] = res["quantiles"]
         if res["probabilities"] is not None:
             keys = [str(k) for k in res["labels"]]
             out["probabilities"] = [dict(zip(keys, map(float, row))) for row in res["probabilities"]]
         return JSON(out)
+
+    @app.post("/v1/models/{name}/forecast")
+    async def forecast(name: str, request: Request) -> Response:
+        """A forecaster's next steps: ``{"series": [ids or {id column: value}] (default: all), "horizon": k
+        (default: the model's), "future": [{ids, time, known covariates}, …] (when the model uses them)}`` →
+        the mean and quantiles of each series' steps, one record each, with a prediction id for feedback."""
+        if (denied := core.denied(request)) is not None:
+            return denied
+        try:
+            served = core.model(name)
+            rows = await run_in_threadpool(forecast_rows, served, parse_json(await core.body(request)))
+            res = await core.predict(served, rows)
+        except MlwrightError as exc:
+            return core.failure(exc, model=name)
+        return JSON({"model": served.name, "version": served.version, "request_id": res["request_id"],
+                     "forecasts": forecast_records(served, rows, res)})  # fmt: skip
 
     @app.post("/v1/models/{name}/feedback")
     async def feedback(name: str, request: Request) -> Response:

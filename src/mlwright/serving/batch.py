@@ -40,6 +40,12 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
         out[c] = df[c]
     from mlwright.predictor import decide, label_array
 
+    if model.task_ == "forecast":  # rows name a series and a future time stamp: the mean and its quantiles
+        mean, q = model.predict_quantiles(df)
+        out["prediction"] = mean
+        for j, lv in enumerate(model.quantiles_):
+            out[f"q_{lv:g}"] = q[:, j]
+        return out
     raw = model.predict_scores(df)
     if model.task_ == "regression":
         out["prediction"] = np.asarray(raw, dtype=float)

@@ -79,9 +79,15 @@ class ServedModel:
     shadow: ServedModel | None = None  # scores the same requests off the answer path, logged as "<name>:shadow"
 
     def describe(self) -> dict[str, Any]:
-        """Name, version, task and input columns (for ``GET /v1/models``)."""
+        """Name, version, task and input columns (for ``GET /v1/models``); a forecaster's horizon, quantile
+        levels, frequency and number of series too."""
         s = self.model.schema_
-        return {
+        extra: dict[str, Any] = {}
+        if s.task == "forecast":
+            fr = self.model.frame_
+            extra = {"horizon": self.model.horizon_, "quantiles": [f"{q:g}" for q in self.model.quantiles_],
+                     "freq": fr.freq, "series": len(fr.ids), "known_covariates": list(fr.known)}  # fmt: skip
+        return extra | {
             "name": self.name,
             "version": self.version,
             "task": s.task,
@@ -334,13 +340,22 @@ def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]
     have = set(map(str, batch.columns))
     if set(schema.features) - have or have - known:
         validated(schema, _frame(batch))  # raises with the per-column report
+    quantiles = None
     try:
-        raw = model.predict_scores(batch)
+        if model.task_ == "forecast":  # the mean and the quantiles of each (series, time stamp) row
+            raw, quantiles = model.predict_quantiles(batch)
+        else:
+            raw = model.predict_scores(batch)
     except (ColumnTypeError, ColumnsMismatchError):
         validated(schema, _frame(batch))  # the full report of what is wrong, column by column
         raise
     req = uuid.uuid4().hex
     ids = [f"{req}-{i}" for i in range(len(batch))]
+    if quantiles is not None:
+        levels = [f"{lv:g}" for lv in model.quantiles_]
+        return {"predictions": np.asarray(raw, dtype=float).tolist(), "ids": ids, "labels": None,
+                "probabilities": None, "request_id": req,
+                "quantiles": dict(zip(levels, quantiles.T.tolist()))}  # fmt: skip
     if model.task_ == "regression":
         return {"predictions": np.asarray(raw, dtype=float).tolist(), "ids": ids, "labels": None,
                 "probabilities": None, "request_id": req}  # fmt: skip

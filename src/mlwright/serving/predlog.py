@@ -186,6 +186,9 @@ def _outputs(recs: list[_Record]) -> pd.DataFrame:
             out[f"p_{lab}"] = p[:, j]
     else:
         out["value"] = np.asarray([v for r in recs for v in r.result["predictions"]], dtype=float)
+    if first.get("quantiles") is not None:  # a forecaster's quantiles of each row: q_0.1, …
+        for lv in first["quantiles"]:
+            out[f"q_{lv}"] = np.asarray([v for r in recs for v in r.result["quantiles"][lv]], dtype=float)
     return out
 
 

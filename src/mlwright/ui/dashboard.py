@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from mlwright.errors import MlwrightError
 from mlwright.serving.auth import check_token
+from mlwright.ui.pages_forecast import add_forecast_pages
 from mlwright.ui.pages_ops import add_ops_pages
 from mlwright.ui.pages_runs import add_run_pages
 from mlwright.ui.security import COOKIE, PRE_COOKIE, SESSION_SECONDS, new_session
@@ -113,6 +114,7 @@ def add_dashboard(app: FastAPI, core: Any, root: Path | None = None) -> UI:
                          jobs=ui.jobs.list(limit=5))  # fmt: skip
 
     add_run_pages(app, ui)
+    add_forecast_pages(app, ui)
     add_ops_pages(app, ui)
     return ui
 

@@ -86,8 +86,10 @@ class Jobs:
         write_json(path, read_json(path) | values)
 
     # ------------------------------------------------------------------ runs
-    def start(self, uid: str, target: str, time_budget: float, metric: str | None = None, seed: int = 0) -> str:
-        """Start fitting upload ``uid`` in the background; returns the job id."""
+    def start(self, uid: str, target: str, time_budget: float, metric: str | None = None, seed: int = 0,
+              forecast: dict[str, Any] | None = None) -> str:  # fmt: skip
+        """Start fitting upload ``uid`` in the background; returns the job id.  ``forecast`` (time column, id
+        columns, known covariates, horizon) fits a forecaster instead of a table model."""
         data = self.upload_path(uid)
         if not (time_budget > 0 and time_budget <= 24 * 3600):
             raise ConfigError(f"the time budget must be between 1 second and 24 hours, got {time_budget:g} s")
@@ -97,7 +99,8 @@ class Jobs:
         meta = self.meta(uid)
         spec = {"data": str(data), "target": target, "time_budget": float(time_budget), "metric": metric or None,
                 "seed": int(seed), "store": self.store_url, "upload": uid, "source": meta.get("source"),
-                "name": meta.get("name") or data.name, "created": time.time()}  # fmt: skip
+                "name": meta.get("name") or data.name, "created": time.time(),
+                "kind": "forecast" if forecast else "table", "forecast": forecast}  # fmt: skip
         write_json(folder / "spec.json", spec)
         write_json(folder / "status.json", {"state": "starting", "created": time.time()})
         log = open(folder / "log.txt", "ab")  # noqa: SIM115 - handed to the child process

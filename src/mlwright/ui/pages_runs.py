@@ -161,7 +161,8 @@ def _add_start_pages(app: FastAPI, ui: UI) -> None:
         order = {"critical": 0, "warning": 1, "info": 2}
         findings = sorted((prof or {}).get("findings", []), key=lambda f: order.get(f["severity"], 3))
         return ui.render(request, "choose.j2", title="New run", uid=uid, meta=meta, columns=columns, preview=preview,
-                         target=target, profile=prof, findings=findings)  # fmt: skip
+                         target=target, profile=prof, findings=findings,
+                         guess_time=_time_column(prof))  # fmt: skip
 
     @app.get("/ui/new/{uid}/profile", include_in_schema=False)
     @ui.page
@@ -272,6 +273,14 @@ def _add_runs_pages(app: FastAPI, ui: UI) -> None:
         name = str(request.state.form.get("name") or "").strip()
         v = ui.registry().register(model_dir, name, description=f"from run {detail['id']} (dashboard)")
         return redirect(f"/ui/models/{v.name}?msg=registered+as+version+{v.version}")
+
+
+def _time_column(profile: dict[str, Any] | None) -> str | None:
+    """The first date column of a profiled table (the "Forecast" form's guess for the time column)."""
+    for c in (profile or {}).get("columns", []):
+        if c.get("kind") == "datetime":
+            return str(c["name"])
+    return None
 
 
 def _registered_as(ui: UI, run_id: str) -> list[dict[str, Any]]:

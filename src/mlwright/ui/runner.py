@@ -26,6 +26,8 @@ def main(folder: Path) -> int:
     status = read_json(folder / "status.json")
     automl = None
     try:
+        if spec.get("kind") == "forecast":
+            return _forecast(folder, spec, status)
         from mlwright.automl import AutoML
 
         tracking = f"store:{spec['store']}" if spec.get("store") else "store"
@@ -57,6 +59,25 @@ def main(folder: Path) -> int:
                                                       "run_id": getattr(automl, "run_id_", None),
                                                       "error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
         return 1
+
+
+def _forecast(folder: Path, spec: dict, status: dict) -> int:
+    """Fit a forecaster (``spec["forecast"]``: time column, ids, known covariates, horizon), save it and its
+    report (``report.html`` beside the model)."""
+    from mlwright.forecast import Forecaster
+
+    fc = spec["forecast"]
+    f = Forecaster(horizon=int(fc["horizon"]), time_budget=spec["time_budget"], seed=spec.get("seed", 0))
+    f.fit(spec["data"], target=spec["target"], time_column=fc["time_column"], id_columns=fc.get("id_columns") or None,
+          known_covariates=fc.get("known") or None)  # fmt: skip
+    path = f.save(folder / "model")
+    f.report(folder / "report.html")
+    board = f.leaderboard()
+    write_json(folder / "status.json", status | {
+        "state": "finished", "finished": time.time(), "model_dir": str(path), "metric": "mase",
+        "score": float(board["score_val"].iloc[0]), "best_model": str(board["model"].iloc[0]),
+    })  # fmt: skip
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+"""Dashboard pages for forecasting: start a forecaster from "New run", its report and registration when it
+finishes, and the report (history, forecast, intervals per series) of a registered or served forecast model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from mlwright.errors import ConfigError, ModelNotFoundError
+from mlwright.ui.web import HEADERS, UI, redirect
+
+__all__ = ["add_forecast_pages"]
+
+
+def _names(value: Any, columns: list[str], what: str) -> list[str]:
+    """Comma-separated column names from a form field, each checked against the table's columns."""
+    names = [v.strip() for v in str(value or "").split(",") if v.strip()]
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        from mlwright.errors import did_you_mean
+
+        raise ConfigError(f"{what}: {unknown[0]!r} is not a column of this table{did_you_mean(unknown[0], columns)}")
+    return names
+
+
+def _number(value: Any, what: str, default: str, low: float, high: float, whole: bool = False) -> float:
+    text = str(value or default).strip()
+    try:
+        v = float(text)
+    except ValueError:
+        raise ConfigError(f"{what} must be a number, got {text!r}") from None
+    if not low <= v <= high or (whole and not v.is_integer()):
+        raise ConfigError(f"{what} must be a {'whole ' if whole else ''}number from {low:g} to {high:g}, got {text}")
+    return v
+
+
+def forecast_spec(form: Any, columns: list[str]) -> tuple[str, float, dict[str, Any]]:
+    """The target, budget and forecast settings of the "Forecast" form (typed errors for what does not fit)."""
+    target = str(form.get("target") or "")
+    time_column = str(form.get("time_column") or "")
+    for what, name in (("the target", target), ("the time column", time_column)):
+        if name not in columns:
+            raise ConfigError(f"choose {what} among the table's columns ({', '.join(columns[:20])})")
+    if target == time_column:
+        raise ConfigError("the target and the time column must be different columns")
+    ids = _names(form.get("id_columns"), columns, "series id columns")
+    known = _names(form.get("known"), columns, "known covariates")
+    clash = {target, time_column} & set(ids + known)
+    if clash:
+        raise ConfigError(
+            f"{sorted(clash)[0]!r} is the target or the time column; it cannot also be an id or covariate"
+        )
+    horizon = int(_number(form.get("horizon"), "the horizon", "12", 1, 10_000, whole=True))
+    budget = _number(form.get("time_budget"), "the time budget", "60", 1, 24 * 3600)
+    return target, budget, {"time_column": time_column, "id_columns": ids, "known": known, "horizon": horizon}
+
+
+def add_forecast_pages(app: FastAPI, ui: UI) -> None:
+    """Start a forecast run, its report and registration, and a forecast model's report."""
+
+    @app.post("/ui/new/{uid}/forecast", include_in_schema=False)
+    @ui.action
+    def start_forecast(request: Request, uid: str) -> Response:
+        columns = ui.jobs.meta(uid).get("columns") or []
+        target, budget, spec = forecast_spec(request.state.form, columns)
+        jid = ui.jobs.start(uid, target, budget, "mase", forecast=spec)
+        return redirect(f"/ui/jobs/{jid}")
+
+    @app.get("/ui/jobs/{jid}/report", include_in_schema=False)
+    @ui.page
+    def job_report(request: Request, jid: str) -> Response:
+        page = ui.jobs.folder(jid) / "report.html"
+        if not page.is_file():
+            raise ModelNotFoundError("this run has no report yet (it is still running, or it failed)")
+        return HTMLResponse(page.read_text(encoding="utf-8"), headers=HEADERS)
+
+    @app.post("/ui/jobs/{jid}/register", include_in_schema=False)
+    @ui.action
+    def job_register(request: Request, jid: str) -> Response:
+        st = ui.jobs.status(jid)
+        model_dir = Path(st.get("model_dir") or "")
+        if st.get("state") != "finished" or not (model_dir / "manifest.json").is_file():
+            raise ModelNotFoundError("this run has no saved model to register (it is running, failed, or was moved)")
+        name = str(request.state.form.get("name") or "").strip()
+        v = ui.registry().register(model_dir, name, description=f"forecaster from dashboard run {jid}")
+        return redirect(f"/ui/models/{quote(v.name)}?msg=registered+as+version+{v.version}")
+
+    @app.get("/ui/models/{name}/forecast", include_in_schema=False)
+    @ui.page
+    def model_forecast(request: Request, name: str) -> Response:
+        from mlwright.report.forecast import render_forecast
+
+        served = ui.core.models.get(name)
+        version = request.query_params.get("version")
+        if served is not None and getattr(served.model, "kind", None) == "forecast" and version is None:
+            model, label = served.model, f"{name} (served version {served.version})"
+        else:
+            ref = f"{name}@{int(version)}" if version and version.isdigit() else name
+            v = ui.registry().resolve(ref)
+            model, label = ui.registry().load(v.ref), f"{name} version {v.version}"
+        if getattr(model, "kind", None) != "forecast":
+            raise ConfigError(f"{label} is not a forecast model; its report is on its run's page")
+        data = model.report_data()  # with known covariates (their future unknown here): history and backtest
+        return HTMLResponse(render_forecast(data, title=f"Forecast: {label}"), headers=HEADERS)
