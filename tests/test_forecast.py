@@ -317,14 +317,18 @@ def test_a_forecaster_is_served_logged_given_actuals_and_monitored(promo_model, 
     from mlwright.serving.predlog import PredictionLog
     from mlwright.store import Store
 
+    from .dashboard import TOKEN, login
     from .test_serving import Server
 
     f, test = promo_model
     path = f.save(tmp_path / "promo")
     url = f"sqlite:///{tmp_path / 'store.db'}"
     log = PredictionLog(Store(url))
-    app = create_app(load_models([str(path)]), ServeConfig(token="tok"), log, url)
-    auth = {"Authorization": "Bearer tok"}
+    from mlwright.registry import Registry
+
+    Registry(url).register(path, "promo", alias="champion")  # served from the registry, as in production
+    app = create_app(load_models(["promo@champion"], url), ServeConfig(token=TOKEN), log, url)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
     future = test[["store", "week", "promo"]].assign(week=test["week"].dt.strftime("%Y-%m-%d"))
     want = f.predict(known_future=test[["store", "week", "promo"]])
     with Server(app) as client:
@@ -359,13 +363,16 @@ def test_a_forecaster_is_served_logged_given_actuals_and_monitored(promo_model, 
         r = client.post("/v1/models/promo/feedback", json={"series": "east", "timestamp": "2021-08-15", "actual": 1},
                         headers=auth)  # fmt: skip
         assert r.status_code == 422 and "no logged forecast of series 'east'" in r.json()["message"]
+        board = login(str(client.base_url))
+        page = board.get("/ui/monitoring/promo").text  # the dashboard's monitor: live MASE and interval coverage
+        assert "Live mase (from feedback)" in page and "Actuals inside the forecast interval" in page
     south_truth = truth[truth["store"] == "south"].head(2)[["store", "week", "sales"]]
     south_truth.to_csv(tmp_path / "actuals.csv", index=False)
     schema = mlwright.load(path).schema_
     items = read_feedback_file(tmp_path / "actuals.csv", "sales", schema)  # the CLI's reader: ids, time, target
     assert record_feedback(Store(url), "promo", schema, items) == 2
     cfg = MonitorConfig(window="1d", alerts={"metric_max": 1e-6, "coverage_min": 1.01})
-    res = monitor_model(str(path), cfg, store=url)
+    res = monitor_model("promo", cfg, store=url)
     (w,) = res.windows
     live = w["live"]
     y = np.r_[sent["sales"].to_numpy(), south_truth["sales"].to_numpy()]

@@ -32,13 +32,13 @@ def _live(w: dict[str, Any]) -> float | None:
 
 
 RULES: dict[str, Any] = {
-    "drift_share": lambda w, x: w.get("judged") and w.get("drift_share", 0) >= x,
+    "drift_share": lambda w, x: w.get("judged") and (w.get("drift_share") or 0) >= x,
     "output_psi": lambda w, x: w.get("judged") and ((w.get("output") or {}).get("psi") or 0) >= x,
     "feature_psi": lambda w, x: (
         w.get("judged") and any((f.get("psi") or 0) >= x for f in (w.get("features") or {}).values())
     ),
-    "missing_increase": lambda w, x: w.get("missing", 0) - w.get("missing_ref", 0) >= x,
-    "unseen": lambda w, x: w.get("unseen", 0) >= x,
+    "missing_increase": lambda w, x: (w.get("missing") or 0) - (w.get("missing_ref") or 0) >= x,
+    "unseen": lambda w, x: (w.get("unseen") or 0) >= x,
     "latency_p99_ms": lambda w, x: w.get("latency_p99_ms", 0) >= x,
     "error_rate": lambda w, x: w.get("error_rate", 0) >= x,
     "metric_min": lambda w, x: _live(w) is not None and _live(w) < x,
@@ -76,7 +76,7 @@ def _value(rule: str, w: dict[str, Any]) -> Any:
     return {
         "drift_share": w.get("drift_share"),
         "output_psi": (w.get("output") or {}).get("psi"),
-        "missing_increase": w.get("missing", 0) - w.get("missing_ref", 0),
+        "missing_increase": (w.get("missing") or 0) - (w.get("missing_ref") or 0),
         "unseen": w.get("unseen"),
         "latency_p99_ms": w.get("latency_p99_ms"),
         "error_rate": w.get("error_rate"),

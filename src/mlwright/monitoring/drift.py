@@ -236,8 +236,12 @@ def monitor(
                 if cfg.reference == "training"
                 else f"version {v} served no rows in the reference period"
             )
-        elif task != "forecast":  # a forecaster's inputs are series and stamps: its accuracy is what to watch
+        elif task != "forecast":
             w |= _drift(ref, schema, X.iloc[rows], outputs.iloc[rows], cfg, task, classes)
+        else:  # a forecaster's inputs are series and stamps: its accuracy is what to watch, not their drift
+            w |= {"features": {}, "drifted": [], "drift_share": None, "dataset_drift": False, "judged": False,
+                  "output": None, "output_drift": False, "missing": None, "missing_ref": None,
+                  "unseen": None}  # fmt: skip
         y = actual.iloc[rows]
         has = y.notna().to_numpy()
         w["labels"] = int(has.sum())

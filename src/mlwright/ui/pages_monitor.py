@@ -38,6 +38,10 @@ def _charts(windows: list[dict[str, Any]], width: str) -> list[str]:
         line_chart(labels, {"rows": [float(w["rows"]) for w in windows],
                             "errors": [float(w.get("errors") or 0) for w in windows]}, "Rows scored and error answers"),
     ]  # fmt: skip
+    cover = [((w.get("live") or {}).get("scores") or {}).get("coverage") for w in windows]
+    if any(v is not None for v in cover):  # a forecaster: how many actuals its interval held, against its level
+        target = next((w["live"].get("coverage_target") for w in windows if w.get("live")), None)
+        charts.insert(3, line_chart(labels, {"covered": cover}, "Actuals inside the forecast interval", target))
     return charts
 
 
