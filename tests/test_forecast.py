@@ -270,6 +270,30 @@ def test_the_report_charts_the_worst_and_best_series_first():
     assert [u for u, _ in chart_order({"a": 1.0, "b": 3.0, "c": None}, ["a", "b", "c"])] == ["b", "a", "c"]
 
 
+def test_retraining_refits_on_the_longer_history_and_gates_on_the_newest_window(air_model, tmp_path):
+    from mlwright.loop.retrain import GateConfig, outcomes, retrain
+    from mlwright.registry import Registry
+
+    f, _, test = air_model
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    reg = Registry(url)
+    reg.register(f.save(tmp_path / "air"), "air", alias="champion")
+    new = test.assign(month=test["month"].dt.strftime("%Y-%m-%d"))  # the year of actuals that arrived
+    res = retrain("air", new, config=GateConfig(min_delta=-1.0, alpha=1.0), time_budget=6, store=url)
+    c = res.comparison
+    assert res.metric == "mase" and res.holdout_rows == c["window"]["points"] == 12 and res.train_rows == 144
+    assert c["champion"] > 0 and c["challenger"] > 0 and c["delta"] == pytest.approx(c["champion"] - c["challenger"])
+    passed = c["delta"] >= -1.0 and c["pvalue"] < 1.0
+    assert res.outcome == ("promoted" if passed else "rejected")
+    challenger = reg.load(f"air@{res.challenger_version}")
+    assert challenger.frame_.lengths().iloc[0] == 144  # refit on the longer history
+    assert challenger.predict()["month"].iloc[0] == pd.Timestamp("1961-01-01")
+    assert reg.resolve("air@champion").version == (res.challenger_version if passed else 1)
+    strict = retrain("air", new, config=GateConfig(min_delta=5.0), time_budget=6, store=url)
+    assert strict.outcome == "rejected" and "less than min_delta 5" in strict.reasons[0]
+    assert [o["outcome"] for o in outcomes("air", url)][:2] == ["rejected", res.outcome]
+
+
 def test_predict_before_fit_is_a_clear_error():
     with pytest.raises(NotFittedError, match="not fitted"):
         mlwright.Forecaster(horizon=3).predict()

@@ -114,7 +114,9 @@ def feedback(
 
 def retrain(
     name: Annotated[str, typer.Argument(help="registered model name (its champion is challenged)")],
-    data: Annotated[Path, typer.Option("--data", help="new labelled rows (CSV/Parquet)")],
+    data: Annotated[
+        Path, typer.Option("--data", help="new labelled rows (CSV/Parquet); a forecaster: the new actuals by series")
+    ],
     with_history: Annotated[
         bool, typer.Option("--with-history", help="also train on the champion's training rows")
     ] = False,
@@ -154,13 +156,14 @@ def retrain(
                   time_budget=time_budget, store=store)  # fmt: skip
         c = res.comparison
         colour = {"promoted": "green", "recommended": "yellow", "rejected": "red"}[res.outcome]
+        held = "points of the newest window" if "window" in c else "held-out rows"
         out.print(f"[{colour}]{res.outcome}[/{colour}]: {name} v{res.challenger_version} (challenger) against "
-                  f"v{res.champion_version} (champion) on {res.holdout_rows:,} held-out rows")  # fmt: skip
+                  f"v{res.champion_version} (champion) on {res.holdout_rows:,} {held}")  # fmt: skip
         out.print(f"  {res.metric}: {c['champion']:.4f} → {c['challenger']:.4f} ({c['delta']:+.4f}); "
                   f"{c['test']} p = {c['pvalue']:.3g}")  # fmt: skip
         for g, v in res.guards.items():
             out.print(f"  guard {g}: {v['champion']:.4f} → {v['challenger']:.4f} ({'ok' if v['ok'] else 'REGRESSED'})")
-        for r in res.reasons:
+        for r in [*res.reasons, *c.get("notes", [])]:
             out.print(f"  - {escape(r)}")
         if res.outcome == "recommended":
             out.print(f"  promote it with: mlwright models promote {name} {res.challenger_version}")

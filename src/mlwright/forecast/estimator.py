@@ -198,6 +198,7 @@ class Forecaster:
         self.horizon_ = h
         self.leaderboard_ = _board(runs, weights, actual, mase_scale, per_window)
         self.backtest_ = _backtest_summary(runs, weights, per_window, actual, mase_scale, frame.ids)
+        self.newest_window_ = _newest_window(runs, per_window or [weights], actual, mase_scale) if windows.n else None
         self.fit_log_ = log
         self.findings_ = list(frame.findings)
 
@@ -386,6 +387,7 @@ class Forecaster:
         model.findings_ = [Finding(**f) for f in spec.get("findings", [])]
         model.backtest_ = spec.get("backtest") or {"series": {}, "steps": [], "windows": 0}
         model.windows_ = None
+        model.newest_window_ = None  # the backtest's forecasts are not saved: only a fresh fit has them
         model.n_windows_ = int(spec.get("windows", 0))
         model.fit_seconds_ = spec.get("fit_seconds")
         return model
@@ -452,6 +454,22 @@ def _backtest_targets(
     ratio = np.where(np.isfinite(full), future_scale / np.where(np.isfinite(full), full, 1.0), 1.0)
     mase_scale = np.where(scalable, scale / ratio[None, :], np.nan)
     return actual, scale, mase_scale, future_scale
+
+
+def _newest_window(
+    runs: dict[str, Run], per_window: list[dict[str, float]], actual: np.ndarray, scale: np.ndarray
+) -> dict[str, Any]:
+    """The newest backtest window (the last ``h`` steps of each series): its actuals ``(S, h)``, MASE scale
+    ``(S,)``, every model's forecast from that origin and the ensemble's (weights chosen on the other windows)
+    — what the retraining gate scores a champion's recipe and a challenger on, the same points."""
+    last = actual.shape[0] - 1
+    ws = per_window[last] if len(per_window) > 1 else per_window[0]
+    return {
+        "actual": actual[last],
+        "scale": scale[last],
+        "members": {n: r.backtest[last] for n, r in runs.items()},
+        "ensemble": sum(w * runs[n].backtest[last] for n, w in ws.items()),
+    }
 
 
 def _backtest_summary(

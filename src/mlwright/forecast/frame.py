@@ -406,3 +406,24 @@ def _regularise(
                 Finding("missing", "warning", c, f"{n} missing values", "fill them at the source", "carried forward")
             )
     return out, findings
+
+
+def to_long(frame: SeriesFrame) -> pd.DataFrame:
+    """The frame's history as the user's long table: the id columns (text), the time column, the target, the
+    covariates and the static columns — what ``fit`` reads, e.g. to refit on a longer history."""
+    df = frame.df
+    out = pd.DataFrame(index=df.index)
+    ids = df[ID].astype(str)
+    if frame.id_columns:
+        parts = ids.str.split(SEP, n=len(frame.id_columns) - 1, expand=True, regex=False)
+        for j, c in enumerate(frame.id_columns):
+            out[c] = parts[j] if len(frame.id_columns) > 1 else ids
+    out[frame.time_column] = df["ds"].to_numpy()
+    out[frame.target] = df["y"].to_numpy()
+    for c in [*frame.known, *frame.past]:
+        out[c] = df[c].to_numpy()
+    if frame.statics is not None:
+        statics = frame.statics.set_index(ID)
+        for c in statics.columns:
+            out[c] = ids.map(statics[c]).to_numpy()
+    return out.reset_index(drop=True)

@@ -30,7 +30,7 @@ import pandas as pd
 from mlwright.data.schema import class_codes
 from mlwright.errors import ConfigError, RetrainError, TargetNotFoundError
 
-__all__ = ["GateConfig", "RetrainOutcome", "gate", "outcomes", "retrain"]
+__all__ = ["GateConfig", "RetrainOutcome", "gate", "outcomes", "record_outcome", "retrain"]
 
 
 @dataclass
@@ -175,6 +175,10 @@ def retrain(
     reg = Registry(store)
     champ_v = reg.resolve(f"{name}@champion")
     champion = reg.load(champ_v.ref)
+    if getattr(champion, "kind", None) == "forecast":  # refit on the longer history, gated on the newest window
+        from mlwright.loop.forecast_retrain import retrain_forecaster
+
+        return retrain_forecaster(name, champ_v, champion, data, cfg, time_budget, reg)
     if not isinstance(champion, AutoML):
         raise RetrainError(f"{champ_v.ref} was not trained by mlwright (it was registered as a file): retrain it "
                            "where it was built, then register the new version")  # fmt: skip
@@ -226,7 +230,7 @@ def retrain(
         reg.promote(name, chall_v.version)
     result = RetrainOutcome(outcome, name, champ_v.version, chall_v.version, metric, comp, guards, reasons, len(y),
                             len(train))  # fmt: skip
-    result.id = _record(reg.store, result)
+    result.id = record_outcome(reg.store, result)
     return result
 
 
@@ -265,7 +269,8 @@ def _history(champion: Any, history: Any, history_db: str | None) -> tuple[pd.Da
     return (tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)), recorded
 
 
-def _record(store, result: RetrainOutcome) -> str:
+def record_outcome(store, result: RetrainOutcome) -> str:
+    """Store a retraining outcome with its numbers; returns its id."""
     from mlwright.jsonsafe import plain
     from mlwright.store.predictions import add_retrain_outcome
 
