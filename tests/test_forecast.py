@@ -260,6 +260,22 @@ def test_the_report_charts_every_series_and_the_backtest_by_step(air_model, tmp_
     assert all(a <= m <= b for a, m, b in zip(lo, chart["future"][1], hi))
 
 
+def test_the_series_profile_measures_trend_seasonality_and_demand():
+    from mlwright.forecast.profile import demand_class, profile_series, strengths
+
+    t = np.arange(120)
+    trend, season = strengths(10 + 0.5 * t + np.random.default_rng(0).normal(0, 0.5, 120), 12)
+    assert trend > 0.95 and season < 0.6  # a straight line with noise: trend (STL's season soaks up some noise)
+    trend, season = strengths(10 + 5 * np.sin(2 * np.pi * t / 12), 12)
+    assert season > 0.95 and trend < 0.2
+    assert demand_class(np.array([0, 0, 3, 0, 0, 3, 0, 0, 3.0]))[2] == "intermittent"  # ADI 3, constant sizes
+    assert demand_class(np.array([0, 0, 1, 0, 0, 9, 0, 0, 30.0]))[2] == "lumpy"
+    assert demand_class(np.array([5, 6, 5, 6, 5.0]))[2] == "smooth"
+    frame = frame_series(air_passengers(), target="passengers", time_column="month")
+    (row,) = profile_series(frame).to_dict(orient="records")
+    assert row["points"] == 144 and row["trend_strength"] > 0.9 and row["seasonal_strength"] > 0.9
+
+
 def test_the_report_charts_the_worst_and_best_series_first():
     from mlwright.forecast.summary import chart_order
 
@@ -322,6 +338,25 @@ def test_known_covariates_move_the_forecast(promo_model, tmp_path):
     assert err < 10
     again = mlwright.load(f.save(tmp_path / "promo"))
     pd.testing.assert_frame_equal(again.predict(known_future=future), pred)
+
+
+def test_a_past_covariate_leads_the_forecast_from_its_history(tmp_path):
+    """Orders placed six weeks ahead (known only up to now) drive sales: the global model reads them 6 steps back."""
+    rng = np.random.default_rng(1)
+    parts = []
+    for store in ["a", "b", "c", "d"]:
+        orders = (rng.random(110) < 0.3).astype(float)
+        sales = 50 + 30 * np.r_[np.zeros(6), orders[:-6]] + rng.normal(0, 1, 110)
+        weeks = pd.date_range("2021-01-03", periods=110, freq="W-SUN")
+        parts.append(pd.DataFrame({"store": store, "week": weeks, "sales": sales, "orders": orders}))
+    df = pd.concat(parts, ignore_index=True)
+    f = mlwright.Forecaster(horizon=6, time_budget=15, seed=0, n_jobs=1, models=["LightGBM-seasonal"], max_windows=2)
+    f.fit(df, target="sales", time_column="week", id_columns=["store"], past_covariates=["orders"])
+    pred = f.predict()  # no future values needed: step k reads the orders of 6 - k weeks before the end
+    lead = df.groupby("store").tail(6)["orders"].to_numpy()
+    high, low = pred["mean"].to_numpy()[lead == 1].mean(), pred["mean"].to_numpy()[lead == 0].mean()
+    assert high - low > 20
+    pd.testing.assert_frame_equal(mlwright.load(f.save(tmp_path / "lead")).predict(), pred)
 
 
 def test_missing_future_covariates_are_refused(promo_model):
@@ -502,6 +537,9 @@ def test_cli_fits_predicts_and_describes_a_forecast_model(tmp_path):
     both = both.merge(table.assign(week=table["week"].astype(str)), on=["store", "week"])
     np.testing.assert_allclose(both["prediction"], both["mean"])  # the same rows, the same numbers
     assert {"q_0.1", "q_0.9"} <= set(scored.columns)
+    prof = _cli("forecast", "profile", tmp_path / "sales.csv", *args[:6], "--out", tmp_path / "p.html")
+    assert prof.returncode == 0 and "3 series, frequency W-SUN" in prof.stdout and "3 smooth" in prof.stdout
+    assert "Series profile: sales" in (tmp_path / "p.html").read_text()
     rep = _cli("forecast", "report", model, "--future", tmp_path / "future.csv", "--out", tmp_path / "f.html")
     assert rep.returncode == 0, rep.stderr
     html = (tmp_path / "f.html").read_text()

@@ -1,4 +1,4 @@
-"""``mlwright forecast fit``, ``predict`` and ``report``: forecasting from the command line."""
+"""``mlwright forecast profile``, ``fit``, ``predict`` and ``report``: forecasting from the command line."""
 
 from __future__ import annotations
 
@@ -146,3 +146,35 @@ def _forecaster(model: Path):
     if getattr(f, "kind", None) != "forecast":
         raise ConfigError(f"{str(model)!r} is not a forecast model; use `mlwright predict` for tabular models")
     return f
+
+
+@forecast_app.command("profile")
+def profile(
+    data: Annotated[Path, typer.Argument(help="a long table: one row per series and time step (.csv/.parquet)")],
+    target: Annotated[str, typer.Option("--target", "-t", help="the column to forecast")],
+    time_column: Annotated[str, typer.Option("--time-column", help="the time stamps")],
+    ids: Annotated[list[str] | None, typer.Option("--id", help="column(s) naming the series; repeatable")] = None,
+    known: Annotated[list[str] | None, typer.Option("--known", help="covariates known in advance")] = None,
+    static: Annotated[list[str] | None, typer.Option("--static", help="one value per series")] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="the HTML profile to write")] = Path("series-profile.html"),
+) -> None:
+    """Check and profile DATA as series before fitting: frequency, seasons, gaps and other findings, and per
+    series its trend and seasonal strength and demand pattern (smooth, erratic, intermittent, lumpy)."""
+
+    def body():
+        from mlwright.data.sources import read_table
+        from mlwright.forecast.frame import frame_series
+        from mlwright.forecast.summary import profile_data
+        from mlwright.report.forecast import render_forecast
+
+        fr = frame_series(read_table(data), target=target, time_column=time_column, id_columns=_names(ids) or None,
+                          known_covariates=_names(known) or None, static_columns=_names(static) or None)  # fmt: skip
+        d = profile_data(fr)
+        out.print(f"{len(fr.ids)} series, frequency {fr.freq}, seasons {', '.join(map(str, fr.seasons))}; demand: "
+                  + ", ".join(f"{v} {k}" for k, v in d["demand"].items()), highlight=False)  # fmt: skip
+        for finding in fr.findings:
+            out.print(f"[yellow]{finding.check}[/yellow]: {escape(finding.message)} — {escape(finding.action)}")
+        out_file.write_text(render_forecast(d), encoding="utf-8")
+        out.print(f"series profile written to [bold]{out_file}[/bold]")
+
+    run_command(body)

@@ -4,7 +4,10 @@ with replacement), and quantiles calibrated on the same windows.
 Quantiles: two ways are scored on the backtests by the quantile loss and the better one is kept —
 ``scaled`` (the members' own intervals, weighted like their point forecasts, widened by one factor ≥ 1
 fitted on the backtests) and ``conformal`` (the ensemble's own backtest errors, scaled per series,
-pooled over series, windows and neighbouring steps; each window scored with the errors of the others).
+pooled over series, windows and neighbouring steps, times one factor ≥ 1).  Both are judged *forward*, as
+the future will judge them: each window from the second on is scored with a spread built from the windows
+before it only (errors that grow over time show up as a factor above 1, where leave-one-out calibration
+would have used later, larger errors to cover earlier windows and come out too narrow for the future).
 """
 
 from __future__ import annotations
@@ -199,17 +202,19 @@ def calibrate(
     best = int(np.argmin(losses))
     factors, scaled_loss = [float(FACTORS[best])] * len(quantiles), losses[best]
     err = y - mean_bt
-    conf_loss = 0.0
-    for w in range(err.shape[0]):
-        sp = empirical_spread(err, scale, quantiles, scale[w], exclude=w) if err.shape[0] > 1 else None
-        if sp is None:
-            conf_loss = float("inf")
-            break
-        for j, lv in enumerate(quantiles):
-            conf_loss += _pinball(y[w], mean_bt[w] + sp[..., j], lv)
+    W = err.shape[0]
+    conf_loss, conf_factor = float("inf"), 1.0
+    if W > 1:  # forward: each window's spread from the windows before it only, as the future's from the past
+        fwd = [(w, empirical_spread(err[:w], scale[:w], quantiles, scale[w])) for w in range(1, W)]
+        f_losses = [sum(_pinball(y[w], mean_bt[w] + f * sp[..., j], lv) for w, sp in fwd
+                        for j, lv in enumerate(quantiles)) for f in FACTORS]  # fmt: skip
+        k = int(np.argmin(f_losses))
+        conf_loss, conf_factor = f_losses[k], float(FACTORS[k])
+        scaled_loss = sum(_pinball(y[1:], mean_bt[1:] + factors[0] * bt_spread[1:][..., j], lv)
+                          for j, lv in enumerate(quantiles))  # fmt: skip
     loss = {"scaled": scaled_loss, "conformal": conf_loss}
     if conf_loss < scaled_loss:
-        spread = empirical_spread(err, scale, quantiles, future_scale)
-        return Blend(weights, "conformal", spread=spread, loss=loss)
+        spread = conf_factor * empirical_spread(err, scale, quantiles, future_scale)
+        return Blend(weights, "conformal", factors=[conf_factor] * len(quantiles), spread=spread, loss=loss)
     spread = sum(w * spreads[n][1] for n, w in weights.items()) * np.asarray(factors)[None, None, :]
     return Blend(weights, "scaled", factors=factors, spread=spread, loss=loss)

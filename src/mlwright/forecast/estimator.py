@@ -113,7 +113,8 @@ class Forecaster:
         known_covariates : list of str, optional
             Numeric columns whose future values are known (prices, holidays); ``predict`` then needs them.
         past_covariates : list of str, optional
-            Numeric columns known only up to now (checked and kept; not yet used by the models).
+            Numeric columns known only up to now (sensors, web traffic): the global models read each one
+            ``horizon`` steps back, a value that is known for every step they forecast.
         static_columns : list of str, optional
             One value per series (region, product type), used by the global models.
         freq : str, optional

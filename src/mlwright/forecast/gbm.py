@@ -1,5 +1,6 @@
 """Global gradient-boosted forecasters: one LightGBM model over all series (mlforecast), on lags, a rolling
-mean, calendar features, the known covariates and the static columns.
+mean, calendar features, the known covariates, the past covariates ``h`` steps back (``<name>_lag<h>``:
+known for every step of the horizon, since each looks back to the history) and the static columns.
 
 Two styles: ``recursive`` (short lags, the target log-transformed when positive, differenced and scaled per
 series; each step's forecast feeds the next) and ``seasonal`` (lags of whole seasons at least ``h`` back, so
@@ -20,7 +21,16 @@ from mlwright.forecast.frame import ID, SeriesFrame, future_stamps
 from mlwright.forecast.local import fallback_forecast as _fallback
 from mlwright.forecast.members import Candidate, Run, Windows
 
-__all__ = ["build_forecaster", "feature_plan", "future_grid", "predict_global", "restore_global", "run_global"]
+__all__ = [
+    "build_forecaster",
+    "feature_plan",
+    "future_grid",
+    "past_lags",
+    "predict_global",
+    "restore_global",
+    "run_global",
+    "with_past",
+]
 
 
 def _week(dates: pd.DatetimeIndex) -> np.ndarray:
@@ -95,8 +105,32 @@ def build_forecaster(plan: dict[str, Any], freq: str, n_jobs: int, seed: int, n_
     )
 
 
-def _train_frame(frame: SeriesFrame) -> tuple[pd.DataFrame, list[str]]:
+def past_lags(frame: SeriesFrame, h: int) -> list[str]:
+    """The names of the past covariates' lag-``h`` features."""
+    return [f"{c}_lag{h}" for c in frame.past]
+
+
+def with_past(frame: SeriesFrame, X: pd.DataFrame | None, grid: pd.DataFrame, h: int) -> pd.DataFrame | None:
+    """The future's exogenous rows (``X``: the known covariates on ``grid``, or None) with the past covariates'
+    lag-``h`` values added: step ``k`` after a series' end reads the value ``h - k`` steps before it."""
+    if not frame.past:
+        return X
+    base = grid[[ID, "ds"]] if X is None else X
+    parts = []
+    for uid, g in frame.df.groupby(ID, sort=False):
+        stamps = future_stamps(g["ds"].iloc[-1], frame.freq, h)
+        part = pd.DataFrame({ID: uid, "ds": stamps})
+        for c, name in zip(frame.past, past_lags(frame, h)):
+            tail = g[c].to_numpy(dtype=float)[-h:]
+            part[name] = np.r_[np.full(h - len(tail), np.nan), tail]
+        parts.append(part)
+    return base.merge(pd.concat(parts, ignore_index=True), on=[ID, "ds"], how="left")
+
+
+def _train_frame(frame: SeriesFrame, h: int | None) -> tuple[pd.DataFrame, list[str]]:
     df = frame.df[[ID, "ds", "y", *frame.known]].copy()
+    for c, name in zip(frame.past, past_lags(frame, h) if h else []):  # the value h steps back: known at any origin
+        df[name] = frame.df.groupby(ID, sort=False)[c].shift(h).to_numpy()
     statics: list[str] = []
     if frame.statics is not None:
         st = frame.statics.copy()
@@ -133,7 +167,7 @@ def run_global(
     cand: Candidate, frame: SeriesFrame, windows: Windows, deadline: float, n_jobs: int = 1, seed: int = 0
 ) -> Run:
     """Backtest a global model window by window, then fit it on all the history."""
-    train, statics = _train_frame(frame)
+    train, statics = _train_frame(frame, windows.h)
     ids = frame.ids
     h, W, S = windows.h, windows.n, len(ids)
     bt = np.full((W, S, h), np.nan)
@@ -146,7 +180,8 @@ def run_global(
         test = test.groupby(ID, sort=False).head(h)
         try:
             mlf, _ = _fit_predict(cand, frame, hist, statics, h, n_jobs, seed)
-            X = test[[ID, "ds", *frame.known]] if frame.known else None
+            exog = [*frame.known, *past_lags(frame, h)]
+            X = test[[ID, "ds", *exog]] if exog else None
             pred = mlf.predict(h, X_df=X)
         except ValueError:  # too little history left for the lags: the seasonal naive stands in
             fallbacks += 1
@@ -159,9 +194,10 @@ def run_global(
     if time.monotonic() > deadline:
         raise TrialOutOfTimeError(f"{cand.name} did not finish its backtest within the time budget")
     mlf, plan = _fit_predict(cand, frame, train, statics, h, n_jobs, seed)
+    plan["horizon"] = h  # the past covariates' lag
     future = None
     if not frame.known:
-        future = predict_global(mlf, frame, None, h, ids)
+        future = predict_global(mlf, frame, with_past(frame, None, future_grid(frame, h), h), h, ids)
     run = Run(cand.name, "global", bt, None, future, None, 0.0, state=mlf, fallbacks=fallbacks)
     run.params = {**cand.params, "plan": plan}
     return run
@@ -169,7 +205,7 @@ def run_global(
 
 def restore_global(plan: dict[str, Any], frame: SeriesFrame, model: Any, n_jobs: int = 1) -> Any:
     """A fitted global model rebuilt from its plan, the history and its booster (no refit)."""
-    train, statics = _train_frame(frame)
+    train, statics = _train_frame(frame, plan.get("horizon"))  # None: saved before past covariates were used
     mlf = build_forecaster(plan, frame.freq, n_jobs, 0, len(train), bool((train["y"] > 0).all()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

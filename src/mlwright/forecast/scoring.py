@@ -83,7 +83,7 @@ def series_forecast(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The grid (``unique_id``, ``ds``: ``k`` steps per series), the mean ``(S, k)`` and the quantiles
     ``(S, k, Q)`` of the series ``ids`` (None: all) for their next ``k`` ≤ horizon steps."""
-    from mlwright.forecast.gbm import predict_global
+    from mlwright.forecast.gbm import predict_global, with_past
 
     frame: SeriesFrame = model.frame_
     every = frame.ids
@@ -94,9 +94,9 @@ def series_forecast(
     if ids is not None:
         grid = grid.set_index(ID).loc[pick].reset_index()
     grid = grid[[ID, "ds"]]
-    X = None
-    if frame.known and any(r.future is None for n, r in model.runs_.items() if n in model.blend_.weights):
-        X = future_covariates(frame, known_future, grid)
+    # a model fitted with known covariates needs their future whichever members it kept (one contract)
+    X = future_covariates(frame, known_future, grid) if frame.known else None
+    X = with_past(frame, X, grid, model.horizon_)
     mean = np.zeros((len(pick), k))
     for name, w in model.blend_.weights.items():
         run = model.runs_[name]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from mlwright.forecast.frame import ID
 
-__all__ = ["chart_order", "report_data"]
+__all__ = ["chart_order", "profile_data", "report_data"]
 
 MAX_CHARTS = 12
 
@@ -67,14 +67,8 @@ def report_data(model: Any, known_future: pd.DataFrame | None = None) -> dict[st
               for u, n in frame.lengths().items()]  # fmt: skip
     series.sort(key=lambda r: -(r["mase"] if r["mase"] is not None else -np.inf))
     strategy = next((e for e in model.fit_log_ if "strategy" in e), None)
-    return {
-        "target": frame.target,
-        "freq": frame.freq,
-        "seasons": list(frame.seasons),
+    return _frame_facts(frame) | {
         "horizon": model.horizon_,
-        "series_count": len(frame.ids),
-        "id_columns": frame.id_columns,
-        "known": frame.known,
         "windows": bt.get("windows", 0),
         "estimate": _estimate(model.leaderboard_),
         "quantiles": [f"{q:g}" for q in model.quantiles_],
@@ -90,6 +84,37 @@ def report_data(model: Any, known_future: pd.DataFrame | None = None) -> dict[st
         "fit_seconds": getattr(model, "fit_seconds_", None),
         "note": note,
     }
+
+
+def _frame_facts(frame: Any) -> dict[str, Any]:
+    from mlwright.forecast.profile import profile_series
+
+    prof = profile_series(frame)
+    for c in ("start", "end"):
+        prof[c] = prof[c].astype(str)
+    prof = prof.astype(object).where(prof.notna(), None)
+    return {
+        "target": frame.target,
+        "freq": frame.freq,
+        "seasons": list(frame.seasons),
+        "series_count": len(frame.ids),
+        "id_columns": frame.id_columns,
+        "known": frame.known,
+        "profile": prof.to_dict(orient="records"),
+        "demand": prof["demand"].value_counts().to_dict(),
+    }
+
+
+def profile_data(frame: Any) -> dict[str, Any]:
+    """A framed table's profile before any fit: the facts, findings, per-series features and charts."""
+    history = frame.df.groupby(ID, sort=False)
+    keep = int(min(300, max(8 * frame.m, 96)))
+    charts = [{"series": uid, "tag": "", "mase": None,
+               "history": (history.get_group(uid)["ds"].tail(keep).tolist(),
+                           history.get_group(uid)["y"].tail(keep).astype(float).tolist())}
+              for uid in frame.ids[:MAX_CHARTS]]  # fmt: skip
+    return _frame_facts(frame) | {"charts": charts, "findings": [f.to_dict() for f in frame.findings],
+                                  "leaderboard": [], "steps": [], "series": [], "horizon": None}  # fmt: skip
 
 
 def _series_names(model: Any, table: pd.DataFrame) -> pd.Series:

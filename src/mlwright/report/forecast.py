@@ -28,15 +28,18 @@ def render_forecast(data: dict[str, Any], title: str | None = None) -> str:
                           "Backtest MASE by step ahead", "steps ahead", "MASE", markers=True) if steps else None,
     }  # fmt: skip
     n = data["series_count"]
+    ahead = f", {data['horizon']} steps ahead" if data.get("horizon") else ""
+    kind = "Forecast" if data.get("leaderboard") else "Series profile"
     return page(
         "forecast.html.j2",
-        title=title or f"Forecast: {data['target']}",
-        subtitle=f"{n:,} series, every {data['freq']}, {data['horizon']} steps ahead",
+        title=title or f"{kind}: {data['target']}",
+        subtitle=f"{n:,} series, every {data['freq']}{ahead}",
         nav=[
             ("overview", "Overview"),
             ("charts", "Series"),
             ("backtest", "Backtest"),
             ("models", "Models"),
+            ("profile", "Profile"),
             ("findings", "Findings"),
         ],
         d=data,
