@@ -310,6 +310,46 @@ def test_retraining_refits_on_the_longer_history_and_gates_on_the_newest_window(
     assert [o["outcome"] for o in outcomes("air", url)][:2] == ["rejected", res.outcome]
 
 
+def test_a_pipeline_fits_a_forecaster_then_retrains_it_on_the_longer_history(tmp_path):
+    import os
+
+    from mlwright.loop.pipelines import pipeline_runs, run_pipeline
+    from mlwright.registry import Registry
+
+    df = promo_panel(80).drop(columns="promo")
+    df.groupby("store").head(70).to_csv(tmp_path / "sales-1.csv", index=False)
+    spec = tmp_path / "sales.toml"
+    spec.write_text(f"""
+[pipeline]
+name = "sales"
+[source]
+path = "{tmp_path.as_posix()}/sales-*.csv"
+target = "sales"
+[model]
+name = "sales"
+kind = "forecast"
+horizon = 6
+time_column = "week"
+id_columns = ["store"]
+time_budget = 6
+max_windows = 2
+[gate]
+min_delta = -1.0
+[[steps]]
+kind = "train"
+""")
+    assert run_pipeline(spec)["status"] == "succeeded"
+    reg = Registry()
+    first = reg.load("sales@champion")
+    assert first.kind == "forecast" and first.frame_.lengths().tolist() == [70, 70, 70]
+    df.to_csv(tmp_path / "sales-2.csv", index=False)  # ten more weeks of actuals: the newest file
+    os.utime(tmp_path / "sales-2.csv", (os.path.getmtime(tmp_path / "sales-1.csv") + 5,) * 2)
+    assert run_pipeline(spec)["status"] == "succeeded"
+    train = pipeline_runs(pipeline="sales")[0]["steps"][0]
+    assert train["result"]["outcome"] in ("promoted", "rejected") and train["result"]["train_rows"] == 240
+    assert reg.load("sales@2").frame_.lengths().tolist() == [80, 80, 80]
+
+
 def test_predict_before_fit_is_a_clear_error():
     with pytest.raises(NotFittedError, match="not fitted"):
         mlwright.Forecaster(horizon=3).predict()

@@ -13,6 +13,8 @@
     [model]                            # the registered model the pipeline keeps
     name = "churn"
     time_budget = 60                   # any AutoML setting for the first fit
+    # a forecaster instead: kind = "forecast", horizon = 12, time_column = "week", id_columns = ["store"]
+    # (and known_covariates, past_covariates, static_columns, quantiles as Forecaster takes them)
 
     [gate]                             # retraining's promotion gate (mlwright.loop.retrain.GateConfig)
     min_delta = 0.005
@@ -287,11 +289,16 @@ def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
 
         source = (SqlSource(src["sql"], src["db"]).describe() if "sql" in src
                   else str(Path(ctx["data_from"]).resolve()))  # fmt: skip
-        model = AutoML(**settings).fit(df, target=run.p.target, source=source)
+        if settings.get("kind") == "forecast":
+            model = _first_forecaster(settings, df, run.p.target)
+            metric, score = "mase (backtest)", float(model.leaderboard()["score_val"].iloc[0])
+        else:
+            model = AutoML(**settings).fit(df, target=run.p.target, source=source)
+            metric, score = model.metric_, model.score_val_
         with tempfile.TemporaryDirectory(prefix="mlwright-pipeline-") as tmp:
             v = reg.register(model.save(Path(tmp) / name), name, alias="champion")
-        run.say(f"registered {name} v{v.version} as champion ({model.metric_} {model.score_val_:.4f})")
-        return {"outcome": "first", "version": v.version, "score": model.score_val_}
+        run.say(f"registered {name} v{v.version} as champion ({metric} {score:.4f})")
+        return {"outcome": "first", "version": v.version, "score": score}
     gate = GateConfig(**run.p.gate)
     out = retrain(name, df, config=gate, time_budget=settings.get("time_budget"), store=ctx["store"])
     c = out.comparison
@@ -302,6 +309,21 @@ def _step_train(run: _Run, step: dict, ctx: dict) -> dict:
     for r in out.reasons:
         run.say(f"  {r}")
     return out.to_dict()
+
+
+_FORECAST_FIT = ("time_column", "id_columns", "known_covariates", "past_covariates", "static_columns", "freq")
+
+
+def _first_forecaster(settings: dict, df: pd.DataFrame, target: str):
+    """A forecaster fitted from a pipeline's ``[model]`` (``kind = "forecast"``): constructor settings and the
+    fit's column roles in one table."""
+    from mlwright.forecast import Forecaster
+
+    params = {k: v for k, v in settings.items() if k not in (*_FORECAST_FIT, "kind")}
+    fit_kw = {k: settings[k] for k in _FORECAST_FIT if k in settings}
+    if "horizon" not in params or "time_column" not in fit_kw:
+        raise PipelineError('a forecast pipeline\'s [model] needs horizon and time_column (kind = "forecast")')
+    return Forecaster(**params).fit(df, target=target, **fit_kw)
 
 
 def _step_score(run: _Run, step: dict, ctx: dict) -> dict:
