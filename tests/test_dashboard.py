@@ -170,7 +170,7 @@ def test_a_run_from_a_sql_source_can_be_cancelled(tmp_path):
 
 
 def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path, binary_df):
-    from mlwright.loop.retrain import _record
+    from mlwright.loop.retrain import record_outcome
 
     with running(tmp_path) as (base, url):
         _registered(tmp_path, url, binary_df, name="churn", families=["lightgbm"])  # a tree model: explained
@@ -226,7 +226,7 @@ def test_review_feedback_becomes_live_metrics_and_retrain_outcomes_show(tmp_path
         mon = c.get("/ui/monitoring/churn?window=1h").text
         assert re.search(r'id="live">roc_auc [0-9.]+ on 12 labelled rows', mon)
         assert mon.count("<svg") == 5
-        _record(Store(url), _outcome())
+        record_outcome(Store(url), _outcome())
         mon = c.get("/ui/monitoring/churn?window=1h").text
         assert "recommended" in mon and "0.812" in mon and "0.845" in mon
 

@@ -350,6 +350,33 @@ kind = "train"
     assert reg.load("sales@2").frame_.lengths().tolist() == [80, 80, 80]
 
 
+def test_schemathesis_finds_no_server_error_on_a_served_forecaster(air_model, tmp_path):
+    """Fuzzed bodies on every route of `mlwright serve FORECASTER` (the forecast endpoint included): documented
+    answers only, no server error, no traceback."""
+    import subprocess
+
+    from .hostile.conftest import TOKEN, Service, World
+    from .hostile.test_openapi import ST
+
+    if not ST.exists():
+        pytest.skip("schemathesis is a test dependency: pip install -e '.[test]'")
+    f, _, _ = air_model
+    w = World(tmp_path)
+    service = Service(w, str(f.save(tmp_path / "air")))
+    with service as client:
+        ok = client.post("/v1/models/air/forecast", json={"horizon": 2}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200 and len(ok.json()["forecasts"]) == 2
+        r = subprocess.run(
+            [str(ST), "run", f"{service.url}/openapi.json", "-H", f"Authorization: Bearer {TOKEN}", "--checks", "all",
+             "--exclude-checks", "positive_data_acceptance", "--max-examples", "25", "--seed", "7",
+             "--generation-deterministic", "--workers", "1", "--no-color"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        )  # fmt: skip
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    assert "Traceback" not in service.stderr, service.stderr[-3000:]
+
+
 def test_predict_before_fit_is_a_clear_error():
     with pytest.raises(NotFittedError, match="not fitted"):
         mlwright.Forecaster(horizon=3).predict()
@@ -527,6 +554,12 @@ def test_the_dashboard_starts_a_forecast_shows_its_report_and_registers_it(tmp_p
         assert 'id="forecast-report"' in c.get("/ui/models/sales-forecast").text
         shown = c.get("/ui/models/sales-forecast/forecast").text
         assert "Forecast: sales-forecast version 1" in shown and "By series (worst first)" in shown
+        r = c.get("/ui/predict/sales-forecast")  # a forecaster's predict page is its forecast page
+        assert r.status_code == 303 and r.headers["location"] == "/ui/forecast/sales-forecast"
+        page = c.get("/ui/forecast/sales-forecast?series=north&horizon=3").text
+        assert 'alt="history and forecast of north"' in page
+        assert len(re.findall(r"<code>[0-9a-f]{32}-\d+</code>", page)) == 3  # three logged forecasts
+        assert "the model knows no series" in c.get("/ui/forecast/sales-forecast?series=west").text
 
 
 # ------------------------------------------------------------------------------------------ the budget

@@ -11,7 +11,7 @@ import pandas as pd
 
 from mlwright.forecast.frame import ID
 
-__all__ = ["chart_order", "profile_data", "report_data"]
+__all__ = ["band_columns", "chart_order", "profile_data", "report_data"]
 
 MAX_CHARTS = 12
 
@@ -29,7 +29,9 @@ def chart_order(backtest: dict[str, float | None], ids: list[str], limit: int = 
     return [(u, "worst") for u in worst] + [(u, "best") for u in best]
 
 
-def _band(levels: list[float]) -> tuple[str, str, str] | None:
+def band_columns(levels: list[float]) -> tuple[str, str, str] | None:
+    """The quantile columns of the interval to draw — (0.1, 0.9) when forecast, else the widest symmetric
+    pair — and its label (``"80% interval"``); None without such a pair."""
     names = {round(q, 10): f"{q:g}" for q in levels}
     pairs = [(lo, round(1 - lo, 10)) for lo in sorted(names) if lo < 0.5 and round(1 - lo, 10) in names]
     if not pairs:
@@ -48,7 +50,7 @@ def report_data(model: Any, known_future: pd.DataFrame | None = None) -> dict[st
                 "the forecast; the history and the backtest are shown.")  # fmt: skip
     else:
         table = model.predict(known_future)
-    band = _band(model.quantiles_)
+    band = band_columns(model.quantiles_)
     history = frame.df.groupby(ID, sort=False)
     keep = int(min(300, max(4 * frame.m, 3 * model.horizon_, 48)))
     uid_of = _series_names(model, table) if table is not None else None

@@ -50,6 +50,15 @@ class Feedback(_Model):
     feedback: Annotated[list[FeedbackItem], Field(min_length=1)]
 
 
+class ForecastRequest(_Model):
+    """A forecaster's next steps: which series (ids joined by ``|``, or objects of the id columns; all when
+    omitted), how many steps (at most the model's horizon), and the known covariates' future values."""
+
+    series: Annotated[list[str | dict[str, Value]], Field(min_length=1)] | None = None
+    horizon: Annotated[int, Field(ge=1)] | None = None
+    future: Annotated[list[dict[str, Value]], Field(min_length=1)] | Records | ColumnLists | None = None
+
+
 class DataframeSplit(_Model):
     columns: list[str] | None = None
     data: Annotated[list[list[Value]], Field(min_length=1)]
@@ -126,6 +135,7 @@ ROUTES: dict[tuple[str, str], tuple[Any, int, str, tuple[int, ...], bool]] = {
     ("/v1/models", "get"): (None, 200, JSON, AUTH, True),
     ("/v1/models/{name}/predict", "post"): (PredictBody, 200, JSON, AUTH + MODEL + SCORE, True),
     ("/v1/models/{name}/feedback", "post"): (Feedback, 200, JSON, AUTH + MODEL + (400, 413, 422, 503), True),
+    ("/v1/models/{name}/forecast", "post"): (ForecastRequest, 200, JSON, AUTH + MODEL + SCORE, True),
     ("/v1/models/{name}/reload", "post"): (None, 200, JSON, AUTH + MODEL + (409, 503), True),
     ("/ping", "get"): (None, 200, TEXT, (503,), False),
     ("/invocations", "post"): (InvocationsBody, 200, JSON, AUTH + MODEL + SCORE, True),
@@ -182,7 +192,7 @@ def _complete(doc: dict[str, Any], extra_routes: dict[tuple[str, str], tuple], n
             content = {JSON: {"schema": _schema(body, defs)}}
             if path.endswith("/infer"):
                 content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
-            elif not path.startswith("/v2"):
+            elif not path.startswith("/v2") and not path.endswith("/forecast"):  # JSON only
                 content["text/csv"] = {"schema": {"type": "string", "pattern": _csv_pattern(path, n_columns)}}
             op["requestBody"] = {"required": True, "content": content}
         responses = {str(ok): {"description": "OK", "content": {ctype: {"schema": {"type": "string"} if ctype == TEXT

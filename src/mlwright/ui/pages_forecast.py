@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mlwright.errors import ConfigError, ModelNotFoundError
+from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError
 from mlwright.ui.web import HEADERS, UI, redirect
 
 __all__ = ["add_forecast_pages"]
@@ -60,7 +60,8 @@ def forecast_spec(form: Any, columns: list[str]) -> tuple[str, float, dict[str, 
 
 
 def add_forecast_pages(app: FastAPI, ui: UI) -> None:
-    """Start a forecast run, its report and registration, and a forecast model's report."""
+    """Start a forecast run, its report and registration, a forecast model's report and its forecast page."""
+    add_forecast_view(app, ui)
 
     @app.post("/ui/new/{uid}/forecast", include_in_schema=False)
     @ui.action
@@ -106,3 +107,57 @@ def add_forecast_pages(app: FastAPI, ui: UI) -> None:
             raise ConfigError(f"{label} is not a forecast model; its report is on its run's page")
         data = model.report_data()  # with known covariates (their future unknown here): history and backtest
         return HTMLResponse(render_forecast(data, title=f"Forecast: {label}"), headers=HEADERS)
+
+
+def _forecast_view(ui: UI, served: Any, series: str, horizon: int) -> dict[str, Any]:
+    """One series' next ``horizon`` steps through the service (logged, with prediction ids for feedback), and
+    its chart: the recent history, the forecast and the widest central interval."""
+    from mlwright.forecast.scoring import request_rows
+    from mlwright.forecast.summary import band_columns
+    from mlwright.report import figures as fg
+
+    model = served.model
+    rows = request_rows(model, [series], horizon, None)
+    res = ui.call(ui.core.predict, served, rows)
+    fr = model.frame_
+    hist = fr.df[fr.df["unique_id"] == series].tail(int(min(300, max(4 * fr.m, 3 * model.horizon_, 48))))
+    stamps = rows[fr.time_column].tolist()
+    band = band_columns(model.quantiles_)
+    lo_hi = (res["quantiles"][band[0]], res["quantiles"][band[1]]) if band else None
+    chart = fg.forecast_chart((hist["ds"].tolist(), hist["y"].astype(float).tolist()), (stamps, res["predictions"]),
+                              lo_hi, "", fr.target, band[2] if band else "interval")  # fmt: skip
+    lo, hi = lo_hi if lo_hi else ([None] * len(stamps), [None] * len(stamps))
+    table = [{"when": str(t)[:19], "mean": m, "lo": lo[i], "hi": hi[i], "id": res["ids"][i]}
+             for i, (t, m) in enumerate(zip(stamps, res["predictions"]))]  # fmt: skip
+    return {"chart": chart, "table": table, "band": band[2] if band else None}
+
+
+def add_forecast_view(app: FastAPI, ui: UI) -> None:
+    """``/ui/forecast/{name}``: a forecaster's next steps for a series, with its chart."""
+
+    @app.get("/ui/forecast/{name}", include_in_schema=False)
+    @ui.page
+    def forecast_page(request: Request, name: str) -> Response:
+        from mlwright.ui.pages_ops import served_model
+
+        served = served_model(ui, name)
+        model = served.model
+        if getattr(model, "kind", None) != "forecast":
+            return redirect(f"/ui/predict/{quote(name)}")
+        ids = model.frame_.ids
+        series = request.query_params.get("series") or ids[0]
+        horizon = int(_number(request.query_params.get("horizon"), "the horizon", str(model.horizon_), 1,
+                              model.horizon_, whole=True))  # fmt: skip
+        view, problem = None, None
+        if model.frame_.known:
+            problem = (
+                f"this model needs the future values of {model.frame_.known}: forecast through the API "
+                f'(POST /v1/models/{name}/forecast with "future") or `mlwright forecast predict --future`'
+            )
+        else:
+            try:
+                view = _forecast_view(ui, served, series, horizon)
+            except MlwrightError as exc:
+                problem = str(exc)
+        return ui.render(request, "forecast.j2", title=f"Forecast with {name}", served=served, ids=ids[:1000],
+                         series=series, horizon=horizon, view=view, problem=problem)  # fmt: skip

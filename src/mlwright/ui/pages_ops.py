@@ -35,7 +35,7 @@ def _predictable(ui: UI) -> list[dict[str, Any]]:
     return out
 
 
-def _served(ui: UI, name: str):
+def served_model(ui: UI, name: str):
     """The served model ``name``, or the registered one (champion, else newest ready), loaded and verified."""
     from mlwright.serving.core import ServedModel
 
@@ -229,14 +229,16 @@ def _add_predict_pages(app: FastAPI, ui: UI) -> None:
     @app.api_route("/ui/predict/{name}", methods=["GET"], include_in_schema=False)
     @ui.page
     def predict_form(request: Request, name: str) -> Response:
-        served = _served(ui, name)
+        served = served_model(ui, name)
+        if getattr(served.model, "kind", None) == "forecast":  # a forecaster's page: series, horizon, chart
+            return redirect(f"/ui/forecast/{quote(name)}")
         return ui.render(request, "predict.j2", title=f"Predict with {name}", served=served,
                          fields=_inputs(served.model.schema_), values={}, result=None, problems={})  # fmt: skip
 
     @app.post("/ui/predict/{name}", include_in_schema=False)
     @ui.action
     def predict(request: Request, name: str) -> Response:
-        served = _served(ui, name)
+        served = served_model(ui, name)
         fields = _inputs(served.model.schema_)
         form = request.state.form
         values = {f["name"]: str(form.get(f"f_{f['name']}") or "") for f in fields}
@@ -276,7 +278,7 @@ def _add_predict_pages(app: FastAPI, ui: UI) -> None:
         from mlwright.ui.jobs import SUFFIXES, read_upload
         from mlwright.ui.scoring import scored_csv
 
-        served = _served(ui, name)
+        served = served_model(ui, name)
         f = request.state.form.get("file")
         if f is None or isinstance(f, str) or not f.filename:
             raise UploadError("choose a CSV or Parquet file of rows to score")
