@@ -350,6 +350,47 @@ kind = "train"
     assert reg.load("sales@2").frame_.lengths().tolist() == [80, 80, 80]
 
 
+def test_a_forecaster_in_a_real_browser_charts_its_series_and_fits_a_phone(air_model, tmp_path):
+    """Headless Chromium: log in, open a registered forecaster's forecast page and its report; the charts load,
+    the forecast table has the steps asked for, and at a phone's width nothing scrolls sideways."""
+    import time
+
+    pytest.importorskip("selenium")
+    from selenium.webdriver.common.by import By
+
+    from mlwright.registry import Registry
+
+    from .browser import full_page_screenshot, start
+    from .dashboard import TOKEN, running
+
+    f, _, _ = air_model
+    loaded = "return [...document.images].every(i => i.complete && i.naturalWidth > 0) && document.images.length"
+    sideways = "return document.documentElement.scrollWidth - window.innerWidth"
+    with running(tmp_path) as (base, url):
+        Registry(url).register(f.save(tmp_path / "air"), "air", alias="champion")
+        d = start(1280, 800)
+        try:
+            d.get(f"{base}/ui/forecast/air?horizon=6")
+            d.find_element(By.ID, "token").send_keys(TOKEN)
+            d.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+            end = time.monotonic() + 30
+            while "forecast-table" not in d.page_source:
+                assert time.monotonic() < end, "the forecast page did not open after login"
+                time.sleep(0.2)
+            assert d.execute_script(loaded) == 1  # the chart
+            assert len(d.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")) == 6
+            full_page_screenshot(d, "forecast-page-1280", 1280)
+            d.set_window_size(390, 844)
+            assert d.execute_script(sideways) <= 0, "the forecast page scrolls sideways at 390 px"
+            d.set_window_size(1280, 800)
+            d.get(f"{base}/ui/models/air/forecast")
+            assert d.execute_script(loaded) == 2  # the series and the backtest by step
+            assert "Profile of the series" in d.page_source
+            full_page_screenshot(d, "forecast-report-1280", 1280)
+        finally:
+            d.quit()
+
+
 def test_schemathesis_finds_no_server_error_on_a_served_forecaster(air_model, tmp_path):
     """Fuzzed bodies on every route of `mlwright serve FORECASTER` (the forecast endpoint included): documented
     answers only, no server error, no traceback."""

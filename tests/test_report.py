@@ -155,7 +155,7 @@ def test_diagnosis_says_overfitting_and_no_signal():
     df["y"] = rng.integers(0, 2, n)  # nothing to learn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = mlwright.AutoML(time_budget=6, families=["rf"], max_trials=1).fit(df, target="y")
+        a = mlwright.AutoML(time_budget=30, families=["rf"], max_trials=1).fit(df, target="y")
     text = " ".join(x["text"] for x in a.report_data()["advice"])
     assert "overfitting" in text and "little signal" in text
 

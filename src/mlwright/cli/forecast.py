@@ -14,6 +14,15 @@ from mlwright.cli.console import err, out, run_command
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Forecast time series: fit under a budget, then predict.")
 
+DataArg = Annotated[Path, typer.Argument(help="a long table: one row per series and time step (.csv/.parquet)")]
+TargetOpt = Annotated[str, typer.Option("--target", "-t", help="the column to forecast")]
+TimeOpt = Annotated[str, typer.Option("--time-column", help="the time stamps")]
+IdsOpt = Annotated[list[str] | None, typer.Option("--id", help="column(s) naming the series; repeatable")]
+KnownOpt = Annotated[
+    list[str] | None, typer.Option("--known", help="covariates known in advance (prices, holidays); repeatable")
+]
+StaticOpt = Annotated[list[str] | None, typer.Option("--static", help="one value per series; repeatable")]
+
 
 def _names(values: list[str] | None) -> list[str]:
     """``--id a --id b`` and ``--id a,b`` alike."""
@@ -32,15 +41,13 @@ def _board(model) -> Table:
 
 @forecast_app.command("fit")
 def fit(
-    data: Annotated[Path, typer.Argument(help="a long table: one row per series and time step (.csv/.parquet)")],
-    target: Annotated[str, typer.Option("--target", "-t", help="the column to forecast")],
-    time_column: Annotated[str, typer.Option("--time-column", help="the time stamps")],
+    data: DataArg,
+    target: TargetOpt,
+    time_column: TimeOpt,
     horizon: Annotated[int, typer.Option("--horizon", help="how many steps ahead to forecast")],
-    ids: Annotated[list[str] | None, typer.Option("--id", help="column(s) naming the series; repeatable")] = None,
-    known: Annotated[
-        list[str] | None, typer.Option("--known", help="covariates known in advance (prices, holidays); repeatable")
-    ] = None,
-    static: Annotated[list[str] | None, typer.Option("--static", help="one value per series; repeatable")] = None,
+    ids: IdsOpt = None,
+    known: KnownOpt = None,
+    static: StaticOpt = None,
     past: Annotated[list[str] | None, typer.Option("--past", help="covariates known only up to now")] = None,
     time_budget: Annotated[float, typer.Option("--time-budget", help="seconds for the whole fit")] = 60.0,
     metric: Annotated[str, typer.Option("--metric", help="mase, rmsse, smape or wql")] = "mase",
@@ -150,12 +157,12 @@ def _forecaster(model: Path):
 
 @forecast_app.command("profile")
 def profile(
-    data: Annotated[Path, typer.Argument(help="a long table: one row per series and time step (.csv/.parquet)")],
-    target: Annotated[str, typer.Option("--target", "-t", help="the column to forecast")],
-    time_column: Annotated[str, typer.Option("--time-column", help="the time stamps")],
-    ids: Annotated[list[str] | None, typer.Option("--id", help="column(s) naming the series; repeatable")] = None,
-    known: Annotated[list[str] | None, typer.Option("--known", help="covariates known in advance")] = None,
-    static: Annotated[list[str] | None, typer.Option("--static", help="one value per series")] = None,
+    data: DataArg,
+    target: TargetOpt,
+    time_column: TimeOpt,
+    ids: IdsOpt = None,
+    known: KnownOpt = None,
+    static: StaticOpt = None,
     out_file: Annotated[Path, typer.Option("--out", help="the HTML profile to write")] = Path("series-profile.html"),
 ) -> None:
     """Check and profile DATA as series before fitting: frequency, seasons, gaps and other findings, and per

@@ -4,7 +4,8 @@ quantile spread (parquet), and the global models' boosters in LightGBM's own tex
 Layout::
 
     model/
-      manifest.json                 kind "forecast": the frame, weights, leaderboard, files and their SHA-256
+      manifest.json                 kind "forecast": schema, frame, weights, leaderboard, backtest, files' SHA-256
+      reference.json                monitoring's baseline: each series' MASE scale, the estimate, the levels
       forecast/history.parquet      unique_id, ds, y and the covariates the models were fitted on
       forecast/statics.parquet      one row per series (when there are static columns)
       forecast/future.parquet       unique_id, step, and each local member's point forecast

@@ -13,8 +13,6 @@ naive error); ``min_delta``, ``alpha``, ``approval`` and the outcome records are
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,7 +65,7 @@ def retrain_forecaster(name: str, champ_v: Any, champion: Any, data: Any, config
     from mlwright.data.sources import read_table
     from mlwright.evaluation.compare import paired_bootstrap
     from mlwright.forecast import Forecaster
-    from mlwright.loop.retrain import RetrainOutcome, record_outcome
+    from mlwright.loop.retrain import RetrainOutcome, gate_reasons, record_outcome, register_challenger
 
     fr = champion.frame_
     history = longer_history(champion, read_table(data) if not isinstance(data, pd.DataFrame) else data)
@@ -91,19 +89,10 @@ def retrain_forecaster(name: str, champ_v: Any, champion: Any, data: Any, config
     y, a, b = window["actual"][ok] / scale, ours[ok] / scale, window["ensemble"][ok] / scale
     comp = paired_bootstrap(y, a, b, lambda t, p: float(np.mean(np.abs(t - p))), False, config.n_boot, config.seed)
     comp["window"] = {"points": int(ok.sum()), "series": len(fr.ids), "steps": int(challenger.horizon_)}
-    reasons: list[str] = []
-    if not comp["delta"] >= config.min_delta:
-        reasons.append(f"MASE improves by {comp['delta']:+.4g}, less than min_delta {config.min_delta:g}")
-    if not comp["pvalue"] < config.alpha:
-        reasons.append(f"not significant: {comp['test']} p = {comp['pvalue']:.3g} ≥ alpha {config.alpha:g}")
+    reasons = gate_reasons(comp, "MASE", config)
     comp["notes"] = notes
     outcome = "rejected" if reasons else ("promoted" if config.approval == "auto" else "recommended")
-    with tempfile.TemporaryDirectory(prefix="mlwright-challenger-") as tmp:
-        path = challenger.save(Path(tmp) / "challenger")
-        chall_v = reg.register(path, name, alias="challenger",
-                               description=f"refit on {len(history):,} rows; gate: {outcome}")  # fmt: skip
-    if outcome == "promoted":
-        reg.promote(name, chall_v.version)
+    chall_v = register_challenger(reg, name, challenger, outcome, f"refit on {len(history):,} rows")
     result = RetrainOutcome(outcome, name, champ_v.version, chall_v.version, "mase", comp, {}, reasons,
                             int(ok.sum()), len(history))  # fmt: skip
     result.id = record_outcome(reg.store, result)

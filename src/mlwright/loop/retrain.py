@@ -30,7 +30,16 @@ import pandas as pd
 from mlwright.data.schema import class_codes
 from mlwright.errors import ConfigError, RetrainError, TargetNotFoundError
 
-__all__ = ["GateConfig", "RetrainOutcome", "gate", "outcomes", "record_outcome", "retrain"]
+__all__ = [
+    "GateConfig",
+    "RetrainOutcome",
+    "gate",
+    "gate_reasons",
+    "outcomes",
+    "record_outcome",
+    "register_challenger",
+    "retrain",
+]
 
 
 @dataclass
@@ -102,11 +111,7 @@ def gate(task: str, metric: str, y: np.ndarray, champion: dict[str, np.ndarray],
             comp = paired_bootstrap(y, champion[key], challenger[key], lambda t, p: m(t, p, k),
                                     m.greater_is_better, config.n_boot, config.seed)  # fmt: skip
         a, b = score_all(task, y, champion[key], k), score_all(task, y, challenger[key], k)
-    reasons = []
-    if not comp["delta"] >= config.min_delta:
-        reasons.append(f"{metric} improves by {comp['delta']:+.4g}, less than min_delta {config.min_delta:g}")
-    if not comp["pvalue"] < config.alpha:
-        reasons.append(f"not significant: {comp['test']} p = {comp['pvalue']:.3g} ≥ alpha {config.alpha:g}")
+    reasons = gate_reasons(comp, metric, config)
     guards = {}
     for g, tol in config.guards.items():
         if g not in a:
@@ -119,6 +124,27 @@ def gate(task: str, metric: str, y: np.ndarray, champion: dict[str, np.ndarray],
     if reasons:
         return "rejected", comp, guards, reasons
     return ("promoted" if config.approval == "auto" else "recommended"), comp, guards, []
+
+
+def gate_reasons(comp: dict[str, Any], metric: str, config: GateConfig) -> list[str]:
+    """Why a paired comparison does not pass the gate: too small an improvement, or not significant."""
+    reasons = []
+    if not comp["delta"] >= config.min_delta:
+        reasons.append(f"{metric} improves by {comp['delta']:+.4g}, less than min_delta {config.min_delta:g}")
+    if not comp["pvalue"] < config.alpha:
+        reasons.append(f"not significant: {comp['test']} p = {comp['pvalue']:.3g} ≥ alpha {config.alpha:g}")
+    return reasons
+
+
+def register_challenger(reg: Any, name: str, challenger: Any, outcome: str, how: str) -> Any:
+    """Register ``challenger`` as the next version of ``name`` (alias ``challenger``) and make it the champion
+    when ``outcome`` is ``promoted``; ``how`` goes into the version's description."""
+    with tempfile.TemporaryDirectory(prefix="mlwright-challenger-") as tmp:
+        path = challenger.save(Path(tmp) / "challenger")
+        version = reg.register(path, name, alias="challenger", description=f"{how}; gate: {outcome}")
+    if outcome == "promoted":
+        reg.promote(name, version.version)
+    return version
 
 
 def _outputs(model, X: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -222,12 +248,7 @@ def retrain(
     metric = champion.metric_
     outcome, comp, guards, reasons = gate(champion.task_, metric, y, _outputs(champion, X), _outputs(challenger, X),
                                           cfg)  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="mlwright-challenger-") as tmp:
-        path = challenger.save(Path(tmp) / "challenger")
-        chall_v = reg.register(path, name, alias="challenger",
-                               description=f"retrained on {len(train):,} rows; gate: {outcome}")  # fmt: skip
-    if outcome == "promoted":
-        reg.promote(name, chall_v.version)
+    chall_v = register_challenger(reg, name, challenger, outcome, f"retrained on {len(train):,} rows")
     result = RetrainOutcome(outcome, name, champ_v.version, chall_v.version, metric, comp, guards, reasons, len(y),
                             len(train))  # fmt: skip
     result.id = record_outcome(reg.store, result)
