@@ -109,6 +109,13 @@ def add_forecast_pages(app: FastAPI, ui: UI) -> None:
         return HTMLResponse(render_forecast(data, title=f"Forecast: {label}"), headers=HEADERS)
 
 
+def _when(t: Any) -> str:
+    import pandas as pd
+
+    ts = pd.Timestamp(t)
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
+
+
 def _forecast_view(ui: UI, served: Any, series: str, horizon: int) -> dict[str, Any]:
     """One series' next ``horizon`` steps through the service (logged, with prediction ids for feedback), and
     its chart: the recent history, the forecast and the widest central interval."""
@@ -127,7 +134,7 @@ def _forecast_view(ui: UI, served: Any, series: str, horizon: int) -> dict[str, 
     chart = fg.forecast_chart((hist["ds"].tolist(), hist["y"].astype(float).tolist()), (stamps, res["predictions"]),
                               lo_hi, "", fr.target, band[2] if band else "interval")  # fmt: skip
     lo, hi = lo_hi if lo_hi else ([None] * len(stamps), [None] * len(stamps))
-    table = [{"when": str(t)[:19], "mean": m, "lo": lo[i], "hi": hi[i], "id": res["ids"][i]}
+    table = [{"when": _when(t), "mean": m, "lo": lo[i], "hi": hi[i], "id": res["ids"][i]}
              for i, (t, m) in enumerate(zip(stamps, res["predictions"]))]  # fmt: skip
     return {"chart": chart, "table": table, "band": band[2] if band else None}
 
