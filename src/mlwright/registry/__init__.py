@@ -117,6 +117,23 @@ TMP_PREFIX = ".tmp-"
 PENDING = ".registering-"  # marker inside a copy put in place whose version row is not yet written
 
 
+def _below(root: Path, depth: int, prefix: str) -> list[Path]:
+    """Entries ``depth`` levels below ``root`` whose names start with ``prefix`` — read as other processes
+    create and remove folders there (pathlib's glob raises when a folder vanishes while it is listed)."""
+    level = [root]
+    for d in range(depth):
+        found: list[Path] = []
+        for folder in level:
+            try:
+                with os.scandir(folder) as it:
+                    last = d == depth - 1
+                    found += [Path(e.path) for e in it if (e.name.startswith(prefix) if last else e.is_dir())]
+            except OSError:  # gone (another register finished or swept it): nothing to sweep there
+                continue
+        level = found
+    return level
+
+
 def sweep_partial_copies(root: Path, store: Store | None = None) -> int:
     """Remove what a killed ``register`` left behind; returns how many folders.
 
@@ -124,7 +141,7 @@ def sweep_partial_copies(root: Path, store: Store | None = None) -> int:
     place (``<name>/<key>`` holding a ``.registering-<pid>`` marker) whose process is gone before writing its
     version row — unless the row was written (then only the marker goes).  Unnamed ``.tmp-*`` folders of
     older versions go after an hour."""
-    copies = list(root.glob(f"*/{TMP_PREFIX}*"))
+    copies = _below(root, 2, TMP_PREFIX)
     removed = sweep_dead(copies, TMP_PREFIX)
     for tmp in copies:  # unnamed (written before copies carried their pid)
         try:
@@ -133,7 +150,7 @@ def sweep_partial_copies(root: Path, store: Store | None = None) -> int:
                 removed += 1
         except OSError:
             continue
-    for marker in root.glob(f"*/*/{PENDING}*"):
+    for marker in _below(root, 3, PENDING):
         pid_text = marker.name[len(PENDING) :]
         if not pid_text.isdigit() or process_alive(int(pid_text)) or store is None:
             continue
