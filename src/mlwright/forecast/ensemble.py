@@ -4,7 +4,8 @@ with replacement), and quantiles calibrated on the same windows.
 Quantiles: two ways are scored on the backtests by the quantile loss and the better one is kept —
 ``scaled`` (the members' own intervals, weighted like their point forecasts, widened by one factor ≥ 1
 fitted on the backtests) and ``conformal`` (the ensemble's own backtest errors, scaled per series,
-pooled over series, windows and neighbouring steps, times one factor ≥ 1).  Both are judged *forward*, as
+pooled over series, windows and neighbouring steps, times the factor ≥ 1 that the hardest window asked
+for).  Both are judged *forward*, as
 the future will judge them: each window from the second on is scored with a spread built from the windows
 before it only (errors that grow over time show up as a factor above 1, where leave-one-out calibration
 would have used later, larger errors to cover earlier windows and come out too narrow for the future).
@@ -206,10 +207,15 @@ def calibrate(
     conf_loss, conf_factor = float("inf"), 1.0
     if W > 1:  # forward: each window's spread from the windows before it only, as the future's from the past
         fwd = [(w, empirical_spread(err[:w], scale[:w], quantiles, scale[w])) for w in range(1, W)]
-        f_losses = [sum(_pinball(y[w], mean_bt[w] + f * sp[..., j], lv) for w, sp in fwd
-                        for j, lv in enumerate(quantiles)) for f in FACTORS]  # fmt: skip
-        k = int(np.argmin(f_losses))
-        conf_loss, conf_factor = f_losses[k], float(FACTORS[k])
+
+        def fwd_loss(f: float, windows: list) -> float:
+            return sum(_pinball(y[w], mean_bt[w] + f * sp[..., j], lv) for w, sp in windows
+                       for j, lv in enumerate(quantiles))  # fmt: skip
+
+        # the factor the hardest forward window wanted: the future may be as hard as the hardest window seen,
+        # which a factor fitted to all windows at once averages away
+        conf_factor = max(float(FACTORS[int(np.argmin([fwd_loss(f, [ws]) for f in FACTORS]))]) for ws in fwd)
+        conf_loss = fwd_loss(conf_factor, fwd)
         scaled_loss = sum(_pinball(y[1:], mean_bt[1:] + factors[0] * bt_spread[1:][..., j], lv)
                           for j, lv in enumerate(quantiles))  # fmt: skip
     loss = {"scaled": scaled_loss, "conformal": conf_loss}
