@@ -65,7 +65,7 @@ def retrain_forecaster(name: str, champ_v: Any, champion: Any, data: Any, config
     from mlwright.data.sources import read_table
     from mlwright.evaluation.compare import paired_bootstrap
     from mlwright.forecast import Forecaster
-    from mlwright.loop.retrain import RetrainOutcome, gate_reasons, record_outcome, register_challenger
+    from mlwright.loop.outcomes import RetrainOutcome, gate_reasons, record_outcome, register_challenger
 
     fr = champion.frame_
     history = longer_history(champion, read_table(data) if not isinstance(data, pd.DataFrame) else data)
