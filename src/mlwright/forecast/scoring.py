@@ -18,7 +18,15 @@ from mlwright.data.schema import Columns, ColumnSpec, Schema
 from mlwright.errors import ColumnsMismatchError, ColumnTypeError, DataError
 from mlwright.forecast.frame import ID, SEP, SeriesFrame, series_ids
 
-__all__ = ["forecast_schema", "future_covariates", "request_rows", "rows_forecast", "series_forecast", "stamps"]
+__all__ = [
+    "forecast_schema",
+    "future_covariates",
+    "request_rows",
+    "rows_forecast",
+    "series_forecast",
+    "stamps",
+    "when_text",
+]
 
 
 def forecast_schema(frame: SeriesFrame, metric: str) -> Schema:
@@ -72,7 +80,7 @@ def future_covariates(frame: SeriesFrame, known_future: pd.DataFrame | None, gri
         first = merged[lack].iloc[0]
         raise DataError(
             f"no values of {frame.known} for {int(lack.sum())} of the {len(grid)} future steps needed (e.g. series "
-            f"{first[ID]!r} at {_when(first['ds'])}); give each series' covariates for every step up to the last "
+            f"{first[ID]!r} at {when_text(first['ds'])}); give each series' covariates for every step up to the last "
             "one asked"
         )
     return merged
@@ -155,8 +163,8 @@ def _off_grid(model: Any, uid: str, ts: pd.Timestamp, i: int) -> str:
         return f"row {i}: the model knows no series {uid!r}; it forecasts {len(frame.ids)} series: {shown}"
     own = grid.loc[grid[ID] == uid, "ds"]
     return (
-        f"row {i}: {_when(ts)} is not one of the {model.horizon_} steps after series {uid!r}'s history "
-        f"({_when(own.iloc[0])} … {_when(own.iloc[-1])}, every {frame.freq}); ask for those stamps, or retrain "
+        f"row {i}: {when_text(ts)} is not one of the {model.horizon_} steps after series {uid!r}'s history "
+        f"({when_text(own.iloc[0])} … {when_text(own.iloc[-1])}, every {frame.freq}); ask for those stamps, or retrain "
         "on newer data"
     )
 
@@ -211,7 +219,7 @@ def request_rows(
     return out
 
 
-def _when(ts: Any) -> str:
-    """A time stamp as a person writes it: the date alone at midnight."""
+def when_text(ts: Any) -> str:
+    """A time stamp as a person writes it: the date alone at midnight, else to the minute."""
     t = pd.Timestamp(ts)
-    return t.strftime("%Y-%m-%d") if t == t.normalize() else str(t)
+    return t.strftime("%Y-%m-%d") if t == t.normalize() else t.strftime("%Y-%m-%d %H:%M")

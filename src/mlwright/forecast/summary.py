@@ -11,7 +11,7 @@ import pandas as pd
 
 from mlwright.forecast.frame import ID
 
-__all__ = ["band_columns", "chart_order", "profile_data", "report_data"]
+__all__ = ["band_columns", "chart_order", "profile_data", "recent_points", "report_data"]
 
 MAX_CHARTS = 12
 
@@ -27,6 +27,11 @@ def chart_order(backtest: dict[str, float | None], ids: list[str], limit: int = 
     worst = scored[:half]
     best = [u for u in reversed(scored[half:])][:half]
     return [(u, "worst") for u in worst] + [(u, "best") for u in best]
+
+
+def recent_points(m: int, horizon: int) -> int:
+    """How much history a chart shows before the forecast: four seasons, three horizons or 48 points, ≤ 300."""
+    return int(min(300, max(4 * m, 3 * horizon, 48)))
 
 
 def band_columns(levels: list[float]) -> tuple[str, str, str] | None:
@@ -52,7 +57,7 @@ def report_data(model: Any, known_future: pd.DataFrame | None = None) -> dict[st
         table = model.predict(known_future)
     band = band_columns(model.quantiles_)
     history = frame.df.groupby(ID, sort=False)
-    keep = int(min(300, max(4 * frame.m, 3 * model.horizon_, 48)))
+    keep = recent_points(frame.m, model.horizon_)
     uid_of = _series_names(model, table) if table is not None else None
     charts = []
     for uid, tag in chart_order(bt.get("series", {}), frame.ids):

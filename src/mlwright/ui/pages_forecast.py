@@ -109,32 +109,25 @@ def add_forecast_pages(app: FastAPI, ui: UI) -> None:
         return HTMLResponse(render_forecast(data, title=f"Forecast: {label}"), headers=HEADERS)
 
 
-def _when(t: Any) -> str:
-    import pandas as pd
-
-    ts = pd.Timestamp(t)
-    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
-
-
 def _forecast_view(ui: UI, served: Any, series: str, horizon: int) -> dict[str, Any]:
     """One series' next ``horizon`` steps through the service (logged, with prediction ids for feedback), and
     its chart: the recent history, the forecast and the widest central interval."""
-    from mlwright.forecast.scoring import request_rows
-    from mlwright.forecast.summary import band_columns
+    from mlwright.forecast.scoring import request_rows, when_text
+    from mlwright.forecast.summary import band_columns, recent_points
     from mlwright.report import figures as fg
 
     model = served.model
     rows = request_rows(model, [series], horizon, None)
     res = ui.call(ui.core.predict, served, rows)
     fr = model.frame_
-    hist = fr.df[fr.df["unique_id"] == series].tail(int(min(300, max(4 * fr.m, 3 * model.horizon_, 48))))
+    hist = fr.df[fr.df["unique_id"] == series].tail(recent_points(fr.m, model.horizon_))
     stamps = rows[fr.time_column].tolist()
     band = band_columns(model.quantiles_)
     lo_hi = (res["quantiles"][band[0]], res["quantiles"][band[1]]) if band else None
     chart = fg.forecast_chart((hist["ds"].tolist(), hist["y"].astype(float).tolist()), (stamps, res["predictions"]),
                               lo_hi, "", fr.target, band[2] if band else "interval")  # fmt: skip
     lo, hi = lo_hi if lo_hi else ([None] * len(stamps), [None] * len(stamps))
-    table = [{"when": _when(t), "mean": m, "lo": lo[i], "hi": hi[i], "id": res["ids"][i]}
+    table = [{"when": when_text(t), "mean": m, "lo": lo[i], "hi": hi[i], "id": res["ids"][i]}
              for i, (t, m) in enumerate(zip(stamps, res["predictions"]))]  # fmt: skip
     return {"chart": chart, "table": table, "band": band[2] if band else None}
 
