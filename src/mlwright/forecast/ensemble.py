@@ -197,13 +197,19 @@ def calibrate(
     used = {n for ws in [weights, *per_window] for n in ws}
     spreads = {n: member_spreads(runs[n], y, scale, future_scale, quantiles) for n in used}
     bt_spread = np.stack([sum(wt * spreads[n][0][w] for n, wt in ws.items()) for w, ws in enumerate(per_window)])
+
     # one factor for every level, never below the members' own width: per-level factors fitted on a few
-    # windows shrank intervals that the (harder) future then broke
-    losses = [sum(_pinball(y, mean_bt + f * bt_spread[..., j], lv) for j, lv in enumerate(quantiles)) for f in FACTORS]
-    best = int(np.argmin(losses))
-    factors, scaled_loss = [float(FACTORS[best])] * len(quantiles), losses[best]
+    # windows shrank intervals that the (harder) future then broke; and, as for the conformal spread below,
+    # the factor the hardest window asked for
+    def scaled_loss_at(f: float, w: slice) -> float:
+        return sum(_pinball(y[w], mean_bt[w] + f * bt_spread[w][..., j], lv) for j, lv in enumerate(quantiles))
+
+    W = y.shape[0]
+    hardest = max(
+        float(FACTORS[int(np.argmin([scaled_loss_at(f, slice(w, w + 1)) for f in FACTORS]))]) for w in range(W)
+    )
+    factors, scaled_loss = [hardest] * len(quantiles), scaled_loss_at(hardest, slice(0, W))
     err = y - mean_bt
-    W = err.shape[0]
     conf_loss, conf_factor = float("inf"), 1.0
     if W > 1:  # forward: each window's spread from the windows before it only, as the future's from the past
         fwd = [(w, empirical_spread(err[:w], scale[:w], quantiles, scale[w])) for w in range(1, W)]
