@@ -43,6 +43,7 @@ __all__ = [
     "FrequencyEncoder",
     "TabularPreprocessor",
     "TextFeatures",
+    "as_levels",
     "build_preprocessor",
 ]
 
@@ -82,6 +83,11 @@ def _as_str(s: pd.Series) -> pd.Series:
     """Values as category levels (see :func:`_level_str`), as a Series on the same index."""
     codes, levels = _levels(s)
     return pd.Series(levels[codes], index=s.index)
+
+
+def as_levels(s: pd.Series) -> pd.Series:
+    """Values as category levels (text; missing values as one level of their own), on the same index."""
+    return _as_str(s)
 
 
 def _levels(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
