@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mlwright.report", "mlwright.monitoring.reference"),
     ("mlwright.data.profile", "mlwright.data.checks", "mlwright.data.leakage", "mlwright.data.cleaning"),
     ("mlwright.tracking", "mlwright.external"),
-    ("mlwright.automl", "mlwright.forecast"),
+    ("mlwright.automl", "mlwright.forecast", "mlwright.unsupervised"),
     ("mlwright.registry",),
     ("mlwright.serving", "mlwright.artifacts.onnx", "mlwright.monitoring.feedback"),
     ("mlwright.monitoring",),

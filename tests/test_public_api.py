@@ -4,8 +4,10 @@ import mlwright
 def test_all_is_the_contract():
     assert sorted(mlwright.__all__) == sorted(
         [
+            "Anomaly",
             "AutoML",
             "Budget",
+            "Cluster",
             "Forecaster",
             "Limits",
             "MlwrightError",

@@ -11,10 +11,13 @@ from mlwright.data.sql import SqlSource
 from mlwright.errors import MlwrightError
 from mlwright.external import from_onnx, from_sklearn
 from mlwright.forecast import Forecaster
+from mlwright.unsupervised import Anomaly, Cluster
 
 __all__ = [
+    "Anomaly",
     "AutoML",
     "Budget",
+    "Cluster",
     "Forecaster",
     "Limits",
     "MlwrightError",

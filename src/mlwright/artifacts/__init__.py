@@ -63,7 +63,7 @@ TRUSTED_PREFIXES = (
     "collections.",
     "re.",
 )
-VERIFIED_DIRS = ("prep", "models", "forecast")  # every file under these must be listed in the manifest
+VERIFIED_DIRS = ("prep", "models", "forecast", "unsupervised")  # every file under these must be listed in the manifest
 TRACKED_LIBRARIES = (
     "mlwright",
     "numpy",
@@ -190,7 +190,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise ArtifactIntegrityError(f"{str(mpath)!r} is not a manifest (a JSON object); the model is damaged")
     if manifest.get("format") != FORMAT:
         raise ArtifactError(f"{str(path)!r} is not an mlwright model (format {manifest.get('format')!r})")
-    if manifest.get("task") not in (None, "binary", "multiclass", "regression", "forecast"):
+    if manifest.get("task") not in (None, "binary", "multiclass", "regression", "forecast", "cluster", "anomaly"):
         raise ArtifactIntegrityError(
             f"{str(mpath)!r} names an unknown task {manifest.get('task')!r}; the model is damaged"
         )

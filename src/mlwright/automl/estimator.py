@@ -846,6 +846,10 @@ def load(path: str | Path) -> Any:
         from mlwright.forecast import Forecaster
 
         return Forecaster.load(path, manifest)
+    if manifest.get("kind") in ("cluster", "anomaly"):
+        from mlwright.unsupervised import Anomaly, Cluster
+
+        return (Cluster if manifest["kind"] == "cluster" else Anomaly).load(path, manifest)
     if manifest.get("kind", "mlwright") != "mlwright":
         from mlwright.external import ExternalModel
 

@@ -621,6 +621,7 @@ def _add_subcommands() -> None:
     from mlwright.cli.forecast import forecast_app
     from mlwright.cli.models import models_app, runs_app
     from mlwright.cli.monitor import feedback, monitor, pipeline_app, retrain, scheduler
+    from mlwright.cli.unsupervised import anomaly, cluster
 
     app.command("predict")(predict)
     app.command("monitor")(monitor)
@@ -633,6 +634,8 @@ def _add_subcommands() -> None:
     app.add_typer(models_app, name="models")
     app.add_typer(runs_app, name="runs")
     app.add_typer(forecast_app, name="forecast")
+    app.command("cluster")(cluster)
+    app.command("anomaly")(anomaly)
 
 
 _add_subcommands()

@@ -308,3 +308,23 @@ def forecast_chart(
         fig.autofmt_xdate(rotation=20)
         ax.legend(fontsize=7, frameon=False, loc="upper left")
         return to_data_uri(fig)
+
+
+def groups_map(x: Sequence[float], y: Sequence[float], groups: Sequence[int], names: Sequence[str], title: str,
+               xlabel: str, ylabel: str):  # fmt: skip
+    """A 2-D map of rows coloured by group (clusters; normal and flagged rows), with a legend."""
+    if not len(x):
+        return None
+    g = np.asarray(groups)
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig(4.8, 3.4)
+        for i, name in enumerate(names):
+            sel = g == i
+            if sel.any():
+                ax.scatter(np.asarray(x)[sel], np.asarray(y)[sel], s=8, alpha=0.6, linewidths=0,
+                           color=PALETTE[i % len(PALETTE)], label=short(name, 24))  # fmt: skip
+        ax.set_title(short(title, 60))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7, markerscale=1.5, frameon=False, loc="best")
+        return to_data_uri(fig)

@@ -46,7 +46,16 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
         for j, lv in enumerate(model.quantiles_):
             out[f"q_{lv:g}"] = q[:, j]
         return out
+    if model.task_ == "cluster":  # the segment, the distance to its centre and the membership probability
+        labels, dist, proba = model.assign(df)
+        out["prediction"], out["distance"] = labels, dist
+        out["probability"] = proba[np.arange(len(labels)), labels]
+        return out
     raw = model.predict_scores(df)
+    if model.task_ == "anomaly":  # the flag at the model's threshold and the score in [0, 1]
+        out["prediction"] = (raw >= model.threshold_).astype(int)
+        out["score"] = raw
+        return out
     if model.task_ == "regression":
         out["prediction"] = np.asarray(raw, dtype=float)
         return out
