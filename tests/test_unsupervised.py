@@ -277,3 +277,54 @@ def test_cli_cluster_anomaly_and_predict(tmp_path):
     assert r.returncode == 2 and "--labels names 'nope'" in r.stderr and "Traceback" not in r.stderr
     r = run("cluster", "iris.csv", "--k", "1", "--out", "seg2")
     assert r.returncode == 2 and "n_clusters must be" in r.stderr
+
+
+def test_cluster_and_anomaly_models_are_registered_served_and_logged(iris_cluster, planted_anomaly, tmp_path):
+    from mlwright.registry import Registry
+    from mlwright.serving import ServeConfig, create_app, load_models
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
+
+    from .test_serving import AUTH, TOKEN, Server
+
+    seg, X, _ = iris_cluster
+    odd, df, _ = planted_anomaly
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    registry = Registry(url)
+    v = registry.register(seg.save(tmp_path / "seg"), "segments", alias="champion")
+    assert v.kind == "cluster" and v.task == "cluster"
+    registry.register(odd.save(tmp_path / "odd"), "fraud", alias="champion")
+    log = PredictionLog(Store(url))
+    app = create_app(load_models(["segments@champion", "fraud@champion"], url), ServeConfig(token=TOKEN), log, url)
+    with Server(app) as client:
+        tasks = {m["name"]: m["task"] for m in client.get("/v1/models", headers=AUTH).json()["models"]}
+        assert tasks == {"segments": "cluster", "fraud": "anomaly"}
+        rows = X.head(4).to_dict(orient="records")
+        r = client.post("/v1/models/segments/predict", json={"records": rows}, headers=AUTH)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["predictions"] == seg.labels_[:4].tolist()
+        got = [[p[str(k)] for k in range(seg.n_clusters_)] for p in body["probabilities"]]
+        np.testing.assert_allclose(got, seg.predict_scores(X.head(4)), atol=1e-9)
+        r = client.post("/v1/models/segments/predict", json={"records": [{"Sepal.Length": 5.0}]}, headers=AUTH)
+        assert r.status_code == 422 and "Petal" in r.json()["message"]
+        sample = df.head(10).assign(day=df["day"].head(10).dt.strftime("%Y-%m-%d"))
+        r = client.post("/v1/models/fraud/predict", json={"records": sample.to_dict(orient="records")}, headers=AUTH)
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(r.json()["scores"], odd.predict_scores(df.head(10)))
+        assert r.json()["predictions"] == odd.predict(df.head(10)).tolist()
+        r = client.post("/v2/models/fraud/infer", json={"parameters": {"content_type": "pd"}, "inputs": [
+            {"name": c, "datatype": "BYTES" if c in ("channel", "day") else "FP64", "shape": [2],
+             "data": sample[c].head(2).tolist()} for c in sample.columns]}, headers=AUTH)  # fmt: skip
+        assert r.status_code == 200, r.text
+    log.close()
+    logged = log_frame(url, "fraud")
+    assert len(logged) >= 10 and set(logged["prediction"].head(10)) <= {"0", "1"}
+    np.testing.assert_allclose(logged["value"].head(10), odd.predict_scores(df.head(10)))
+
+
+def log_frame(url: str, model: str) -> pd.DataFrame:
+    from mlwright.serving.predlog import read_log
+    from mlwright.store import Store
+
+    return read_log(Store(url), model)[1]

@@ -135,6 +135,8 @@ def _add_native(app: FastAPI, core: Core) -> None:
         }  # fmt: skip
         if res.get("quantiles") is not None:
             out["quantiles"] = res["quantiles"]
+        if res.get("scores") is not None:  # an anomaly detector's score behind each flag
+            out["scores"] = res["scores"]
         if res["probabilities"] is not None:
             keys = [str(k) for k in res["labels"]]
             out["probabilities"] = [dict(zip(keys, map(float, row))) for row in res["probabilities"]]

@@ -359,6 +359,10 @@ def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]
     if model.task_ == "regression":
         return {"predictions": np.asarray(raw, dtype=float).tolist(), "ids": ids, "labels": None,
                 "probabilities": None, "request_id": req}  # fmt: skip
+    if model.task_ == "anomaly":  # the flag at the model's threshold, and the score in [0, 1] it came from
+        scores = np.asarray(raw, dtype=float)
+        return {"predictions": (scores >= model.threshold_).astype(int).tolist(), "scores": scores.tolist(),
+                "ids": ids, "labels": None, "probabilities": None, "request_id": req}  # fmt: skip
     p, pick = decide(raw, model.task_, model.threshold_)
     labels = [plain(c) for c in schema.classes]
     return {"predictions": [labels[i] for i in pick], "probabilities": p, "labels": labels, "ids": ids,

@@ -184,8 +184,9 @@ def _outputs(recs: list[_Record]) -> pd.DataFrame:
         p = np.vstack([np.asarray(r.result["probabilities"], dtype=float) for r in recs])
         for j, lab in enumerate(first["labels"]):
             out[f"p_{lab}"] = p[:, j]
-    else:
-        out["value"] = np.asarray([v for r in recs for v in r.result["predictions"]], dtype=float)
+    else:  # a value, or an anomaly detector's score (its flag is the prediction)
+        key = "scores" if first.get("scores") is not None else "predictions"
+        out["value"] = np.asarray([v for r in recs for v in r.result[key]], dtype=float)
     if first.get("quantiles") is not None:  # a forecaster's quantiles of each row: q_0.1, …
         for lv in first["quantiles"]:
             out[f"q_{lv}"] = np.asarray([v for r in recs for v in r.result["quantiles"][lv]], dtype=float)

@@ -121,6 +121,7 @@ class Cluster:
         part = choice.best.partition
         labels = part.assign(X)
         self.schema_ = framed.schema
+        self.schema_.classes = list(range(part.k))  # a request's answer: the cluster, with its membership
         self.prep_ = framed.prep
         self.partition_ = part
         self.labels_ = labels

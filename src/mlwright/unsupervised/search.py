@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mlwright.unsupervised.partition import ALGORITHMS, Scored, fit_partition, score, stability
+from mlwright.unsupervised.partition import Scored, fit_partition, score, stability
 
 __all__ = ["Choice", "choose", "search"]
 
@@ -93,4 +93,3 @@ def choose(tried: list[Scored], X: np.ndarray, S: np.ndarray, seed: int, deadlin
     return Choice(best, tried, "silhouette, then stability", log)
 
 
-assert set(ALGORITHMS) >= {"kmeans", "gmm", "agglomerative", "hdbscan"}
