@@ -91,5 +91,3 @@ def choose(tried: list[Scored], X: np.ndarray, S: np.ndarray, seed: int, deadlin
     checked = [s for s in close if s.stability is not None]
     best = max(checked, key=lambda s: (round(s.stability, 2), s.silhouette))
     return Choice(best, tried, "silhouette, then stability", log)
-
-
