@@ -317,10 +317,27 @@ def test_cluster_and_anomaly_models_are_registered_served_and_logged(iris_cluste
             {"name": c, "datatype": "BYTES" if c in ("channel", "day") else "FP64", "shape": [2],
              "data": sample[c].head(2).tolist()} for c in sample.columns]}, headers=AUTH)  # fmt: skip
         assert r.status_code == 200, r.text
+        # traffic of one segment only: the monitor sees its share jump against training's
+        small = int(np.argmin(np.bincount(seg.labels_)))
+        shifted = X[seg.labels_ == small].head(40).to_dict(orient="records")
+        assert client.post("/v1/models/segments/predict", json={"records": shifted}, headers=AUTH).status_code == 200
+        weird = df.head(8).assign(day=df["day"].head(8).dt.strftime("%Y-%m-%d"))  # the planted extremes
+        flagged = pd.concat([weird] * 5).to_dict(orient="records")
+        assert client.post("/v1/models/fraud/predict", json={"records": flagged}, headers=AUTH).status_code == 200
     log.close()
     logged = log_frame(url, "fraud")
     assert len(logged) >= 10 and set(logged["prediction"].head(10)) <= {"0", "1"}
     np.testing.assert_allclose(logged["value"].head(10), odd.predict_scores(df.head(10)))
+    from mlwright.monitoring import MonitorConfig, monitor_model
+
+    (w,) = monitor_model("segments@champion", MonitorConfig(window="1d", min_rows=20), store=url).windows
+    out = w["output"]
+    assert w["rows"] == 44 and out["shares_ref"] == pytest.approx(dict(zip(map(str, range(seg.n_clusters_)),
+                                                                             seg.reference_["shares"])))  # fmt: skip
+    assert out["shares"][str(small)] > 0.9 and w["output_drift"]
+    (w,) = monitor_model("fraud@champion", MonitorConfig(window="1d", min_rows=20), store=url).windows
+    assert w["output"]["shares"]["1"] > 0.5 > w["output"]["shares_ref"]["1"] and w["output_drift"]
+    assert w["output"]["shares_ref"]["1"] == pytest.approx(odd.rate_)
 
 
 def log_frame(url: str, model: str) -> pd.DataFrame:

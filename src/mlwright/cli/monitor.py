@@ -79,6 +79,13 @@ def monitor(
                           _num(w.get("latency_p99_ms")), _pct(w.get("error_rate")),
                           shown)  # fmt: skip
             out.print(t)
+            for w in res.windows:  # a clusterer's segments, a detector's flags: each share against training's
+                shares = (w.get("output") or {}).get("shares")
+                if shares:
+                    ref = w["output"]["shares_ref"]
+                    out.print(f"{w['start'][:16]} shares (training): "
+                              + ", ".join(f"{k} {_pct(v)} ({_pct(ref.get(k))})" for k, v in shares.items()),
+                              highlight=False)  # fmt: skip
             for a in fired:
                 err.print(f"[yellow]alert[/yellow] {escape(a['rule'])}: {escape(str(a['value']))} "
                           f"(threshold {a['threshold']:g}) in the window from {a['window'][:16]}")  # fmt: skip

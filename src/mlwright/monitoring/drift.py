@@ -22,7 +22,7 @@ import pandas as pd
 
 from mlwright.data.schema import Schema, class_codes, coerce
 from mlwright.errors import ConfigError, MonitoringError
-from mlwright.monitoring.reference import LEVELS, NUMBERS, column_values
+from mlwright.monitoring.reference import LEVEL_OUTPUTS, LEVELS, NUMBERS, column_values
 from mlwright.monitoring.stats import level_drift, numeric_drift
 from mlwright.store import Store
 
@@ -216,7 +216,8 @@ def monitor(
     if not errors.empty:
         errors["start"] = pd.to_datetime(errors["at"]).dt.tz_localize(None).dt.floor(width)
     task, classes = schema.task, [str(c) for c in schema.classes]
-    metric = schema.metric or default_metric(task)
+    # clusterers and detectors have no live metric from actuals (yet): their outputs' shares are watched
+    metric = schema.metric or (default_metric(task) if task in ("binary", "multiclass", "regression") else None)
     windows = []
     version = outputs["version"]
     first_seen = {v: i for i, v in enumerate(pd.unique(version))}  # versions in the order they started serving
@@ -249,7 +250,7 @@ def monitor(
             from mlwright.monitoring.forecasting import forecast_live
 
             w["live"] = forecast_live(ref, schema, X.iloc[rows][has], outputs.iloc[rows][has], y[has])
-        elif has.sum() >= 1:
+        elif has.sum() >= 1 and metric:
             codes = class_codes(schema.classes, y[has]) if task != "regression" else None
             w["live"] = _live(task, classes, y[has].tolist(), codes, outputs.iloc[rows][has], score_all,
                               get_metric(metric))  # fmt: skip
@@ -325,8 +326,12 @@ def _drift(ref: dict, schema: Schema, X: pd.DataFrame, out: pd.DataFrame, cfg: M
     if o is not None:
         if task == "binary":
             output = numeric_drift(o, out[f"p_{classes[1]}"].to_numpy(float))
-        elif task == "multiclass":
+        elif task in LEVEL_OUTPUTS:  # a class, a segment, an anomaly flag: its shares against training's
             output = level_drift(o, out["prediction"].astype(str))
+            seen = out["prediction"].astype(str).value_counts(normalize=True)
+            total = float(sum(o["counts"])) or 1.0
+            output["shares"] = {str(k): float(seen.get(str(k), 0.0)) for k in o["levels"]}
+            output["shares_ref"] = {str(k): float(c) / total for k, c in zip(o["levels"], o["counts"])}
         else:
             output = numeric_drift(o, out["value"].to_numpy(float))
     unseen = [v["unseen"] for v in feats.values() if v.get("unseen") is not None]

@@ -18,6 +18,7 @@ from mlwright.jsonsafe import plain
 from mlwright.monitoring.stats import datetime_numbers, level_reference, numeric_reference
 
 __all__ = [
+    "LEVEL_OUTPUTS",
     "REFERENCE_FILE",
     "automl_reference",
     "build_reference",
@@ -29,6 +30,9 @@ __all__ = [
 REFERENCE_FILE = "reference.json"
 NUMBERS = ("numeric", "boolean", "datetime")
 LEVELS = ("categorical", "high_cardinality")
+
+
+LEVEL_OUTPUTS = ("multiclass", "cluster", "anomaly")  # tasks whose monitored output is a level: class, segment, flag
 
 
 def column_values(s: pd.Series, kind: str) -> np.ndarray | pd.Series:
@@ -45,7 +49,7 @@ def output_values(task: str, classes: list[Any], outputs: dict[str, Any]) -> tup
     for regression.  ``outputs``: ``{"proba": (n, k) array}`` or ``{"labels": …}`` or ``{"values": …}``."""
     if task == "binary":
         return f"p_{classes[1]}", np.asarray(outputs["proba"], float)[:, 1]
-    if task == "multiclass":
+    if task in LEVEL_OUTPUTS:
         return "prediction", pd.Series(outputs["labels"], dtype=object).astype(str)
     return "value", np.asarray(outputs["values"], float)
 
@@ -65,7 +69,7 @@ def build_reference(X: pd.DataFrame, schema: Schema, outputs: dict[str, Any] | N
     out: dict[str, Any] = {"format": 1, "rows": len(X), "columns": cols, "output": None}
     if outputs is not None:
         name, values = output_values(schema.task, list(schema.classes), outputs)
-        summary = level_reference(values) if schema.task == "multiclass" else numeric_reference(values)
+        summary = level_reference(values) if schema.task in LEVEL_OUTPUTS else numeric_reference(values)
         out["output"] = {"name": name, **summary}
     return plain(out)
 

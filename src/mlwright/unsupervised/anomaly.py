@@ -168,6 +168,14 @@ class Anomaly:
         self.label_report_ = _label_report(y, scores, self.threshold_) if y is not None else None
         self.top_ = self._top_rows(framed.df, X, scores)
         self.map_ = pca_map(X, flags.astype(int), self.seed)
+        from mlwright.monitoring.reference import build_reference
+
+        self.reference_data_ = build_reference(framed.df, framed.schema, {"labels": flags.astype(int).astype(str)}) | {
+            "kind": "anomaly",
+            "rate": float(self.rate_),
+            "threshold": float(self.threshold_),
+            "score_deciles": [float(v) for v in np.quantile(scores, np.linspace(0, 1, 11))],
+        }
         self.fit_seconds_ = time.monotonic() - start
         return self
 
@@ -254,14 +262,10 @@ class Anomaly:
 
     @property
     def reference_(self) -> dict[str, Any]:
-        """Monitoring's baseline: the share of training rows flagged, the threshold and the score's deciles."""
+        """Monitoring's baseline: the training columns' statistics, the share of training rows flagged (the
+        monitor compares every window's anomaly rate with it), the threshold and the score's deciles."""
         self._check_fitted()
-        return {
-            "kind": "anomaly",
-            "rate": float(self.rate_),
-            "threshold": float(self.threshold_),
-            "score_deciles": [float(v) for v in np.quantile(self.train_scores_, np.linspace(0, 1, 11))],
-        }
+        return self.reference_data_
 
     def manifest(self) -> dict[str, Any]:
         """Provenance, detectors, threshold and the most unusual training rows as saved in ``manifest.json``."""
@@ -307,6 +311,7 @@ class Anomaly:
         model.board_ = list(spec.get("board") or [])
         model.top_ = list(spec.get("top") or [])
         model.map_ = spec.get("map")
+        model.reference_data_ = parts["reference"]
         model.fit_log_ = list(manifest.get("fit_log", []))
         model.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
         model.n_rows_ = int(manifest["n_rows"])

@@ -132,6 +132,7 @@ class Cluster:
         self.fit_log_ = log
         self.findings_ = framed.findings
         self.clusters_ = describe_clusters(framed.df, framed.schema, X, labels, part.centroids)
+        self.reference_data_ = _reference(framed, labels, part.k)
         self.map_ = pca_map(X, labels, self.seed)
         self.n_rows_ = len(X)
         self.fit_seconds_ = time.monotonic() - start
@@ -207,10 +208,10 @@ class Cluster:
 
     @property
     def reference_(self) -> dict[str, Any]:
-        """Monitoring's baseline: each cluster's share of the training rows."""
+        """Monitoring's baseline: the training columns' statistics and each cluster's share of the training
+        rows (the monitor compares every window's shares with these)."""
         self._check_fitted()
-        shares = np.bincount(self.labels_, minlength=self.n_clusters_) / max(len(self.labels_), 1)
-        return {"kind": "cluster", "k": self.n_clusters_, "shares": [float(v) for v in shares]}
+        return self.reference_data_
 
     def manifest(self) -> dict[str, Any]:
         """Provenance, the choice and the clusters' descriptions as saved in ``manifest.json``."""
@@ -255,8 +256,7 @@ class Cluster:
         model.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
         model.n_rows_ = int(manifest["n_rows"])
         model.fit_seconds_ = manifest.get("fit_seconds")
-        sizes = [c["size"] for c in model.clusters_]
-        model.labels_ = np.repeat(np.arange(len(sizes)), sizes)  # training shares, for the reference
+        model.reference_data_ = parts["reference"]
         return model
 
     def report(self, path: str | Path | None = None) -> str:
@@ -290,6 +290,14 @@ class Cluster:
             f"(chosen by {self.choice_['rule']}; silhouette {self.choice_['silhouette']:.2f})"
         )
         return "\n".join([head, *(c["summary"] for c in self.clusters_)])
+
+
+def _reference(framed: Any, labels: np.ndarray, k: int) -> dict[str, Any]:
+    from mlwright.monitoring.reference import build_reference
+
+    ref = build_reference(framed.df, framed.schema, {"labels": labels.astype(str)})
+    shares = np.bincount(labels, minlength=k) / max(len(labels), 1)
+    return ref | {"kind": "cluster", "k": int(k), "shares": [float(v) for v in shares]}
 
 
 def _board(tried: list, best: Any) -> pd.DataFrame:

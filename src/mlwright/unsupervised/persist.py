@@ -56,6 +56,11 @@ def read_parts(path: Path, manifest: dict[str, Any]) -> tuple[dict[str, Any], di
     return objects, arrays
 
 
+def _reference(path: Path) -> dict[str, Any]:
+    """``reference.json`` (verified with the rest by :func:`read_parts`)."""
+    return json.loads((path / "reference.json").read_text(encoding="utf-8"))
+
+
 def _base(model: Any) -> dict[str, Any]:
     from mlwright._version import __version__
 
@@ -149,7 +154,7 @@ def read_cluster(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         params=dict(spec["params"]),
         noise=int(spec["noise"]),
     )
-    return {"prep": objects["prep"], "partition": part}
+    return {"prep": objects["prep"], "partition": part, "reference": _reference(path)}
 
 
 def read_anomaly(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -165,4 +170,4 @@ def read_anomaly(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
     dets = {n: detector(n, n) for n in manifest["anomaly"]["detectors"]}
     return {"prep": objects["prep"], "detectors": dets, "explainer": detector("explainer", "ecod"),
-            "scores": arrays["scores"]}  # fmt: skip
+            "scores": arrays["scores"], "reference": _reference(path)}  # fmt: skip
