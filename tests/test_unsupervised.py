@@ -345,3 +345,45 @@ def log_frame(url: str, model: str) -> pd.DataFrame:
     from mlwright.store import Store
 
     return read_log(Store(url), model)[1]
+
+
+def test_the_dashboard_finds_segments_and_anomalies_and_registers_them(tmp_path):
+    import time
+
+    from .dashboard import csrf, login, running
+
+    df, odd = _planted(300)
+    df = df.assign(known=pd.Series(odd, dtype=float).where(np.arange(300) % 2 == 0))
+    with running(tmp_path) as (base, _url):
+        c = login(base)
+        tok = csrf(c)
+        r = c.post("/ui/new/upload", data={"csrf": tok}, files={"file": ("tx.csv", df.to_csv(index=False), "text/csv")})
+        assert 'id="unsupervised-form"' in c.get(r.headers["location"]).text  # offered before any target is chosen
+        start = r.headers["location"] + "/unsupervised"
+        form = {"csrf": tok, "kind": "cluster", "time_budget": "8", "exclude": "known", "k": "", "contamination": ""}
+        for bad, msg in [({"exclude": "nope"}, "&#39;nope&#39; is not a column"), ({"k": "1"}, "number from 2"),
+                         ({"kind": "pca"}, "choose what to find")]:  # fmt: skip
+            r = c.post(start, data=form | bad)
+            assert r.status_code == 400 and msg in r.text
+        jobs = {}
+        for kind, extra in [("cluster", {}), ("anomaly", {"exclude": "", "labels": "known"})]:
+            r = c.post(start, data=form | {"kind": kind} | extra)
+            assert r.status_code == 303, r.text
+            jobs[kind] = r.headers["location"].rsplit("/", 1)[1]
+        for kind, jid in jobs.items():
+            end = time.monotonic() + 120
+            while (p := c.get(f"/ui/jobs/{jid}/progress").json())["state"] in ("running", "starting"):
+                assert time.monotonic() < end, f"the {kind} run did not finish"
+                time.sleep(0.3)
+            assert p["state"] == "finished", p
+            page = c.get(f"/ui/jobs/{jid}").text
+            assert 'id="open-report"' in page and f'id="register-{kind}"' in page
+            report = c.get(f"/ui/jobs/{jid}/report").text
+            assert ("How the algorithm and k were chosen" if kind == "cluster" else "precision") in report
+            r = c.post(f"/ui/jobs/{jid}/register", data={"csrf": tok, "name": f"tx-{kind}"})
+            assert r.status_code == 303 and r.headers["location"].startswith(f"/ui/models/tx-{kind}")
+            assert 'id="model-report"' in c.get(f"/ui/models/tx-{kind}").text
+            shown = c.get(f"/ui/models/tx-{kind}/report").text
+            assert ("Segments:" if kind == "cluster" else "The most unusual training rows") in shown
+            page = c.get(f"/ui/predict/tx-{kind}")
+            assert page.status_code == 200 and "amount" in page.text, page.text[-500:]

@@ -14,6 +14,7 @@ from mlwright.serving.auth import check_token
 from mlwright.ui.pages_forecast import add_forecast_pages
 from mlwright.ui.pages_ops import add_ops_pages
 from mlwright.ui.pages_runs import add_run_pages
+from mlwright.ui.pages_unsupervised import add_unsupervised_pages
 from mlwright.ui.security import COOKIE, PRE_COOKIE, SESSION_SECONDS, new_session
 from mlwright.ui.web import STATIC, UI, UI_DIR, redirect
 
@@ -115,6 +116,7 @@ def add_dashboard(app: FastAPI, core: Any, root: Path | None = None) -> UI:
 
     add_run_pages(app, ui)
     add_forecast_pages(app, ui)
+    add_unsupervised_pages(app, ui)
     add_ops_pages(app, ui)
     return ui
 

@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 from mlwright.errors import ConfigError, MlwrightError, ModelNotFoundError
 from mlwright.ui.web import HEADERS, UI, redirect
 
-__all__ = ["add_forecast_pages"]
+__all__ = ["add_forecast_pages", "form_names", "form_number"]
 
 
-def _names(value: Any, columns: list[str], what: str) -> list[str]:
+def form_names(value: Any, columns: list[str], what: str) -> list[str]:
     """Comma-separated column names from a form field, each checked against the table's columns."""
     names = [v.strip() for v in str(value or "").split(",") if v.strip()]
     unknown = [n for n in names if n not in columns]
@@ -27,7 +27,7 @@ def _names(value: Any, columns: list[str], what: str) -> list[str]:
     return names
 
 
-def _number(value: Any, what: str, default: str, low: float, high: float, whole: bool = False) -> float:
+def form_number(value: Any, what: str, default: str, low: float, high: float, whole: bool = False) -> float:
     text = str(value or default).strip()
     try:
         v = float(text)
@@ -47,15 +47,15 @@ def forecast_spec(form: Any, columns: list[str]) -> tuple[str, float, dict[str, 
             raise ConfigError(f"choose {what} among the table's columns ({', '.join(columns[:20])})")
     if target == time_column:
         raise ConfigError("the target and the time column must be different columns")
-    ids = _names(form.get("id_columns"), columns, "series id columns")
-    known = _names(form.get("known"), columns, "known covariates")
+    ids = form_names(form.get("id_columns"), columns, "series id columns")
+    known = form_names(form.get("known"), columns, "known covariates")
     clash = {target, time_column} & set(ids + known)
     if clash:
         raise ConfigError(
             f"{sorted(clash)[0]!r} is the target or the time column; it cannot also be an id or covariate"
         )
-    horizon = int(_number(form.get("horizon"), "the horizon", "12", 1, 10_000, whole=True))
-    budget = _number(form.get("time_budget"), "the time budget", "60", 1, 24 * 3600)
+    horizon = int(form_number(form.get("horizon"), "the horizon", "12", 1, 10_000, whole=True))
+    budget = form_number(form.get("time_budget"), "the time budget", "60", 1, 24 * 3600)
     return target, budget, {"time_column": time_column, "id_columns": ids, "known": known, "horizon": horizon}
 
 
@@ -87,7 +87,10 @@ def add_forecast_pages(app: FastAPI, ui: UI) -> None:
         if st.get("state") != "finished" or not (model_dir / "manifest.json").is_file():
             raise ModelNotFoundError("this run has no saved model to register (it is running, failed, or was moved)")
         name = str(request.state.form.get("name") or "").strip()
-        v = ui.registry().register(model_dir, name, description=f"forecaster from dashboard run {jid}")
+        kind = {"forecast": "forecaster", "cluster": "clusterer", "anomaly": "anomaly detector"}.get(
+            st.get("kind"), "model"
+        )
+        v = ui.registry().register(model_dir, name, description=f"{kind} from dashboard run {jid}")
         return redirect(f"/ui/models/{quote(v.name)}?msg=registered+as+version+{v.version}")
 
     @app.get("/ui/models/{name}/forecast", include_in_schema=False)
@@ -146,7 +149,7 @@ def add_forecast_view(app: FastAPI, ui: UI) -> None:
             return redirect(f"/ui/predict/{quote(name)}")
         ids = model.frame_.ids
         series = request.query_params.get("series") or ids[0]
-        horizon = int(_number(request.query_params.get("horizon"), "the horizon", str(model.horizon_), 1,
+        horizon = int(form_number(request.query_params.get("horizon"), "the horizon", str(model.horizon_), 1,
                               model.horizon_, whole=True))  # fmt: skip
         view, problem = None, None
         if model.frame_.known:

@@ -28,6 +28,8 @@ def main(folder: Path) -> int:
     try:
         if spec.get("kind") == "forecast":
             return _forecast(folder, spec, status)
+        if spec.get("kind") in ("cluster", "anomaly"):
+            return _unsupervised(folder, spec, status)
         from mlwright.automl import AutoML
 
         tracking = f"store:{spec['store']}" if spec.get("store") else "store"
@@ -76,6 +78,36 @@ def _forecast(folder: Path, spec: dict, status: dict) -> int:
     write_json(folder / "status.json", status | {
         "state": "finished", "finished": time.time(), "model_dir": str(path), "metric": "mase",
         "score": float(board["score_val"].iloc[0]), "best_model": str(board["model"].iloc[0]),
+    })  # fmt: skip
+    return 0
+
+
+def _unsupervised(folder: Path, spec: dict, status: dict) -> int:
+    """Fit a clusterer or a detector (``spec["unsupervised"]``), save it and its report beside it."""
+    from mlwright.unsupervised import Anomaly, Cluster
+    from mlwright.unsupervised.framing import read_rows
+
+    u = spec["unsupervised"]
+    df = read_rows(spec["data"])
+    labels = df.pop(u["labels"]) if u.get("labels") else None
+    if u["kind"] == "cluster":
+        model: Cluster | Anomaly = Cluster(n_clusters=u.get("k"), time_budget=spec["time_budget"],
+                                           seed=spec.get("seed", 0))  # fmt: skip
+        model.fit(df, exclude=u.get("exclude") or None)
+        score, metric, best = (
+            model.choice_["silhouette"],
+            "silhouette",
+            f"{model.n_clusters_} clusters by " + (model.partition_.algorithm),
+        )
+    else:
+        model = Anomaly(contamination=u.get("contamination"), time_budget=spec["time_budget"], seed=spec.get("seed", 0))
+        model.fit(df, labels=labels, exclude=u.get("exclude") or None)
+        score, metric, best = model.rate_, "flagged share", "+".join(model.detectors_)
+    path = model.save(folder / "model")
+    model.report(folder / "report.html")
+    write_json(folder / "status.json", status | {
+        "state": "finished", "finished": time.time(), "model_dir": str(path), "metric": metric,
+        "score": float(score), "best_model": best,
     })  # fmt: skip
     return 0
 
