@@ -387,3 +387,18 @@ def test_the_dashboard_finds_segments_and_anomalies_and_registers_them(tmp_path)
             assert ("Segments:" if kind == "cluster" else "The most unusual training rows") in shown
             page = c.get(f"/ui/predict/tx-{kind}")
             assert page.status_code == 200 and "amount" in page.text, page.text[-500:]
+
+
+def test_the_profile_shows_principal_components_coloured_by_the_target():
+    X, y = _iris()
+    prof = mlwright.profile(X.assign(Species=y), target="Species")
+    comp = prof.data["components"]
+    ev = comp["explained"]
+    assert len(ev) == 4 and ev == sorted(ev, reverse=True) and sum(ev) == pytest.approx(1.0)
+    assert comp["names"] == ["setosa", "versicolor", "virginica"] and len(comp["x"]) == len(comp["groups"]) == 150
+    setosa = np.asarray(comp["x"])[np.asarray(comp["groups"]) == 0]  # setosa sits apart on the first component
+    others = np.asarray(comp["x"])[np.asarray(comp["groups"]) > 0]
+    assert setosa.max() < others.min() or setosa.min() > others.max()
+    html = prof.to_html()
+    assert "Principal components" in html and 'alt="rows on the first two components"' in html
+    assert mlwright.profile(pd.DataFrame({"only": [1.0, 2.0, 4.0]})).data["components"] is None  # one column

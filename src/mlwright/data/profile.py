@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from mlwright.data.checks import row_hashes, run_checks
+from mlwright.data.components import components
 from mlwright.data.findings import CheckConfig, Ctx, Finding
 from mlwright.data.leakage import target_relation
 from mlwright.data.schema import ColumnSpec, finite, infer_column, infer_task
@@ -116,7 +117,7 @@ def profile(
     sampled: list[str] = []
     specs = _column_specs(df, sample, target, sample_idx is not None)
     if sample_idx is not None:
-        sampled += ["column kinds", "correlations", "missing-value patterns", "text lengths"]
+        sampled += ["column kinds", "correlations", "missing-value patterns", "text lengths", "components"]
     task = None
     if target is not None and df[target].notna().sum() >= 2:
         task = infer_task(df[target].dropna())
@@ -138,6 +139,7 @@ def profile(
         "missing": _missing(df, sample, cfg),
         "correlations": _correlations(sample, used[: cfg.max_corr_columns]),
         "target": _target(df, sample, target, task, specs, cfg) if target is not None else None,
+        "components": components(sample, specs, target, task, cfg.seed),
         "sampling": {
             "rows": n,
             "sample_rows": len(sample),

@@ -116,6 +116,15 @@ def render_profile(profile) -> str:
         rel = target.get("relation") or []
         if rel:
             figs["relation"] = fg.bars([r["column"] for r in rel], [r["score"] for r in rel], xlabel=rel[0]["measure"])
+    comp = d.get("components")
+    if comp:
+        ev = comp["explained"]
+        figs["explained"] = fg.bars([f"component {i + 1}" for i in range(len(ev))], [100 * v for v in ev],
+                                    xlabel="% of the variance explained", limit=10)  # fmt: skip
+        names = comp.get("names") or ["rows"]
+        groups = comp["groups"] if comp.get("groups") is not None else [0] * len(comp["x"])
+        figs["pca_map"] = fg.groups_map(comp["x"], comp["y"], groups, names, "Rows on the first two components",
+                                        f"component 1 ({ev[0]:.0%})", f"component 2 ({ev[1]:.0%})")  # fmt: skip
     counts = {s: sum(f["severity"] == s for f in findings) for s in ("critical", "warning", "info")}
     t = d["table"]
     return page(
@@ -129,6 +138,7 @@ def render_profile(profile) -> str:
             ("columns", "Columns"),
             ("missing", "Missing values"),
             ("correlations", "Correlations"),
+            *([("components", "Components")] if comp else []),
         ],
         t=t,
         counts=counts,
@@ -140,6 +150,7 @@ def render_profile(profile) -> str:
         columns=d["columns"],
         missing=d["missing"],
         figs=figs,
+        components=comp,
         top_pairs=_top_pairs(corr.get("association")),
         wide_corr=len((corr.get("association") or {}).get("columns", [])) > 12,
     )
