@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.errors import ConfigError, DataError, NotFittedError
+from mlwright.errors import ConfigError, DataError
+from mlwright.unsupervised.base import RowsModel, lazy
 from mlwright.unsupervised.detectors import DETECTORS, Detector, ecod_columns, fit_detector
 from mlwright.unsupervised.framing import pca_map
+from mlwright.unsupervised.persist import anomaly_entries, write_anomaly
 
 __all__ = ["Anomaly"]
 
@@ -65,7 +67,7 @@ def _robust_z(raw: np.ndarray, train: np.ndarray) -> np.ndarray:
     return (raw - med) / mad
 
 
-class Anomaly:
+class Anomaly(RowsModel):
     """Anomaly detection on rows without (or with a few) labels.
 
     Parameters
@@ -85,6 +87,10 @@ class Anomaly:
     """
 
     kind = "anomaly"
+    _FITTED = "detectors_"
+    _entries = staticmethod(anomaly_entries)
+    _write = staticmethod(write_anomaly)
+    _render = staticmethod(lazy("mlwright.report.unsupervised", "render_anomaly"))
 
     def __init__(
         self,
@@ -214,26 +220,10 @@ class Anomaly:
         return float(np.quantile(scores, 1 - c)), c, how
 
     # ------------------------------------------------------------------------------------------ scoring
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "detectors_"):
-            raise NotFittedError("this Anomaly is not fitted yet; call fit(data) first")
-
-    def validate(self, X: Any) -> pd.DataFrame:
-        """Request rows checked and coerced by :attr:`schema_` (a typed, one-line error for what does not fit)."""
-        self._check_fitted()
-        from mlwright.unsupervised.framing import read_rows
-
-        frame = X.frame() if hasattr(X, "frame") else read_rows(X)
-        return self.schema_.validate(frame)
-
-    def _matrix(self, X: Any) -> tuple[pd.DataFrame, np.ndarray]:
-        rows = self.validate(X)
-        return rows, self.prep_.transform(rows[self.schema_.features])
-
     def predict_scores(self, X: Any) -> np.ndarray:
         """The anomaly score of each row in [0, 1]: the mean over the detectors of the share of training rows
         it is more unusual than."""
-        _, M = self._matrix(X)
+        _, M = self._rows(X)
         return np.mean([d.percentile(M) for d in self.detectors_.values()], axis=0)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -243,7 +233,7 @@ class Anomaly:
     def explain(self, X: Any, top: int = 3) -> list[list[dict[str, Any]]]:
         """For each row, the ``top`` columns that make it most unusual: the column, its value, and how rare
         a value that far out was in training (ECOD's per-column tail probability)."""
-        rows, M = self._matrix(X)
+        rows, M = self._rows(X)
         return _reasons(self, rows, M, top)
 
     def _top_rows(self, df: pd.DataFrame, X: np.ndarray, scores: np.ndarray, n: int = 20) -> list[dict[str, Any]]:
@@ -255,51 +245,15 @@ class Anomaly:
                 for i, w in zip(idx, why)]  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ views
-    @property
-    def task_(self) -> str:
-        """``"anomaly"``."""
-        return "anomaly"
-
-    @property
-    def reference_(self) -> dict[str, Any]:
-        """Monitoring's baseline: the training columns' statistics, the share of training rows flagged (the
-        monitor compares every window's anomaly rate with it), the threshold and the score's deciles."""
-        self._check_fitted()
-        return self.reference_data_
-
-    def manifest(self) -> dict[str, Any]:
-        """Provenance, detectors, threshold and the most unusual training rows as saved in ``manifest.json``."""
-        self._check_fitted()
-        from mlwright.unsupervised.persist import anomaly_entries
-
-        return anomaly_entries(self)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to a model directory (every file hashed in ``manifest.json``).
-
-        Returns
-        -------
-        Path
-            The model directory; ``mlwright.load(path)`` reads it back.
-        """
-        from mlwright import artifacts
-        from mlwright.unsupervised.persist import write_anomaly
-
-        self._check_fitted()
-        return artifacts.write_dir(path, lambda tmp: write_anomaly(self, tmp))
-
     @classmethod
     def load(cls, path: str | Path, manifest: dict[str, Any]) -> Anomaly:
         """Rebuild a detector from its model directory (verified by SHA-256; use :func:`mlwright.load`)."""
-        from mlwright.data.findings import Finding
-        from mlwright.data.schema import Schema
         from mlwright.unsupervised.persist import read_anomaly
 
         parts = read_anomaly(Path(path), manifest)
         spec = manifest["anomaly"]
         model = cls(**manifest["params"])
-        model.schema_ = Schema.from_dict(manifest["schema"])
-        model.prep_ = parts["prep"]
+        model._restore(manifest, parts)
         model.detectors_ = parts["detectors"]
         model.explainer_ = parts["explainer"]
         model.train_scores_ = parts["scores"]
@@ -311,22 +265,7 @@ class Anomaly:
         model.board_ = list(spec.get("board") or [])
         model.top_ = list(spec.get("top") or [])
         model.map_ = spec.get("map")
-        model.reference_data_ = parts["reference"]
-        model.fit_log_ = list(manifest.get("fit_log", []))
-        model.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
-        model.n_rows_ = int(manifest["n_rows"])
-        model.fit_seconds_ = manifest.get("fit_seconds")
         return model
-
-    def report(self, path: str | Path | None = None) -> str:
-        """The detector's report as one self-contained HTML page (written to ``path`` when given)."""
-        from mlwright.report.unsupervised import render_anomaly
-
-        self._check_fitted()
-        html = render_anomaly(self)
-        if path is not None:
-            Path(path).write_text(html, encoding="utf-8")
-        return html
 
     def summary(self) -> str:
         """The detectors, the threshold and the flagged share in a few lines."""

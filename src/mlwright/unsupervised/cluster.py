@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlwright.errors import ConfigError, DataError, NotFittedError
+from mlwright.errors import ConfigError, DataError
+from mlwright.unsupervised.base import RowsModel, lazy
 from mlwright.unsupervised.framing import pca_map
 from mlwright.unsupervised.partition import ALGORITHMS, Partition, nearest
+from mlwright.unsupervised.persist import cluster_entries, write_cluster
 
 __all__ = ["Cluster"]
 
@@ -32,7 +34,7 @@ def _check(n_clusters: Any, time_budget: Any, algorithms: Any, max_clusters: Any
     return algos
 
 
-class Cluster:
+class Cluster(RowsModel):
     """Segment rows: k-means, Gaussian mixtures, Ward agglomerative clustering and HDBSCAN tried under one
     time budget; the algorithm and k chosen by silhouette and stability under resampling (see
     :mod:`mlwright.unsupervised.search`); every cluster described by the columns that set it apart.
@@ -53,6 +55,10 @@ class Cluster:
     """
 
     kind = "cluster"
+    _FITTED = "partition_"
+    _entries = staticmethod(cluster_entries)
+    _write = staticmethod(write_cluster)
+    _render = staticmethod(lazy("mlwright.report.unsupervised", "render_cluster"))
 
     def __init__(
         self,
@@ -139,27 +145,10 @@ class Cluster:
         return self
 
     # ------------------------------------------------------------------------------------------ predicting
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "partition_"):
-            raise NotFittedError("this Cluster is not fitted yet; call fit(data) first")
-
-    def _matrix(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        rows = self.validate(X)
-        return self.prep_.transform(rows[self.schema_.features])
-
-    def validate(self, X: Any) -> pd.DataFrame:
-        """Request rows checked and coerced by :attr:`schema_` (a typed, one-line error for what does not fit)."""
-        self._check_fitted()
-        from mlwright.unsupervised.framing import read_rows
-
-        frame = X.frame() if hasattr(X, "frame") else read_rows(X)
-        return self.schema_.validate(frame)
-
     def assign(self, X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One pass over request rows: the cluster of each row, its distance to that cluster's centre (in the
         scaled feature space) and the membership probabilities ``(n, k)``."""
-        M = self._matrix(X)
+        _, M = self._rows(X)
         part: Partition = self.partition_
         c = part.centroids
         d2 = np.maximum((M**2).sum(1)[:, None] - 2 * M @ c.T + (c**2).sum(1)[None, :], 0.0)
@@ -179,7 +168,7 @@ class Cluster:
 
     def transform(self, X: Any) -> np.ndarray:
         """Each row's distance to every cluster's centre ``(n, k)`` (in the scaled feature space)."""
-        M = self._matrix(X)
+        _, M = self._rows(X)
         c = self.partition_.centroids
         return np.sqrt(np.maximum((M**2).sum(1)[:, None] - 2 * M @ c.T + (c**2).sum(1)[None, :], 0.0))
 
@@ -197,78 +186,26 @@ class Cluster:
         return int(self.partition_.k)
 
     @property
-    def task_(self) -> str:
-        """``"cluster"``."""
-        return "cluster"
-
-    @property
     def threshold_(self) -> None:
         """No decision threshold."""
         return None
 
-    @property
-    def reference_(self) -> dict[str, Any]:
-        """Monitoring's baseline: the training columns' statistics and each cluster's share of the training
-        rows (the monitor compares every window's shares with these)."""
-        self._check_fitted()
-        return self.reference_data_
-
-    def manifest(self) -> dict[str, Any]:
-        """Provenance, the choice and the clusters' descriptions as saved in ``manifest.json``."""
-        self._check_fitted()
-        from mlwright.unsupervised.persist import cluster_entries
-
-        return cluster_entries(self)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to a model directory (every file hashed in ``manifest.json``).
-
-        Returns
-        -------
-        Path
-            The model directory; ``mlwright.load(path)`` reads it back.
-        """
-        from mlwright import artifacts
-        from mlwright.unsupervised.persist import write_cluster
-
-        self._check_fitted()
-        return artifacts.write_dir(path, lambda tmp: write_cluster(self, tmp))
-
     @classmethod
     def load(cls, path: str | Path, manifest: dict[str, Any]) -> Cluster:
         """Rebuild a clusterer from its model directory (verified by SHA-256; use :func:`mlwright.load`)."""
-        from mlwright.data.findings import Finding
-        from mlwright.data.schema import Schema
         from mlwright.unsupervised.persist import read_cluster
 
         parts = read_cluster(Path(path), manifest)
         spec = manifest["cluster"]
         model = cls(**manifest["params"])
-        model.schema_ = Schema.from_dict(manifest["schema"])
-        model.prep_ = parts["prep"]
+        model._restore(manifest, parts)
         model.partition_ = parts["partition"]
         model.spread_ = float(spec["spread"])
         model.choice_ = dict(spec["choice"])
         model.clusters_ = list(spec["clusters"])
         model.map_ = dict(spec["map"])
         model.leaderboard_ = pd.DataFrame(manifest["leaderboard"])
-        model.fit_log_ = list(manifest.get("fit_log", []))
-        model.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
-        model.n_rows_ = int(manifest["n_rows"])
-        model.fit_seconds_ = manifest.get("fit_seconds")
-        model.reference_data_ = parts["reference"]
         return model
-
-    def report(self, path: str | Path | None = None) -> str:
-        """The clusters' report as one self-contained HTML page (written to ``path`` when given): the segments
-        in words, their sizes, a 2-D map, how the algorithm and k were chosen, the findings."""
-        from mlwright.report.unsupervised import render_cluster
-
-        self._check_fitted()
-        html = render_cluster(self)
-        if path is not None:
-            Path(path).write_text(html, encoding="utf-8")
-        return html
 
     def leaderboard(self) -> pd.DataFrame:
         """Every candidate tried, best first: algorithm, k, silhouette, Calinski–Harabasz, Davies–Bouldin,
