@@ -387,6 +387,13 @@ def test_the_dashboard_finds_segments_and_anomalies_and_registers_them(tmp_path)
             assert ("Segments:" if kind == "cluster" else "The most unusual training rows") in shown
             page = c.get(f"/ui/predict/tx-{kind}")
             assert page.status_code == 200 and "amount" in page.text, page.text[-500:]
+        # one row through the dashboard's predict page: the planted extreme amount is flagged, and why
+        row = df.iloc[4]
+        form = {"csrf": tok, **{f"f_{k}": str(row[k])[:10] if k == "day" else str(row[k]) for k in
+                                ("amount", "fee", "channel", "day")}}  # fmt: skip
+        shown = c.post("/ui/predict/tx-anomaly", data=form)
+        assert shown.status_code == 200, shown.text[-800:]
+        assert 'id="anomaly-score"' in shown.text and "amount = " in shown.text
 
 
 def test_the_profile_shows_principal_components_coloured_by_the_target():

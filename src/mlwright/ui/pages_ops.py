@@ -264,6 +264,10 @@ def _add_predict_pages(app: FastAPI, ui: UI) -> None:
 
                 result = {"prediction": res["predictions"][0], "probabilities": probs, "id": res["ids"][0],
                           "why": explain_row(served.model, pd.DataFrame([row]))}  # fmt: skip
+                if res.get("scores") is not None:  # an anomaly detector: the verdict, its score and threshold
+                    verdict = "anomaly" if res["predictions"][0] else "normal"
+                    result |= {"prediction": verdict, "score": float(res["scores"][0]),
+                               "threshold": float(served.model.threshold_)}  # fmt: skip
         return ui.render(request, "predict.j2", status=status, title=f"Predict with {name}", served=served,
                          fields=fields, values=values, result=result, problems=problems)  # fmt: skip
 

@@ -18,6 +18,8 @@ def explain_row(model: Any, row: pd.DataFrame) -> dict[str, Any] | None:
     summed per input column), or None when the model has no tree booster to explain it with."""
     from mlwright.evaluation.explain import served_tree_shap
 
+    if getattr(model, "kind", None) == "anomaly":
+        return _unusual_columns(model, row)
     fitted = getattr(model, "fitted_", None)  # an AutoML; a wrapped sklearn/ONNX model has no members to explain
     if fitted is None:
         return None
@@ -60,3 +62,16 @@ def scored_csv(df: pd.DataFrame, res: dict[str, Any]) -> bytes:
         for j, label in enumerate(res["labels"]):
             out[f"p_{label}"] = p[:, j]
     return out.to_csv(index=False).encode("utf-8")
+
+
+def _unusual_columns(model: Any, row: pd.DataFrame) -> dict[str, Any]:
+    """An anomaly detector's reasons for one row: the columns whose values are rarest in training (ECOD's
+    tail probability per column), as bars of −log10 of that probability."""
+    reasons = model.explain(row, top=TOP)[0]
+    rarity = [float(-np.log10(max(r["tail_probability"], 1e-12))) for r in reasons]
+    peak = max(rarity, default=0.0) or 1.0
+    items = [{"column": r["column"], "value": "" if r["value"] is None else r["value"], "effect": v,
+              "width": round(100 * v / peak, 1)} for r, v in zip(reasons, rarity)]  # fmt: skip
+    scale = "rarity: −log10 of the share of training rows as far out"
+    return {"member": "the training rows' distribution of each column", "weight": 1.0, "members": 1,
+            "signed": False, "scale": scale, "items": items}  # fmt: skip
