@@ -409,3 +409,27 @@ def test_the_profile_shows_principal_components_coloured_by_the_target():
     html = prof.to_html()
     assert "Principal components" in html and 'alt="rows on the first two components"' in html
     assert mlwright.profile(pd.DataFrame({"only": [1.0, 2.0, 4.0]})).data["components"] is None  # one column
+
+
+@pytest.mark.parametrize("method", ["pca", "svd", "ica"])
+def test_knn_may_measure_distances_between_components(method, tmp_path):
+    import scipy.sparse as sp
+
+    from mlwright import artifacts
+    from mlwright.models import get
+
+    knn = get("knn")
+    assert "components" in knn.space and set(knn.space["components"].choices) == {"none", "pca", "svd", "ica"}
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(400, 2))
+    X = np.hstack([signal @ rng.normal(size=(2, 12)), 0.05 * rng.normal(size=(400, 12))])  # 24 columns, rank ~2
+    y = (signal[:, 0] > 0).astype(int)
+    model = knn.make("binary", {"n_neighbors": 15, "weights": "distance", "components": method}, 2, 0, 1, "roc_auc")
+    model.fit(sp.csr_matrix(X[:300]) if method == "svd" else X[:300], y[:300])
+    step = model.estimator.named_steps["components"]
+    assert 2 <= step.n_components_ < 24  # the noise columns are dropped, the signal kept
+    p = model.predict_raw(X[300:])
+    assert p.shape == (100, 2) and ((p[:, 1] > 0.5) == y[300:]).mean() > 0.85
+    artifacts.skops_dump(model.estimator, tmp_path / "m.skops")  # only trusted types: it saves and loads
+    back = artifacts.skops_load(tmp_path / "m.skops")
+    np.testing.assert_allclose(back.predict_proba(X[300:]), model.estimator.predict_proba(X[300:]))
