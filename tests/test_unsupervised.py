@@ -285,7 +285,10 @@ def test_cluster_and_anomaly_models_are_registered_served_and_logged(iris_cluste
     from mlwright.serving.predlog import PredictionLog
     from mlwright.store import Store
 
-    from .test_serving import AUTH, TOKEN, Server
+    from .dashboard import TOKEN, login
+    from .test_serving import Server
+
+    AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
     seg, X, _ = iris_cluster
     odd, df, _ = planted_anomaly
@@ -324,6 +327,9 @@ def test_cluster_and_anomaly_models_are_registered_served_and_logged(iris_cluste
         weird = df.head(8).assign(day=df["day"].head(8).dt.strftime("%Y-%m-%d"))  # the planted extremes
         flagged = pd.concat([weird] * 5).to_dict(orient="records")
         assert client.post("/v1/models/fraud/predict", json={"records": flagged}, headers=AUTH).status_code == 200
+        log.flush()
+        page = login(str(client.base_url)).get("/ui/monitoring/segments").text  # the dashboard's monitor
+        assert "Share of each output per window" in page and f"{small} (training " in page
     log.close()
     logged = log_frame(url, "fraud")
     assert len(logged) >= 10 and set(logged["prediction"].head(10)) <= {"0", "1"}

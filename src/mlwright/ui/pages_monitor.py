@@ -38,6 +38,13 @@ def _charts(windows: list[dict[str, Any]], width: str) -> list[str]:
         line_chart(labels, {"rows": [float(w["rows"]) for w in windows],
                             "errors": [float(w.get("errors") or 0) for w in windows]}, "Rows scored and error answers"),
     ]  # fmt: skip
+    shares = [(w.get("output") or {}).get("shares") for w in windows]
+    ref = next(
+        ((w.get("output") or {}).get("shares_ref") for w in windows if (w.get("output") or {}).get("shares")), None
+    )
+    if ref:  # a clusterer's segments or a detector's flags: each one's share per window (training's in the legend)
+        lines = {f"{k} (training {100 * v:.0f}%)": [(sh or {}).get(k) for sh in shares] for k, v in ref.items()}
+        charts.insert(2, line_chart(labels, lines, "Share of each output per window"))
     cover = [((w.get("live") or {}).get("scores") or {}).get("coverage") for w in windows]
     if any(v is not None for v in cover):  # a forecaster: how many actuals its interval held, against its level
         target = next((w["live"].get("coverage_target") for w in windows if w.get("live")), None)
