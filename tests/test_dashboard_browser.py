@@ -173,3 +173,36 @@ def test_whole_path_in_a_browser(tmp_path, driver):
             d.get(f"{base}/ui/{page}")
             assert "Something went wrong" not in d.page_source
             _shots(d, (page.replace("/", "-") or "home") + ("-list" if page == "predict" else ""))
+
+
+def test_segments_from_new_run_in_a_browser(tmp_path, driver):
+    """Upload → "find segments" (no target) → the run finishes → its report → register → the model's report."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    with running(tmp_path) as (base, _url):
+        d = driver
+        d.get(f"{base}/ui/login")
+        d.find_element(By.ID, "token").send_keys(TOKEN)
+        d.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        _wait(d, lambda: "/ui/login" not in d.current_url, 10, "the login")
+        d.get(f"{base}/ui/new")
+        d.find_element(By.ID, "file").send_keys(str(demo_data_path()))
+        d.find_element(By.ID, "upload").click()
+        form = _wait(d, lambda: d.find_element(By.ID, "unsupervised-form"), 20, "the segments form")
+        Select(d.find_element(By.ID, "unsupervised_kind")).select_by_value("cluster")
+        d.find_element(By.ID, "exclude").send_keys("card")  # the label stays out of the segments
+        budget = d.find_element(By.ID, "unsupervised_budget")
+        budget.clear()
+        budget.send_keys("8")
+        _shots(d, "segments-form")
+        form.find_element(By.ID, "start-unsupervised").click()
+        _wait(d, lambda: "/ui/jobs/" in d.current_url, 10, "the run's page")
+        _wait(d, lambda: d.find_element(By.ID, "open-report"), 90, "the segments run to finish")
+        assert "clusters by" in d.find_element(By.ID, "finished-summary").text
+        _shots(d, "segments-run")
+        d.find_element(By.CSS_SELECTOR, "#register-cluster button[type=submit]").click()
+        _wait(d, lambda: d.find_element(By.ID, "model-report"), 20, "the registered model's page")
+        d.find_element(By.ID, "model-report").click()
+        _wait(d, lambda: "How the algorithm and k were chosen" in d.page_source, 20, "the segments report")
+        assert d.find_elements(By.CSS_SELECTOR, "img[alt='map of the rows']")
