@@ -46,7 +46,15 @@ def test_profile_renders_in_chromium(driver, tmp_path):
     driver.set_window_size(1280, 800)
     driver.get(_profile_page(tmp_path))
     headings = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "section h2")]
-    assert headings == ["Overview", "Findings", "Target: churned", "Columns", "Missing values", "Correlations"]
+    assert headings == [
+        "Overview",
+        "Findings",
+        "Target: churned",
+        "Columns",
+        "Missing values",
+        "Correlations",
+        "Principal components",
+    ]
     ok = driver.execute_script(IMAGES_OK)
     assert len(ok) >= 8 and all(ok), "every embedded figure decodes"
     rows = driver.find_elements(By.CSS_SELECTOR, "#findings tr")
