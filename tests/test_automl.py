@@ -74,7 +74,7 @@ def test_fit_X_y_with_arrays():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 4))
     y = X[:, 0] * 3 + X[:, 1] + rng.normal(scale=0.3, size=200)  # no column alone gives y away (no leak)
-    a = mlwright.AutoML(time_budget=5, families=FAST, max_trials=2).fit(X, y)
+    a = mlwright.AutoML(time_budget=60, families=FAST, max_trials=2).fit(X, y)
     assert a.task_ == "regression" and a.n_features_in_ == 4
     assert np.corrcoef(a.predict(X), y)[0, 1] > 0.9
     with pytest.raises(ColumnsMismatchError, match="X has 3 features, but AutoML is expecting 4"):
@@ -85,14 +85,14 @@ def test_missing_target_rows_dropped_with_count(binary_df):
     df = binary_df.copy()
     df.loc[:6, "label"] = np.nan
     with pytest.warns(UserWarning, match="dropped 7 row"):
-        a = mlwright.AutoML(time_budget=5, families=["linear"], max_trials=1).fit(df, target="label")
+        a = mlwright.AutoML(time_budget=60, families=["linear"], max_trials=1).fit(df, target="label")
     assert a.leaderboard().shape[0] >= 1
 
 
 def test_entirely_missing_feature_dropped_with_warning(binary_df):
     df = binary_df.assign(blank=np.nan)
     with pytest.warns(UserWarning, match="entirely missing: 'blank'"):
-        a = mlwright.AutoML(time_budget=5, families=["linear"], max_trials=1).fit(df, target="label")
+        a = mlwright.AutoML(time_budget=60, families=["linear"], max_trials=1).fit(df, target="label")
     assert "blank" not in a.schema_.features
     a.predict(binary_df.drop(columns=["label"]).assign(blank=np.nan))  # still accepted at predict time
 

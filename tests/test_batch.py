@@ -30,7 +30,7 @@ def saved(tmp_path_factory):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = mlwright.AutoML(time_budget=6, families=["lightgbm", "linear"], max_trials=3, report_seconds=0,
+        a = mlwright.AutoML(time_budget=60, families=["lightgbm", "linear"], max_trials=3, report_seconds=0,
                             tracking=None).fit(make_table(400), target="label")  # fmt: skip
     return a.save(tmp_path_factory.mktemp("m") / "model")
 
@@ -133,7 +133,8 @@ def test_sql_in_and_out_and_fit_from_sql(store_url, saved, rows, tmp_path):  # n
     engine.dispose()
 
     res = runner.invoke(app, ["fit", "--sql", "SELECT * FROM training", "--db", store_url, "--target", "label",
-                              "--time-budget", "6", "--report-seconds", "0", "--out", str(tmp_path / "m"),
+                              "--time-budget", "60", "--max-trials", "3",
+                              "--report-seconds", "0", "--out", str(tmp_path / "m"),
                               "--register", "from_sql", "--alias", "champion", "-q"])  # fmt: skip
     assert res.exit_code == 0, res.output
     v = Registry().get("from_sql", "champion")

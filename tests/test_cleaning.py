@@ -22,7 +22,7 @@ def _data(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 
 def _fit(df, **kw):
-    return mlwright.AutoML(time_budget=8, families=FAST, max_trials=2, **kw).fit(df, target="label")
+    return mlwright.AutoML(time_budget=60, families=FAST, max_trials=2, **kw).fit(df, target="label")
 
 
 def test_leaking_column_is_dropped_with_a_warning_and_can_be_kept():
@@ -138,7 +138,7 @@ def test_cleaning_options_reach_the_search():
     df = _data()
     df.loc[:3, "a"] = 500.0
     a = mlwright.AutoML(
-        time_budget=8, families=["linear"], max_trials=1, cleaning={"clip_outliers": True, "impute": "mean"}
+        time_budget=60, families=["linear"], max_trials=1, cleaning={"clip_outliers": True, "impute": "mean"}
     ).fit(df, target="label")
     pre = next(iter(a.preprocessors_.values()))
     assert pre.impute == "mean" and pre.clip == 0.001 and pre.clip_ is not None

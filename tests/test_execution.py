@@ -196,7 +196,8 @@ def test_partitioned_parquet_directory_is_a_source(tmp_path):
 
     from mlwright.cli import app as cli
 
-    r = CliRunner().invoke(cli, ["fit", str(tmp_path / "ds"), "-t", "label", "--time-budget", "4", "--families",
+    r = CliRunner().invoke(cli, ["fit", str(tmp_path / "ds"), "-t", "label", "--time-budget", "60",
+                                 "--max-trials", "2", "--families",
                                  "lightgbm", "--cluster", "inline", "--out", str(tmp_path / "m"), "--quiet",
                                  "--report-seconds", "0"])  # fmt: skip
     assert r.exit_code == 0, r.output

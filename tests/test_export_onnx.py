@@ -80,11 +80,11 @@ def test_calibrated_thresholded_ensemble_with_fold_models_and_placeholders(tmp_p
 
 
 def test_parts_without_an_onnx_form_are_named(tmp_path, binary_df):
-    with_text = _fit(binary_df, "label", families=["lightgbm"], max_trials=1, time_budget=6)
+    with_text = _fit(binary_df, "label", families=["lightgbm"], max_trials=1, time_budget=60)
     with pytest.raises(ExportError, match=r"'when' \(datetime\)|'review' \(text\)"):
         export_onnx(with_text, tmp_path / "x.onnx")
     df = make_table(300, "binary").drop(columns=["when", "review"])
-    knn = _fit(df, "label", families=["knn"], max_trials=1, time_budget=6)
+    knn = _fit(df, "label", families=["knn"], max_trials=1, time_budget=60)
     with pytest.raises(ExportError, match=r"knn_\d+ \(knn\).*--onnx"):
         export_onnx(knn, tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()

@@ -181,7 +181,7 @@ def test_on_a_dask_cluster_the_final_model_trains_on_all_rows_with_xgboost_dask(
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
         try:
-            m = mlwright.AutoML(time_budget=30, max_trials=2, limits={"memory": "3GB"}, tracking=None, cluster=client,
+            m = mlwright.AutoML(time_budget=120, max_trials=2, limits={"memory": "3GB"}, tracking=None, cluster=client,
                                 families=["xgboost", "lightgbm"])  # fmt: skip
             m.fit(tmp_path / "t.parquet", target="y")
         finally:

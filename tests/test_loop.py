@@ -148,6 +148,7 @@ def test_retrain_with_history_runs_the_champions_query_again(tmp_path, binary_df
     assert SqlSource.from_record(rec, "sqlite:///x.db").db == "sqlite:///x.db"
     assert "secret" not in repr(SqlSource("SELECT 1", "postgresql+psycopg://u:secret@h/x"))
     r = CliRunner().invoke(cli, ["fit", "--sql", "SELECT * FROM history", "--db", db, "--target", "label",
-                                 "--time-budget", "3", "--out", str(tmp_path / "cli-model"), "--quiet"])  # fmt: skip
+                                 "--time-budget", "60", "--max-trials", "3",
+                                 "--out", str(tmp_path / "cli-model"), "--quiet"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert mlwright.load(tmp_path / "cli-model").training_source_ == {"sql": "SELECT * FROM history", "db": db}

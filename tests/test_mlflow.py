@@ -24,14 +24,14 @@ def test_mlflow_tracking_logs_trials_report_and_a_pyfunc(tmp_path, binary_df, mo
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = mlwright.AutoML(time_budget=10, families=["lightgbm", "linear"], max_trials=3, report_seconds=10,
+        m = mlwright.AutoML(time_budget=60, families=["lightgbm", "linear"], max_trials=3, report_seconds=10,
                             tracking=f"mlflow:{uri}").fit(binary_df, target="label")  # fmt: skip
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name("mlwright")
     runs = client.search_runs([exp.experiment_id])
     (parent,) = [r for r in runs if r.data.tags.get("mlwright.run_id") == m.run_id_]
     assert parent.info.status == "FINISHED" and parent.data.metrics["score_val"] == pytest.approx(m.score_val_)
-    assert parent.data.params["time_budget"] == "10" and parent.data.params["metric"] == "roc_auc"
+    assert parent.data.params["time_budget"] == "60" and parent.data.params["metric"] == "roc_auc"
     children = {r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
     assert set(children) == {t["model"] for t in m.trials_}
     for t in m.trials_:

@@ -32,7 +32,7 @@ def models(tmp_path_factory):
     for target, drop in (("churn", "spend"), ("spend", "churn")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a = mlwright.AutoML(time_budget=6, families=["lightgbm"], max_trials=1, report_seconds=0)
+            a = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=1, report_seconds=0)
             a.fit(df.drop(columns=[drop]), target=target)
         out[target] = a.save(tmp_path_factory.mktemp("m") / target)
     return out, df.drop(columns=["churn", "spend"])

@@ -75,7 +75,7 @@ def saved_models(tmp_path_factory):
     for seed in (0, 1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a = mlwright.AutoML(time_budget=6, families=["lightgbm"], max_trials=1, seed=seed, report_seconds=0)
+            a = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=1, seed=seed, report_seconds=0)
             a.fit(df, target="y")
         out.append(a.save(tmp_path_factory.mktemp("m") / f"model{seed}"))
     return out, df

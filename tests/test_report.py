@@ -38,7 +38,7 @@ def fitted():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # boosters only: the SHAP checks need a tree member, which an ensemble with a linear model may leave out
-        a = mlwright.AutoML(time_budget=12, families=["lightgbm"], seed=0).fit(df.iloc[:500], target="y")
+        a = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=4, seed=0).fit(df.iloc[:500], target="y")
     return a, df.iloc[500:]
 
 
@@ -125,7 +125,7 @@ def test_saved_model_carries_a_verified_report(fitted, tmp_path):
 
 def test_report_opt_out_and_light_report(tmp_path):
     df = _binary(300)
-    a = mlwright.AutoML(time_budget=5, families=["linear"], max_trials=1, report_seconds=0).fit(df, target="y")
+    a = mlwright.AutoML(time_budget=60, families=["linear"], max_trials=1, report_seconds=0).fit(df, target="y")
     path = a.save(tmp_path / "m")
     assert not (path / "report.html").exists()
     html = a.report(tmp_path / "light.html")
@@ -139,7 +139,7 @@ def test_report_keeps_its_time_bound():
     df["y"] = df.c0 + df.c1 * 0.5 + rng.normal(size=n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = mlwright.AutoML(time_budget=8, families=["lightgbm"], max_trials=2, report_seconds=3).fit(df, target="y")
+        a = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=2, report_seconds=3).fit(df, target="y")
         t0 = time.monotonic()
         d = a.report_data()
     took = time.monotonic() - t0
@@ -169,7 +169,7 @@ def test_multiclass_and_regression_reports_render():
     for df, key in ((multi, "roc_per_class"), (reg, "points")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a = mlwright.AutoML(time_budget=6, families=["lightgbm"], max_trials=1).fit(df, target="y")
+            a = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=1).fit(df, target="y")
         d = a.report_data()
         assert d["cv"][key]
         html = a.report()
@@ -182,7 +182,10 @@ def test_cli_report(tmp_path):
     train, test = tmp_path / "train.csv", tmp_path / "test.csv"
     df.iloc[:300].to_csv(train, index=False)
     df.iloc[300:].to_csv(test, index=False)
-    r = runner.invoke(app, ["fit", str(train), "-t", "y", "--time-budget", "6", "--out", str(tmp_path / "m"), "-q"])
+    r = runner.invoke(
+        app,
+        ["fit", str(train), "-t", "y", "--time-budget", "60", "--max-trials", "3", "--out", str(tmp_path / "m"), "-q"],
+    )
     assert r.exit_code == 0, r.output
     assert "model report:" in r.output and (tmp_path / "m" / "report.html").exists()
     out = tmp_path / "rep.html"

@@ -78,7 +78,7 @@ def test_model_report_renders_in_chromium(driver, tmp_path):
     n = 500
     df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(["x", "y"], n)})
     df["target"] = np.where(df.a + 0.5 * df.b + rng.normal(size=n) > 0, "pos", "neg")
-    model = mlwright.AutoML(time_budget=8, families=["lightgbm", "linear"], max_trials=3).fit(
+    model = mlwright.AutoML(time_budget=60, families=["lightgbm", "linear"], max_trials=3).fit(
         df.iloc[:400], target="target"
     )
     path = tmp_path / "model.html"

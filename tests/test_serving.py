@@ -66,7 +66,7 @@ def model_dir(tmp_path_factory):
     df["churn"] = np.where(df.usage + (df.plan == "basic") + rng.normal(scale=0.5, size=n) > 0.5, "yes", "no")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = mlwright.AutoML(time_budget=6, families=["lightgbm"], max_trials=1, report_seconds=0).fit(
+        a = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=1, report_seconds=0).fit(
             df, target="churn"
         )
     return a.save(tmp_path_factory.mktemp("m") / "churn"), df

@@ -9,7 +9,7 @@ import mlwright
 
 
 def test_automl_passes_check_estimator():
-    est = mlwright.AutoML(time_budget=2, families=["lightgbm", "linear"], max_trials=2, n_folds=2)
+    est = mlwright.AutoML(time_budget=60, families=["lightgbm", "linear"], max_trials=2, n_folds=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(est, on_fail=None)
@@ -32,12 +32,12 @@ def test_cross_val_score_with_default_scoring(binary_df, regression_df):
     from sklearn.model_selection import cross_val_score
 
     X, y = binary_df.drop(columns=["label"]), binary_df["label"]
-    est = mlwright.AutoML(time_budget=10, families=["lightgbm"], max_trials=1, n_folds=2, tracking=None)
+    est = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=1, n_folds=2, tracking=None)
     scores = cross_val_score(est, X, y, cv=2)
     assert len(scores) == 2 and all(0.6 < s <= 1.0 for s in scores)  # accuracy, well above chance
     assert is_classifier(mlwright.AutoML(task="binary")) and is_regressor(mlwright.AutoML(task="regression"))
     Xr, yr = regression_df.drop(columns=["label"]), regression_df["label"]
     r2 = cross_val_score(
-        mlwright.AutoML(time_budget=10, families=["linear"], max_trials=1, tracking=None), Xr, yr, cv=2
+        mlwright.AutoML(time_budget=60, families=["linear"], max_trials=1, tracking=None), Xr, yr, cv=2
     )
     assert all(0.3 < s <= 1.0 for s in r2)  # R²: the linear signal is found

@@ -56,7 +56,8 @@ def test_kill_during_register_leaves_no_half_version(w, hostile_model, point):
 def test_kill_while_saving_a_model_leaves_no_half_directory(w, hostile_data, tmp_path):
     train = tmp_path / "t.csv"
     hostile_data.to_csv(train, index=False)
-    args = ["fit", train, "-t", "churn", "--time-budget", "5", "--families", "lightgbm", "--quiet",
+    args = ["fit", train, "-t", "churn", "--time-budget", "60", "--max-trials", "2",
+            "--families", "lightgbm", "--quiet",
             "--report-seconds", "0", "--out", tmp_path / "m"]  # fmt: skip
     r = killed_at(w, "save.files", *args)
     assert r.returncode == KILLED
@@ -69,7 +70,8 @@ def test_kill_while_saving_a_model_leaves_no_half_directory(w, hostile_data, tmp
 def test_a_fit_killed_mid_run_is_recorded_as_killed(w, hostile_data, tmp_path):
     train = tmp_path / "t.csv"
     hostile_data.to_csv(train, index=False)
-    r = killed_at(w, "fit.searched", "fit", train, "-t", "churn", "--time-budget", "5", "--families", "lightgbm",
+    r = killed_at(w, "fit.searched", "fit", train, "-t", "churn", "--time-budget", "60", "--max-trials", "2",
+                  "--families", "lightgbm",
                   "--quiet", "--report-seconds", "0", "--out", tmp_path / "m")  # fmt: skip
     assert r.returncode == KILLED
     r = w.cli("runs", "list")
@@ -225,7 +227,8 @@ def test_read_only_home_fails_before_the_search(tmpfs, hostile_data, tmp_path):
     r = w.cli("models", "register", tmp_path, "churn")
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     # with a workdir elsewhere and no tracking, nothing needs the home: the fit runs and saves
-    r = w.cli("fit", train, "-t", "churn", "--time-budget", "5", "--quiet", "--families", "lightgbm",
+    r = w.cli("fit", train, "-t", "churn", "--time-budget", "60", "--max-trials", "2", "--quiet",
+              "--families", "lightgbm",
               "--report-seconds", "0", "--tracking", "none", "--workdir", tmp_path / "wd",
               "--out", tmp_path / "m")  # fmt: skip
     assert r.returncode == 0 and (tmp_path / "m" / "manifest.json").exists(), r.stderr
