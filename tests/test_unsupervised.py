@@ -412,8 +412,11 @@ def test_the_profile_shows_principal_components_coloured_by_the_target():
     setosa = np.asarray(comp["x"])[np.asarray(comp["groups"]) == 0]  # setosa sits apart on the first component
     others = np.asarray(comp["x"])[np.asarray(comp["groups"]) > 0]
     assert setosa.max() < others.min() or setosa.min() > others.max()
+    first, second = comp["loadings"][:2]  # petal size drives the first component, sepal width the second
+    assert {first[0][0], first[1][0]} == {"Petal.Length", "Petal.Width"} and second[0][0] == "Sepal.Width"
     html = prof.to_html()
     assert "Principal components" in html and 'alt="rows on the first two components"' in html
+    assert "What each component measures" in html and ("Petal.Width (+" in html or "Petal.Width (-" in html)
     assert mlwright.profile(pd.DataFrame({"only": [1.0, 2.0, 4.0]})).data["components"] is None  # one column
 
 

@@ -44,7 +44,8 @@ def components(
     rows = sample if len(sample) <= FIT_ROWS else sample.iloc[np.sort(rng.choice(len(sample), FIT_ROWS, replace=False))]
     schema = Schema(columns=used, target=target or "", task=task or "", metric="")
     kinds = {k: schema.of_kind(*v) for k, v in KINDS.items()}
-    X = DenseFeatures(**kinds, seed=seed).fit_transform(coerce(rows, schema))
+    enc = DenseFeatures(**kinds, seed=seed)
+    X = enc.fit_transform(coerce(rows, schema))
     if X.shape[1] < 2 or np.ptp(X, axis=0).max() == 0:
         return None
     pca = PCA(n_components=min(MAX_COMPONENTS, X.shape[1], len(X)), random_state=seed).fit(X)
@@ -58,10 +59,20 @@ def components(
         "y": xy[:, 1].round(4).tolist(),
         "groups": None,
         "names": [],
+        "loadings": _loadings(pca.components_, enc.feature_names_out_),
     }
     if target is not None and target in rows.columns:
         y = rows[target].iloc[idx]
         out["groups"], out["names"] = _groups(y, task)
+    return out
+
+
+def _loadings(weights: np.ndarray, names: list[str], n: int = 3, top: int = 4) -> list[list[tuple[str, float]]]:
+    """The heaviest encoded columns of each of the first ``n`` components, with their signed weights."""
+    out = []
+    for w in weights[:n]:
+        order = np.argsort(-np.abs(w))[:top]
+        out.append([(str(names[j]), round(float(w[j]), 3)) for j in order])
     return out
 
 
