@@ -18,6 +18,7 @@ import numpy as np
 
 def main() -> None:
     from cluster_tables import TABLES, load
+    from peak import Peak
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_mutual_info_score as ami
 
@@ -30,24 +31,27 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     rows = []
-    print("| table | rows | columns | classes | k-means told k: AMI | mlwright: algorithm, k | AMI | fit s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| table | rows | columns | classes | k-means told k: AMI | mlwright: algorithm, k | AMI | fit s | "
+          "peak MB (+ fit) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     with open(args.out, "w") as out:
         for name in TABLES:
             df, y = load(name)
             t0 = time.monotonic()
-            model = mlwright.Cluster(time_budget=args.budget, seed=0).fit(df)
+            with Peak() as mem:
+                model = mlwright.Cluster(time_budget=args.budget, seed=0).fit(df)
             seconds = time.monotonic() - t0
             X = model.prep_.transform(model.validate(df)[model.schema_.features])
             base = ami(y, KMeans(y.nunique(), n_init=10, random_state=0).fit_predict(X))
             ours = ami(y, model.labels_)
             rec = {"table": name, "rows": len(df), "columns": df.shape[1], "classes": int(y.nunique()),
                    "kmeans_true_k": base, "algorithm": model.partition_.algorithm, "k": model.n_clusters_,
-                   "ami": ours, "seconds": seconds}  # fmt: skip
+                   "ami": ours, "seconds": seconds, "peak_mb": mem.mb, "added_mb": mem.added_mb}  # fmt: skip
             out.write(json.dumps(rec) + "\n")
             rows.append(rec)
             print(f"| {name} | {len(df)} | {df.shape[1]} | {rec['classes']} | {base:.3f} | "
-                  f"{rec['algorithm']}, {rec['k']} | {ours:.3f} | {seconds:.1f} |")  # fmt: skip
+                  f"{rec['algorithm']}, {rec['k']} | {ours:.3f} | {seconds:.1f} | "
+                  f"{mem.mb:.0f} (+{mem.added_mb:.0f}) |")  # fmt: skip
     wins = sum(r["ami"] >= r["kmeans_true_k"] - 0.005 for r in rows)
     print(f"\nAMI at least k-means' (told k) on {wins} of {len(rows)} tables; mean AMI "
           f"{np.mean([r['ami'] for r in rows]):.3f} vs {np.mean([r['kmeans_true_k'] for r in rows]):.3f}")  # fmt: skip
