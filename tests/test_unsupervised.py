@@ -237,6 +237,22 @@ def test_ecod_agrees_with_pyod_on_training_rows():
     assert det.raw(X[:1])[0] == pytest.approx(det.raw(X[:50])[0])
 
 
+def test_copod_agrees_with_pyod_on_training_rows_and_can_be_chosen(tmp_path):
+    pyod_copod = pytest.importorskip("pyod.models.copod", reason="pyod is a test dependency (pip install pyod)")
+    from scipy.stats import spearmanr
+
+    from mlwright.unsupervised.detectors import fit_detector
+
+    df, _ = _planted()
+    X = DenseFeatures(numeric=["amount", "fee"], categorical=["channel"]).fit_transform(df)
+    ours = fit_detector("copod", X, 0).raw(X)
+    assert spearmanr(ours, pyod_copod.COPOD().fit(X).decision_scores_).statistic > 0.99
+    model = mlwright.Anomaly(detectors=["copod"], time_budget=30).fit(df)
+    assert list(model.detectors_) == ["copod"]
+    back = mlwright.load(model.save(tmp_path / "copod"))
+    assert np.allclose(back.predict_scores(df), model.predict_scores(df))
+
+
 def test_anomaly_saves_loads_scores_in_batch_and_reports(planted_anomaly, tmp_path):
     model, df, _ = planted_anomaly
     back = mlwright.load(model.save(tmp_path / "odd"))

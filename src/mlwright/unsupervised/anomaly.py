@@ -2,7 +2,7 @@
 
 Without labels the score is the rank average of isolation forest and robust covariance — two detectors
 that see different kinds of oddity (rows easy to isolate; rows far from the bulk's correlations, which no
-single column shows).  Of every combination of the five detectors, measured on nine ADBench-style tables
+single column shows).  Of every combination of five detectors (COPOD came later), measured on nine ADBench-style tables
 (``bench/anomaly_quality.py``), it had the best mean ROC-AUC and ranks first on average against isolation
 forest, LOF and ECOD at their defaults.  ECOD's per-column tail probabilities explain every flagged row.
 When a few rows are labelled (``fit(df, labels=…)``: 1 anomaly, 0 normal, missing unknown), the labelled rows choose the

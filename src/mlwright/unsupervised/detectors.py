@@ -7,12 +7,14 @@ are scaled.
 
 Detectors: isolation forest, local outlier factor (novelty mode, on at most :data:`LOF_ROWS` rows), robust
 covariance (the Mahalanobis distance under a minimum-covariance-determinant fit, on at most
-:data:`ROBUST_DIMS` principal components), a one-class SVM on a sample, and ECOD (Li et al., 2022: the sum
-over columns of −log of each value's tail probability under the training rows' empirical distribution).
-ECOD is scored here against the *training* distribution only: pyod's ``ECOD.decision_function`` re-ranks
-new rows together with the training rows, so a row's score would depend on the other rows of its request —
-a served model must not do that.  On training rows the two agree (a test checks it against pyod).  The
-per-column tail probabilities also say which columns made a row unusual.
+:data:`ROBUST_DIMS` principal components), a one-class SVM on a sample, ECOD (Li et al., 2022: the sum
+over columns of −log of each value's tail probability under the training rows' empirical distribution) and
+COPOD (Li et al., 2020: the same empirical tails combined as an empirical copula — per column the larger of
+the skewness-chosen tail and the mean of both tails).  ECOD and COPOD are scored here against the
+*training* distribution only: pyod's ``decision_function`` re-ranks new rows together with the training
+rows, so a row's score would depend on the other rows of its request — a served model must not do that.
+On training rows they agree with pyod (tests check both).  ECOD's per-column tail probabilities also say
+which columns made a row unusual.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DETECTORS", "Detector", "ecod_columns", "ecod_tails", "fit_detector", "percentiles"]
+__all__ = ["DETECTORS", "Detector", "copod_columns", "ecod_columns", "ecod_tails", "fit_detector", "percentiles"]
 
-DETECTORS = ("iforest", "lof", "robust_cov", "ocsvm", "ecod")
+DETECTORS = ("iforest", "lof", "robust_cov", "ocsvm", "ecod", "copod")
 LOF_ROWS = 10_000
 SVM_ROWS = 2_000
 ROBUST_DIMS = 10
@@ -58,6 +60,8 @@ class Detector:
             return m["model"].mahalanobis(Z)
         if self.name == "ecod":
             return ecod_columns(X, m["sorted"], m["skew"]).sum(1)
+        if self.name == "copod":
+            return copod_columns(X, m["sorted"], m["skew"]).sum(1)
         raise ValueError(f"unknown detector {self.name!r}")
 
     def percentile(self, X: np.ndarray) -> np.ndarray:
@@ -85,6 +89,17 @@ def ecod_columns(X: np.ndarray, sorted_cols: np.ndarray, skew: np.ndarray) -> np
     left, right = t[..., 0], t[..., 1]
     chosen = left * -np.sign(skew[None, :] - 1) + right * np.sign(skew[None, :] + 1)
     return np.maximum(np.maximum(left, right), chosen)
+
+
+def copod_columns(X: np.ndarray, sorted_cols: np.ndarray, skew: np.ndarray) -> np.ndarray:
+    """``(n, d)``: COPOD's outlyingness of each value, as pyod computes it: the larger of the
+    skewness-chosen tail (by the skewness's sign: the right tail when positive, the left when negative,
+    both when zero) and the mean of the left and right tails."""
+    t = ecod_tails(X, sorted_cols)
+    left, right = t[..., 0], t[..., 1]
+    sign = np.sign(skew)[None, :]
+    chosen = left * -np.sign(sign - 1) + right * np.sign(sign + 1)
+    return np.maximum(chosen, (left + right) / 2)
 
 
 def percentiles(raw: np.ndarray, sorted_train: np.ndarray) -> np.ndarray:
@@ -129,7 +144,7 @@ def fit_detector(name: str, X: np.ndarray, seed: int) -> Detector:
         from sklearn.svm import OneClassSVM
 
         models["model"] = OneClassSVM(nu=0.05, gamma="scale").fit(_sample(X, SVM_ROWS, rng))
-    elif name == "ecod":
+    elif name in ("ecod", "copod"):
         from scipy.stats import skew
 
         rows = _sample(X, ECOD_ROWS, rng)
