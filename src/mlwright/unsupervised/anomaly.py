@@ -252,8 +252,7 @@ class Anomaly(RowsModel):
 
         parts = read_anomaly(Path(path), manifest)
         spec = manifest["anomaly"]
-        model = cls(**manifest["params"])
-        model._restore(manifest, parts)
+        model = cls.restored(manifest, parts)
         model.detectors_ = parts["detectors"]
         model.explainer_ = parts["explainer"]
         model.train_scores_ = parts["scores"]

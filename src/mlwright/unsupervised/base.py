@@ -96,15 +96,19 @@ class RowsModel:
             Path(path).write_text(html, encoding="utf-8")
         return html
 
-    def _restore(self, manifest: dict[str, Any], parts: dict[str, Any]) -> None:
-        """The fitted state every kind shares, from a verified model directory's manifest and files."""
+    @classmethod
+    def restored(cls, manifest: dict[str, Any], parts: dict[str, Any]) -> Any:
+        """A model of this kind built from its saved settings, with the fitted state every kind shares
+        restored from a verified model directory's manifest and files (the kind restores the rest)."""
         from mlwright.data.findings import Finding
         from mlwright.data.schema import Schema
 
-        self.schema_ = Schema.from_dict(manifest["schema"])
-        self.prep_ = parts["prep"]
-        self.reference_data_ = parts["reference"]
-        self.fit_log_ = list(manifest.get("fit_log", []))
-        self.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
-        self.n_rows_ = int(manifest["n_rows"])
-        self.fit_seconds_ = manifest.get("fit_seconds")
+        model = cls(**manifest["params"])
+        model.schema_ = Schema.from_dict(manifest["schema"])
+        model.prep_ = parts["prep"]
+        model.reference_data_ = parts["reference"]
+        model.fit_log_ = list(manifest.get("fit_log", []))
+        model.findings_ = [Finding(**f) for f in manifest.get("findings", [])]
+        model.n_rows_ = int(manifest["n_rows"])
+        model.fit_seconds_ = manifest.get("fit_seconds")
+        return model

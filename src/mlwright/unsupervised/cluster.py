@@ -197,8 +197,7 @@ class Cluster(RowsModel):
 
         parts = read_cluster(Path(path), manifest)
         spec = manifest["cluster"]
-        model = cls(**manifest["params"])
-        model._restore(manifest, parts)
+        model = cls.restored(manifest, parts)
         model.partition_ = parts["partition"]
         model.spread_ = float(spec["spread"])
         model.choice_ = dict(spec["choice"])
