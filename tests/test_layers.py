@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mlwright.execution", "mlwright.search"),
     ("mlwright.report", "mlwright.monitoring.reference"),
     ("mlwright.data.profile", "mlwright.data.components", "mlwright.data.checks", "mlwright.data.leakage",
-     "mlwright.data.cleaning"),
+     "mlwright.data.cleaning", "mlwright.fairness.data"),
     ("mlwright.tracking", "mlwright.external"),
     ("mlwright.automl", "mlwright.forecast", "mlwright.unsupervised"),
     ("mlwright.registry",),

@@ -473,6 +473,10 @@ def check(
     fail_on: Annotated[
         str, typer.Option("--fail-on", help="exit with code 1 on findings this severe: critical, warning or never")
     ] = "never",
+    sensitive: Annotated[
+        str | None,
+        typer.Option("--sensitive", help="comma-separated columns naming who could be harmed (adds fairness checks)"),
+    ] = None,
 ) -> None:
     """Run the data-quality and leakage checks on DATA and list the findings."""
 
@@ -483,7 +487,9 @@ def check(
 
         if fail_on not in ("critical", "warning", "never"):
             raise ConfigError(f"--fail-on must be critical, warning or never, got {fail_on!r}")
-        findings = run_checks(read_table(data), target, test=read_table(test) if test is not None else None)
+        groups = [c.strip() for c in sensitive.split(",") if c.strip()] if sensitive else None
+        findings = run_checks(read_table(data), target, test=read_table(test) if test is not None else None,
+                              sensitive=groups)  # fmt: skip
         if as_json:
             sys.stdout.write(json.dumps([f.to_dict() for f in findings], indent=2, default=str) + "\n")
         else:

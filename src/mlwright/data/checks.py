@@ -517,6 +517,7 @@ def run_checks(
     time_column: str | None = None,
     config: CheckConfig | None = None,
     only: list[str] | None = None,
+    sensitive: list[str] | None = None,
 ) -> list[Finding]:
     """Run the data checks on a table.
 
@@ -539,6 +540,9 @@ def run_checks(
         Thresholds.
     only : list of str, optional
         Keys of :data:`CHECKS` to run (default: all).
+    sensitive : list of str, optional
+        Columns naming who could be harmed: adds each group's share, the target per group and the columns
+        that stand in for a sensitive one (:func:`mlwright.fairness.data.fairness_findings`).
 
     Returns
     -------
@@ -570,6 +574,10 @@ def run_checks(
             )
         findings += _cross_duplicates(ctx, test)
         findings += skew_check(df.drop(columns=[target]) if target else df, test, specs, cfg)
+    if sensitive:
+        from mlwright.fairness.data import fairness_findings
+
+        findings += fairness_findings(df, list(sensitive), target, task, cfg.seed)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(findings, key=lambda f: order[f.severity])
 
