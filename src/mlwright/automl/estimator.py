@@ -275,6 +275,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         "Where the training rows came from (for retraining with history).",
     )
     fit_options_ = _view("fit_options_", lambda f: f.provenance.fit_options, "target, groups, time_column …")
+    fairness_ = _view("fairness_", lambda f: f.fairness, "Out-of-fold metrics per sensitive group (None: none named).")
     large_ = _view("large_", lambda f: f.provenance.large, "What a larger-than-memory fit did.")
     run_dir_ = _view("run_dir_", lambda f: f.provenance.run_dir, "Where the run's log was written.")
 
@@ -304,6 +305,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         column_types: dict[str, str] | None = None,
         callbacks: list[Callable[[Snapshot], None]] | None = None,
         source: Any = None,
+        sensitive: list[str] | str | None = None,
     ) -> AutoML:
         """Search, ensemble and keep the best model.
 
@@ -327,6 +329,10 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             Where the rows came from when ``X`` is a DataFrame read from elsewhere (a path, a
             :meth:`SqlSource.describe() <mlwright.SqlSource.describe>` record, or a list of them): kept
             for retraining with history.  Found by itself when ``X`` is a path or an SqlSource.
+        sensitive : list of str, optional
+            Columns naming who could be harmed (sex, race …): left out of the features, and used to measure
+            the model per group on its out-of-fold predictions (``fairness_``; fairlearn's definitions, see
+            :func:`mlwright.fairness.group_metrics`).
 
         Returns
         -------
@@ -353,6 +359,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             "groups": groups,
             "time_column": time_column,
             "column_types": dict(column_types or {}),
+            "sensitive": [sensitive] if isinstance(sensitive, str) else list(sensitive or []),
         }
         source = source if source is not None else _source_of(X)
         table = self._training_table(plan.sample if plan else X, y, options, cleaning)
@@ -447,6 +454,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         hints = dict(options["column_types"])
         if groups is not None:
             hints[groups] = "id"
+        for c in options.get("sensitive") or []:  # measured per group, never a feature
+            self._need_column(df, c, "sensitive")
+            hints[c] = "id"
         schema = infer_schema(df, target, task=self.task, metric=self.metric, hints=hints)
         y_enc = encode_target(df[target], schema)
         self._check_rows(df, y_enc, schema)
@@ -588,6 +598,11 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         from mlwright.monitoring.reference import automl_reference
 
         fitted = fitted.replace(reference=automl_reference(fitted, self._Xc, self._splits.oof_mask))
+        sensitive = (fitted.provenance.fit_options or {}).get("sensitive")
+        if sensitive:
+            from mlwright.automl.fairness import oof_fairness
+
+            fitted = fitted.replace(fairness=oof_fairness(fitted, table.df[sensitive], table.y_enc, self._splits))
         # what the report needs from this fit (kept until the report is built; rows capped in memory)
         from mlwright.report.build import report_context
 

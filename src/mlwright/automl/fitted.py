@@ -121,6 +121,7 @@ class FittedModel:
     tempering: dict[str, Any] | None = None
     reference: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
+    fairness: dict[str, Any] | None = None
     oof: Mapping[str, np.ndarray] | None = None
     fold_groups: Sequence[np.ndarray] | None = None
     trial_rows: pd.DataFrame | None = None

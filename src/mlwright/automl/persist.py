@@ -71,6 +71,7 @@ def manifest_of(f: FittedModel, params: dict[str, Any]) -> dict[str, Any]:
         "threshold": f.threshold,
         "calibration": f.calibration,
         "tempering": f.tempering,
+        "fairness": f.fairness,
     }
 
 
@@ -183,6 +184,7 @@ def _build(path: Path, manifest: dict[str, Any]) -> FittedModel:
         threshold=float(threshold) if threshold is not None else None,
         calibration=manifest.get("calibration"),
         tempering=manifest.get("tempering"),
+        fairness=manifest.get("fairness"),
         reference=_json_file(path, "reference.json", manifest),
         report=_json_file(path, "report.json", manifest),
     )

@@ -126,10 +126,11 @@ def _fit(
 
         df = read_table(data)
         err.print(f"read {len(df):,} rows × {df.shape[1]} columns from the query")
+    sensitive = constraints.pop("sensitive", None)
     automl = mlwright.AutoML(task=task, metric=metric, time_budget=time_budget, seed=seed, **constraints)
     source = data.describe() if isinstance(data, SqlSource) else None  # where the rows came from, for retrain
     if quiet or not err.is_terminal:  # no live bar in logs and pipes: one summary line at the end
-        automl.fit(df, target=target, source=source)
+        automl.fit(df, target=target, source=source, sensitive=sensitive)
     else:
         with Progress(
             TextColumn("[bold]fitting[/bold]"),
@@ -149,10 +150,12 @@ def _fit(
                     info=f"trials {s.trials_done} · best {s.metric} {best} · {s.time_left:.0f}s left",
                 )
 
-            automl.fit(df, target=target, callbacks=[progress], source=source)
+            automl.fit(df, target=target, callbacks=[progress], source=source, sensitive=sensitive)
     acted = [f for f in automl.findings_ if f.severity != "info" or not f.action.startswith("none")]
     if acted:
         out.print(_findings_table(acted, "Data checks (all findings are in the model report)", with_action=True))
+    for line in (automl.fairness_ or {}).get("advice", []):
+        out.print(f"fairness (out of fold): {line}", highlight=False)
     n_trials = sum(t["status"] != "skipped" for t in automl.trials_)
     err.print(
         f"fitted in {automl.fit_seconds_:.1f}s: {n_trials} trials, best {automl.metric_} {automl.score_val_:.5g}",
@@ -242,6 +245,12 @@ def fit(
     onnx: Annotated[
         bool, typer.Option("--onnx", help="search only models `mlwright export --format onnx` can convert")
     ] = False,
+    sensitive: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitive", help="comma-separated columns naming who could be harmed: not features, measured per group"
+        ),
+    ] = None,
 ) -> None:
     """Fit models on DATA (or a --sql query) to predict TARGET within the time budget, and save the best."""
 
@@ -261,6 +270,7 @@ def fit(
             "tracking": tracking,
             "cluster": cluster,
             "workdir": str(workdir) if workdir else None,
+            "sensitive": [c.strip() for c in sensitive.split(",") if c.strip()] if sensitive else None,
         }
         if families:
             constraints["families"] = [f.strip() for f in families.split(",") if f.strip()]

@@ -119,9 +119,20 @@ def group_metrics(
             warnings.warn(f"{entry['attribute']}: {len(small)} group(s) with fewer than {MIN_GROUP_ROWS} rows ("
                           + ", ".join(f"{g['group']!r}: {g['count']}" for g in small[:5])
                           + "); their rates are noisy", MlwrightWarning, stacklevel=2)  # fmt: skip
-        out["by"].append(entry)
         out["advice"] += _advice(entry, task)
+        out["by"].append(_finite(entry))
     return out
+
+
+def _finite(v: Any) -> Any:
+    """``v`` with every non-finite float as None (the result is stored as JSON)."""
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
 
 
 def _one(y: np.ndarray, p: np.ndarray, s: np.ndarray | None, sens: pd.DataFrame, task: str) -> dict[str, Any]:
@@ -246,7 +257,7 @@ def _advice(entry: dict[str, Any], task: str) -> list[str]:
             out.append(f"{entry['attribute']}: the selection rate for {lo!r} ({rates[lo]:.2f}) is {ratio:.2f} of "
                        f"{hi!r}'s ({rates[hi]:.2f}); {verdict}")  # fmt: skip
         eo = entry["disparities"]["equalized_odds_difference"]["value"]
-        if np.isfinite(eo) and eo > 0.1:
+        if eo is not None and np.isfinite(eo) and eo > 0.1:
             out.append(f"{entry['attribute']}: true or false positive rates differ by up to {eo:.2f} between "
                        f"groups (equalized odds difference); the model errs more for some groups")  # fmt: skip
     elif task == "regression":
