@@ -330,9 +330,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             :meth:`SqlSource.describe() <mlwright.SqlSource.describe>` record, or a list of them): kept
             for retraining with history.  Found by itself when ``X`` is a path or an SqlSource.
         sensitive : list of str, optional
-            Columns naming who could be harmed (sex, race …): left out of the features, and used to measure
-            the model per group on its out-of-fold predictions (``fairness_``; fairlearn's definitions, see
-            :func:`mlwright.fairness.group_metrics`).
+            Columns naming who could be harmed: not features; the model is measured per group (``fairness_``).
 
         Returns
         -------

@@ -246,10 +246,7 @@ def fit(
         bool, typer.Option("--onnx", help="search only models `mlwright export --format onnx` can convert")
     ] = False,
     sensitive: Annotated[
-        str | None,
-        typer.Option(
-            "--sensitive", help="comma-separated columns naming who could be harmed: not features, measured per group"
-        ),
+        str | None, typer.Option("--sensitive", help="columns a,b measured per group, not features")
     ] = None,
 ) -> None:
     """Fit models on DATA (or a --sql query) to predict TARGET within the time budget, and save the best."""
