@@ -17,8 +17,8 @@ import pandas as pd
 from mlwright.data.findings import Finding, finding, pct
 from mlwright.data.leakage import single_feature_power
 from mlwright.data.schema import infer_columns
-from mlwright.errors import ConfigError, DataError
-from mlwright.fairness.groups import FOUR_FIFTHS, MIN_GROUP_ROWS
+from mlwright.errors import ConfigError
+from mlwright.fairness.groups import FOUR_FIFTHS, MIN_GROUP_ROWS, as_groups
 from mlwright.monitoring.stats import column_bins
 
 __all__ = ["PROXY_AUC", "PROXY_GAIN", "SAMPLE_ROWS", "fairness_findings", "sensitive_groups"]
@@ -40,14 +40,7 @@ def sensitive_groups(df: pd.DataFrame, sensitive: list[str]) -> pd.DataFrame:
     if missing:
         raise ConfigError(f"sensitive column(s) {', '.join(map(repr, missing))} not in the data; "
                           f"columns are: {', '.join(cols[:25])}")  # fmt: skip
-    out = pd.DataFrame(index=df.index)
-    for c in sensitive:
-        s = df[c]
-        out[c] = s.astype(object).where(s.notna(), "(missing)").astype(str)
-        if out[c].nunique() < 2:
-            raise DataError(f"sensitive column {c!r} has one group only ({out[c].iloc[0]!r}): there is nothing "
-                            f"to compare; drop it from sensitive=")  # fmt: skip
-    return out
+    return as_groups(df[list(sensitive)])
 
 
 def fairness_findings(

@@ -25,7 +25,7 @@ import pandas as pd
 
 from mlwright.errors import ConfigError, DataError, MlwrightWarning
 
-__all__ = ["FOUR_FIFTHS", "MIN_GROUP_ROWS", "N_BOOT", "disparities", "group_metrics"]
+__all__ = ["FOUR_FIFTHS", "MIN_GROUP_ROWS", "N_BOOT", "as_groups", "disparities", "group_metrics"]
 
 N_BOOT = 200
 MIN_GROUP_ROWS = 30  # below this a group's rates are too noisy to read: said in a warning and the result
@@ -56,12 +56,19 @@ def _check(sensitive: pd.DataFrame, n: int) -> pd.DataFrame:
         raise DataError(f"sensitive columns have {len(sensitive)} rows, predictions {n}: pass one value per row")
     if sensitive.shape[1] == 0:
         raise ConfigError("no sensitive column given: name at least one, e.g. sensitive=['sex']")
-    out = sensitive.reset_index(drop=True).copy()
-    for c in out.columns:
-        out[c] = out[c].astype(object).where(out[c].notna(), "(missing)").astype(str)
+    return as_groups(sensitive.reset_index(drop=True))
+
+
+def as_groups(sensitive: pd.DataFrame) -> pd.DataFrame:
+    """The sensitive columns as text groups (missing values a group of their own); each must hold at least
+    two groups."""
+    out = pd.DataFrame(index=sensitive.index)
+    for c in sensitive.columns:
+        s = sensitive[c]
+        out[c] = s.astype(object).where(s.notna(), "(missing)").astype(str)
         if out[c].nunique() < 2:
             raise DataError(f"sensitive column {c!r} has one group only ({out[c].iloc[0]!r}): there is nothing "
-                            f"to compare; drop it or evaluate on rows with more than one group")  # fmt: skip
+                            f"to compare; drop it from the sensitive columns")  # fmt: skip
     return out
 
 

@@ -85,9 +85,7 @@ def ecod_tails(X: np.ndarray, sorted_cols: np.ndarray) -> np.ndarray:
 def ecod_columns(X: np.ndarray, sorted_cols: np.ndarray, skew: np.ndarray) -> np.ndarray:
     """``(n, d)``: ECOD's outlyingness of each value, as pyod computes it: the larger of its left tail, its
     right tail and the skewness-chosen tail (``−sign(s − 1)·left + sign(s + 1)·right``)."""
-    t = ecod_tails(X, sorted_cols)
-    left, right = t[..., 0], t[..., 1]
-    chosen = left * -np.sign(skew[None, :] - 1) + right * np.sign(skew[None, :] + 1)
+    left, right, chosen = _tails(X, sorted_cols, skew)
     return np.maximum(np.maximum(left, right), chosen)
 
 
@@ -95,11 +93,15 @@ def copod_columns(X: np.ndarray, sorted_cols: np.ndarray, skew: np.ndarray) -> n
     """``(n, d)``: COPOD's outlyingness of each value, as pyod computes it: the larger of the
     skewness-chosen tail (by the skewness's sign: the right tail when positive, the left when negative,
     both when zero) and the mean of the left and right tails."""
+    left, right, chosen = _tails(X, sorted_cols, np.sign(skew))
+    return np.maximum(chosen, (left + right) / 2)
+
+
+def _tails(X: np.ndarray, sorted_cols: np.ndarray, skew: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Left tail, right tail and the skewness-chosen tail (``−sign(s − 1)·left + sign(s + 1)·right``)."""
     t = ecod_tails(X, sorted_cols)
     left, right = t[..., 0], t[..., 1]
-    sign = np.sign(skew)[None, :]
-    chosen = left * -np.sign(sign - 1) + right * np.sign(sign + 1)
-    return np.maximum(chosen, (left + right) / 2)
+    return left, right, left * -np.sign(skew[None, :] - 1) + right * np.sign(skew[None, :] + 1)
 
 
 def percentiles(raw: np.ndarray, sorted_train: np.ndarray) -> np.ndarray:
