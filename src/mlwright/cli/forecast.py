@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mlwright.cli.console import err, out, run_command
+from mlwright.cli.console import err, names, out, run_command
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Forecast time series: fit under a budget, then predict.")
 
@@ -22,11 +22,6 @@ KnownOpt = Annotated[
     list[str] | None, typer.Option("--known", help="covariates known in advance (prices, holidays); repeatable")
 ]
 StaticOpt = Annotated[list[str] | None, typer.Option("--static", help="one value per series; repeatable")]
-
-
-def _names(values: list[str] | None) -> list[str]:
-    """``--id a --id b`` and ``--id a,b`` alike."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 def _board(model) -> Table:
@@ -70,10 +65,10 @@ def fit(
                 data,
                 target=target,
                 time_column=time_column,
-                id_columns=_names(ids),
-                known_covariates=_names(known),
-                static_columns=_names(static),
-                past_covariates=_names(past),
+                id_columns=names(ids),
+                known_covariates=names(known),
+                static_columns=names(static),
+                past_covariates=names(past),
             )
         fr = f.frame_
         out.print(
@@ -174,8 +169,8 @@ def profile(
         from mlwright.forecast.summary import profile_data
         from mlwright.report.forecast import render_forecast
 
-        fr = frame_series(read_table(data), target=target, time_column=time_column, id_columns=_names(ids) or None,
-                          known_covariates=_names(known) or None, static_columns=_names(static) or None)  # fmt: skip
+        fr = frame_series(read_table(data), target=target, time_column=time_column, id_columns=names(ids) or None,
+                          known_covariates=names(known) or None, static_columns=names(static) or None)  # fmt: skip
         d = profile_data(fr)
         out.print(f"{len(fr.ids)} series, frequency {fr.freq}, seasons {', '.join(map(str, fr.seasons))}; demand: "
                   + ", ".join(f"{v} {k}" for k, v in d["demand"].items()), highlight=False)  # fmt: skip

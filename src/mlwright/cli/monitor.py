@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mlwright.cli.console import err, out, run_command
+from mlwright.cli.console import err, names, out, run_command
 
 __all__ = ["feedback", "monitor", "pipeline_app", "retrain", "scheduler"]
 
@@ -141,6 +141,10 @@ def retrain(
     holdout: Annotated[float, typer.Option("--holdout", help="share of the new rows held out (most recent)")] = 0.25,
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="seconds (default: champion's)")] = None,
     store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+    sensitive: Annotated[
+        str | None,
+        typer.Option("--sensitive", help="columns a,b measured per group (default: the champion's); fairness guards"),
+    ] = None,
 ) -> None:
     """Train a challenger for NAME on new data; promote it only when it beats the champion (see the gate)."""
 
@@ -160,7 +164,7 @@ def retrain(
                 raise ConfigError(f"--guard {g!r}: write METRIC=TOLERANCE, e.g. log_loss=0.02")
         cfg = GateConfig(min_delta=min_delta, alpha=alpha, guards=guards, approval=approval, holdout=holdout)
         res = run(name, data, with_history=with_history, history=history, history_db=history_db, config=cfg,
-                  time_budget=time_budget, store=store)  # fmt: skip
+                  time_budget=time_budget, store=store, sensitive=names(sensitive) or None)  # fmt: skip
         c = res.comparison
         colour = {"promoted": "green", "recommended": "yellow", "rejected": "red"}[res.outcome]
         held = "points of the newest window" if "window" in c else "held-out rows"

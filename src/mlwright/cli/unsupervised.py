@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mlwright.cli.console import err, out, run_command
+from mlwright.cli.console import err, names, out, run_command
 
 DataArg = Annotated[Path, typer.Argument(help="the rows (.csv/.tsv/.parquet)")]
 ExcludeOpt = Annotated[
@@ -18,10 +18,6 @@ ExcludeOpt = Annotated[
 BudgetOpt = Annotated[float, typer.Option("--time-budget", help="seconds for the whole fit")]
 SeedOpt = Annotated[int, typer.Option("--seed")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="the report (HTML); default: DIR/report.html")]
-
-
-def _names(values: list[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 def _show(v: object) -> str:
@@ -59,7 +55,7 @@ def cluster(
         check_save_target(out_dir)
         model = Cluster(n_clusters=k, time_budget=time_budget, seed=seed, max_clusters=max_k)
         with err.status(f"clustering for up to {time_budget:g}s …"):
-            model.fit(data, exclude=_names(exclude))
+            model.fit(data, exclude=names(exclude))
         _findings(model)
         table = Table(title="Candidates (best silhouette first; the chosen one on top)")
         for col in ("algorithm", "k", "silhouette", "stability", "chosen"):
@@ -106,7 +102,7 @@ def anomaly(
             y = df.pop(labels)
         model = Anomaly(contamination=contamination, time_budget=time_budget, seed=seed)
         with err.status(f"fitting detectors for up to {time_budget:g}s …"):
-            model.fit(df, labels=y, exclude=_names(exclude))
+            model.fit(df, labels=y, exclude=names(exclude))
         _findings(model)
         out.print(escape(model.summary()), highlight=False)
         table = Table(title="The most unusual rows")

@@ -81,6 +81,7 @@ def profile(
     test: pd.DataFrame | None = None,
     time_column: str | None = None,
     config: ProfileConfig | None = None,
+    sensitive: list[str] | None = None,
 ) -> Profile:
     """Profile a table: statistics per column, missingness, correlations, target, duplicates, findings.
 
@@ -96,6 +97,9 @@ def profile(
     time_column : str, optional
         Prediction-time column: dates later than it are flagged.
     config : ProfileConfig, optional
+    sensitive : list of str, optional
+        Columns naming who could be harmed: adds each group's share and target rate, and the fairness
+        checks (representation, the target per group, proxies).
 
     Returns
     -------
@@ -129,6 +133,7 @@ def profile(
         test=test,
         time_column=time_column,
         config=CheckConfig(seed=cfg.seed, sample_rows=min(cfg.sample_rows, 50_000)),
+        sensitive=sensitive,
     )
     if target is not None and n > 50_000:
         sampled += ["relation to the target", "leakage check"]
@@ -152,6 +157,10 @@ def profile(
             else "every statistic is computed on every row",
         },
     }
+    if sensitive:
+        from mlwright.fairness.data import group_summary
+
+        data["groups"] = group_summary(df, list(sensitive), target, task)
     if test is not None:
         data["second_table"] = {"rows": len(test), "columns": int(test.shape[1])}
     data["seconds"] = round(time.monotonic() - t0, 3)

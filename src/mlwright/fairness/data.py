@@ -21,7 +21,7 @@ from mlwright.errors import ConfigError
 from mlwright.fairness.groups import FOUR_FIFTHS, MIN_GROUP_ROWS, as_groups
 from mlwright.monitoring.stats import column_bins
 
-__all__ = ["PROXY_AUC", "PROXY_GAIN", "SAMPLE_ROWS", "fairness_findings", "sensitive_groups"]
+__all__ = ["PROXY_AUC", "PROXY_GAIN", "SAMPLE_ROWS", "fairness_findings", "group_summary", "sensitive_groups"]
 
 PROXY_AUC = 0.8  # a two-group attribute: a column alone separates the groups this well
 PROXY_GAIN = 0.5  # more groups: a column alone removes this share of the majority-group error
@@ -92,17 +92,44 @@ def _representation(g: pd.Series, col: str) -> list[Finding]:
     return out
 
 
-def _target_by_group(y: pd.Series, g: pd.Series, col: str, task: str) -> list[Finding]:
+def group_summary(
+    df: pd.DataFrame, sensitive: list[str], target: str | None = None, task: str | None = None
+) -> list[dict[str, Any]]:
+    """Each sensitive column's groups: rows, share and, with a target, its rate (classification: the share of
+    the rarest class for binary, of the most common otherwise) or mean (regression) per group.
+
+    Returns
+    -------
+    list of dict
+        ``[{"column", "target": what the target value is, "groups": [{"group", "count", "share", "target"}]}]``
+    """
+    groups = sensitive_groups(df, sensitive)
+    out = []
+    for c in groups.columns:
+        counts = groups[c].value_counts()
+        means, what = (None, None)
+        if target is not None and target in df.columns and task is not None:
+            means, what = _target_means(df[target], groups[c], task)
+        rows = [{"group": str(k), "count": int(v), "share": int(v) / len(df),
+                 "target": None if means is None or k not in means.index else float(means[k])}
+                for k, v in counts.items()]  # fmt: skip
+        out.append({"column": c, "target": what, "groups": rows})
+    return out
+
+
+def _target_means(y: pd.Series, g: pd.Series, task: str) -> tuple[pd.Series, str]:
+    """The target's mean (regression) or the share of one class per group, and what that value is."""
     ok = y.notna().to_numpy()
     y, g = y[ok], g[ok]
     if task == "regression":
-        means = pd.to_numeric(y, errors="coerce").groupby(g.to_numpy()).mean()
-        what = "mean target"
-    else:
-        positive = y.astype(str).value_counts().index[-1] if task == "binary" else y.astype(str).mode().iloc[0]
-        means = (y.astype(str) == positive).groupby(g.to_numpy()).mean()
-        what = f"share of {positive!r}"
-    means = means[g.value_counts().reindex(means.index).to_numpy() >= MIN_GROUP_ROWS]
+        return pd.to_numeric(y, errors="coerce").groupby(g.to_numpy()).mean(), "mean target"
+    positive = y.astype(str).value_counts().index[-1] if task == "binary" else y.astype(str).mode().iloc[0]
+    return (y.astype(str) == positive).groupby(g.to_numpy()).mean(), f"share of {positive!r}"
+
+
+def _target_by_group(y: pd.Series, g: pd.Series, col: str, task: str) -> list[Finding]:
+    means, what = _target_means(y, g, task)
+    means = means[g[y.notna().to_numpy()].value_counts().reindex(means.index).to_numpy() >= MIN_GROUP_ROWS]
     if len(means) < 2:
         return []
     lo, hi = means.idxmin(), means.idxmax()

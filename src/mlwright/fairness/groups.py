@@ -25,12 +25,32 @@ import pandas as pd
 
 from mlwright.errors import ConfigError, DataError, MlwrightWarning
 
-__all__ = ["FOUR_FIFTHS", "MIN_GROUP_ROWS", "N_BOOT", "as_groups", "disparities", "group_metrics"]
+__all__ = [
+    "FAIRER",
+    "FOUR_FIFTHS",
+    "MIN_GROUP_ROWS",
+    "N_BOOT",
+    "as_groups",
+    "disparities",
+    "group_metrics",
+    "worst_disparities",
+]
 
 N_BOOT = 200
 MIN_GROUP_ROWS = 30  # below this a group's rates are too noisy to read: said in a warning and the result
 FOUR_FIFTHS = 0.8  # the "four-fifths" rule of thumb for a ratio of selection rates
 INTERVAL = (0.025, 0.975)
+# every disparity :func:`disparities` reports → whether a higher value is fairer (ratios) or not (differences)
+FAIRER = {
+    "demographic_parity_difference": False,
+    "demographic_parity_ratio": True,
+    "equalized_odds_difference": False,
+    "equalized_odds_ratio": True,
+    "mean_prediction_difference": False,
+    "mean_prediction_ratio": True,
+    "mae_difference": False,
+    "accuracy_difference": False,
+}
 _HINT = "fairness metrics need fairlearn: pip install 'mlwright[fairness]'"
 
 
@@ -235,6 +255,36 @@ def disparities(y: np.ndarray, p: np.ndarray, g: np.ndarray, k: int, task: str) 
         return {"accuracy_difference": spread(acc)[0]}
 
 
+def worst_disparities(y: Any, pred: Any, sensitive: pd.DataFrame, task: str) -> dict[str, float]:
+    """Each disparity at its worst over the sensitive columns and their intersection (the largest difference,
+    the smallest ratio), from counts (:func:`disparities`); undefined values are left out.
+
+    Parameters
+    ----------
+    y, pred : array-like
+        Truth and decisions (binary: 0/1; multiclass: labels; regression: values).
+    sensitive : DataFrame
+        One column per sensitive attribute.
+    task : {"binary", "multiclass", "regression"}
+
+    Returns
+    -------
+    dict of str to float
+    """
+    y, pred = np.asarray(y), np.asarray(pred)
+    if task != "multiclass":
+        y, pred = y.astype(float), pred.astype(float)
+    sens = _check(sensitive, len(y))
+    cols = list(sens.columns)
+    out: dict[str, float] = {}
+    for split in [[c] for c in cols] + ([cols] if len(cols) > 1 else []):
+        codes, names = _codes(sens, split)
+        for name, v in disparities(y, pred, codes, len(names), task).items():
+            if np.isfinite(v):
+                out[name] = (min if FAIRER[name] else max)(out.get(name, v), float(v))
+    return out
+
+
 def _intervals(
     y: np.ndarray, p: np.ndarray, g: np.ndarray, k: int, task: str, boot: list[np.ndarray]
 ) -> dict[str, tuple[float | None, float | None]]:
@@ -262,7 +312,7 @@ def _advice(entry: dict[str, Any], task: str) -> list[str]:
                 f"below the {FOUR_FIFTHS} rule of thumb" if ratio < FOUR_FIFTHS else "within the 0.8 rule of thumb"
             )
             out.append(f"{entry['attribute']}: the selection rate for {lo!r} ({rates[lo]:.2f}) is {ratio:.2f} of "
-                       f"{hi!r}'s ({rates[hi]:.2f}); {verdict}")  # fmt: skip
+                       f"that for {hi!r} ({rates[hi]:.2f}); {verdict}")  # fmt: skip
         eo = entry["disparities"]["equalized_odds_difference"]["value"]
         if eo is not None and np.isfinite(eo) and eo > 0.1:
             out.append(f"{entry['attribute']}: true or false positive rates differ by up to {eo:.2f} between "

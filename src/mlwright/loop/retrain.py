@@ -26,6 +26,7 @@ import pandas as pd
 
 from mlwright.data.schema import class_codes
 from mlwright.errors import ConfigError, RetrainError, TargetNotFoundError
+from mlwright.fairness.groups import FAIRER, worst_disparities
 from mlwright.loop.outcomes import RetrainOutcome, gate_reasons, outcomes, record_outcome, register_challenger
 
 __all__ = [
@@ -67,11 +68,14 @@ class GateConfig:
 
 
 def gate(task: str, metric: str, y: np.ndarray, champion: dict[str, np.ndarray], challenger: dict[str, np.ndarray],
-         config: GateConfig) -> tuple[str, dict[str, Any], dict[str, Any], list[str]]:  # fmt: skip
+         config: GateConfig, groups: pd.DataFrame | None = None) -> tuple[str, dict[str, Any], dict[str, Any],
+                                                                          list[str]]:  # fmt: skip
     """Judge two models' hold-out outputs: (outcome, paired comparison, guards, reasons).
 
     ``champion`` / ``challenger``: ``{"proba": (n, k)}`` (classification, with ``"labels"`` as class codes)
-    or ``{"values": (n,)}`` (regression); ``y``: class codes or values.
+    or ``{"values": (n,)}`` (regression); ``y``: class codes or values; ``groups``: the hold-out rows'
+    sensitive columns, for fairness guards (a disparity such as ``equalized_odds_difference``, at its worst
+    over the columns and their intersection, may not get worse by more than the tolerance).
     """
     from mlwright.evaluation.compare import delong, mcnemar, paired_bootstrap
     from mlwright.evaluation.metrics import get_metric, score_all
@@ -90,11 +94,17 @@ def gate(task: str, metric: str, y: np.ndarray, champion: dict[str, np.ndarray],
                                     m.greater_is_better, config.n_boot, config.seed)  # fmt: skip
         a, b = score_all(task, y, champion[key], k), score_all(task, y, challenger[key], k)
     reasons = gate_reasons(comp, metric, config)
+    fair = _fairness_guards(task, y, champion, challenger, config, groups)
     guards = {}
     for g, tol in config.guards.items():
-        if g not in a:
-            raise ConfigError(f"guard metric {g!r} is not computed for {task}; use one of {', '.join(a)}")
-        worse = (a[g] - b[g]) if get_metric(g, task).greater_is_better else (b[g] - a[g])
+        if g in fair:
+            (a[g], b[g]), better = fair[g], FAIRER[g]
+        elif g in a:
+            better = get_metric(g, task).greater_is_better
+        else:
+            raise ConfigError(f"guard metric {g!r} is not computed for {task}; use one of "
+                              f"{', '.join([*a, *(k for k in FAIRER if k in disparities_of(task))])}")  # fmt: skip
+        worse = (a[g] - b[g]) if better else (b[g] - a[g])
         guards[g] = {"champion": a[g], "challenger": b[g], "regression": worse, "tolerance": tol, "ok": worse <= tol}
         if worse > tol:
             reasons.append(f"guard {g} regresses by {worse:.4g} (tolerance {tol:g})")
@@ -102,6 +112,30 @@ def gate(task: str, metric: str, y: np.ndarray, champion: dict[str, np.ndarray],
     if reasons:
         return "rejected", comp, guards, reasons
     return ("promoted" if config.approval == "auto" else "recommended"), comp, guards, []
+
+
+def disparities_of(task: str) -> tuple[str, ...]:
+    """The fairness guards a model of ``task`` can take."""
+    if task == "binary":
+        return tuple(k for k in FAIRER if k.startswith(("demographic", "equalized")))
+    if task == "regression":
+        return ("mean_prediction_difference", "mean_prediction_ratio", "mae_difference")
+    return ("accuracy_difference",)
+
+
+def _fairness_guards(task: str, y: np.ndarray, champion: dict[str, np.ndarray], challenger: dict[str, np.ndarray],
+                     config: GateConfig, groups: pd.DataFrame | None) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """(champion, challenger) value of each fairness guard asked for, on the hold-out rows."""
+    asked = [g for g in config.guards if g in disparities_of(task)]
+    if not asked:
+        return {}
+    if groups is None or groups.shape[1] == 0:
+        raise ConfigError(f"guard {asked[0]!r} needs the sensitive columns: fit the champion with sensitive=[...] "
+                          "or pass --sensitive to retrain")  # fmt: skip
+    key = "values" if task == "regression" else "labels"
+    a = worst_disparities(y, champion[key], groups, task)
+    b = worst_disparities(y, challenger[key], groups, task)
+    return {g: (a.get(g, float("nan")), b.get(g, float("nan"))) for g in asked}
 
 
 def _outputs(model, X: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -133,6 +167,7 @@ def retrain(
     config: GateConfig | None = None,
     time_budget: float | None = None,
     store: str | None = None,
+    sensitive: list[str] | None = None,
 ) -> RetrainOutcome:
     """Train a challenger for registered model ``name`` on ``data`` and let the gate decide (module docstring).
 
@@ -149,6 +184,9 @@ def retrain(
         The database URL for a champion fitted from a query on a URL with a password (not stored).
     time_budget : float, optional
         Seconds for the challenger's search (default: the champion's).
+    sensitive : list of str, optional
+        Columns naming who could be harmed (default: the champion's): the challenger is measured per group,
+        and the gate's fairness guards compare both models on them.
     """
     from mlwright.automl import AutoML
     from mlwright.data.sources import read_table
@@ -193,7 +231,12 @@ def retrain(
     params = {k: v for k, v in champion.get_params().items() if k not in ("workdir",)}
     if time_budget is not None:
         params["time_budget"] = time_budget
-    fit_kw = {k: opts[k] for k in ("groups", "time_column", "column_types") if opts.get(k)}
+    fit_kw = {k: opts[k] for k in ("groups", "time_column", "column_types", "sensitive") if opts.get(k)}
+    if sensitive:
+        missing = [c for c in sensitive if c not in new.columns]
+        if missing:
+            raise ConfigError(f"sensitive column(s) {', '.join(map(repr, missing))} not in the new data")
+        fit_kw["sensitive"] = list(sensitive)
     challenger = AutoML(**params).fit(train, target=target, source=sources, **fit_kw)
     hold = new.iloc[hold_idx]
     X, y_raw = hold.drop(columns=[target]), hold[target]
@@ -203,8 +246,9 @@ def retrain(
         codes = class_codes(champion.schema_.classes, y_raw)
         X, y = X[codes >= 0], codes[codes >= 0]
     metric = champion.metric_
+    groups = X[fit_kw["sensitive"]] if fit_kw.get("sensitive") else None
     outcome, comp, guards, reasons = gate(champion.task_, metric, y, _outputs(champion, X), _outputs(challenger, X),
-                                          cfg)  # fmt: skip
+                                          cfg, groups)  # fmt: skip
     chall_v = register_challenger(reg, name, challenger, outcome, f"retrained on {len(train):,} rows")
     result = RetrainOutcome(outcome, name, champ_v.version, chall_v.version, metric, comp, guards, reasons, len(y),
                             len(train))  # fmt: skip

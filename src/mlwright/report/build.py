@@ -61,9 +61,10 @@ def _sample(n: int, k: int, seed: int) -> np.ndarray:
 
 
 def build_report_data(fitted, ctx: dict[str, Any] | None, test: pd.DataFrame | None = None, seconds: float = 60.0,
-                      seed: int | None = 0) -> dict[str, Any]:  # fmt: skip
+                      seed: int | None = 0, sensitive: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
     """The model report of a :class:`~mlwright.fitted.FittedModel` as plain values (see the module docstring);
-    ``ctx``: what :func:`report_context` kept from the fit (None: the training rows are gone)."""
+    ``ctx``: what :func:`report_context` kept from the fit (None: the training rows are gone); ``sensitive``:
+    columns of ``test`` to measure the model per group on (default: those named at fit)."""
     t_start = time.monotonic()
     schema = fitted.schema
     metric = get_metric(fitted.metric, fitted.task)
@@ -80,6 +81,8 @@ def build_report_data(fitted, ctx: dict[str, Any] | None, test: pd.DataFrame | N
         "findings": [f.to_dict() for f in fitted.findings],
         "feature_selection": fitted.feature_selection,
     }
+    if fitted.fairness:
+        data["fairness"] = fitted.fairness
 
     def predict(X: pd.DataFrame) -> np.ndarray:
         with warnings.catch_warnings():
@@ -130,11 +133,12 @@ def build_report_data(fitted, ctx: dict[str, Any] | None, test: pd.DataFrame | N
             keep = yt >= 0 if fitted.task != "regression" else ~np.isnan(yt)
             t, yt = t.loc[keep], yt[keep]
             Xt = t.drop(columns=[target])
+            outputs = predict(Xt)
             data["test"] = diagnose.evaluation(
-                yt, predict(Xt), fitted.task, metric, schema.classes, None, seed,
-                _deadline(seconds, SHARES["evaluation"]),
-            )  # fmt: skip
+                yt, outputs, fitted.task, metric, schema.classes, None, seed, _deadline(seconds, SHARES["evaluation"])
+            )
             expl_X, expl_y, where = Xt.reset_index(drop=True), yt, "test rows"
+            data |= _test_fairness(fitted, t, yt, outputs, sensitive)
 
     # ---- explanations
     if expl_X is not None and len(expl_X):
@@ -176,6 +180,26 @@ def _explanations(fitted, predict, expl_X, expl_y, where, metric, n_classes, see
     )  # fmt: skip
     out["pdp_on"] = f"{len(pidx):,} {where}"
     return out
+
+
+def _test_fairness(fitted, t: pd.DataFrame, yt: np.ndarray, outputs: np.ndarray,
+                   sensitive: list[str] | None) -> dict[str, Any]:  # fmt: skip
+    """``{"fairness_test": group metrics on the test rows}`` for the sensitive columns named (at fit when
+    ``sensitive`` is None); empty when none is named."""
+    cols = list(sensitive or (fitted.fairness or {}).get("sensitive") or [])
+    if not cols:
+        return {}
+    missing = [c for c in cols if c not in t.columns]
+    if missing:
+        from mlwright.errors import ConfigError
+
+        raise ConfigError(f"the test data has no sensitive column {', '.join(map(repr, missing))}: "
+                          "add it to measure the model per group, or name others with --sensitive")  # fmt: skip
+    from mlwright.fairness.measure import model_fairness
+
+    positive = fitted.schema.classes[1] if fitted.task == "binary" else None
+    return {"fairness_test": model_fairness(fitted.task, outputs, yt, t[cols].reset_index(drop=True),
+                                            fitted.threshold, positive, f"{len(t):,} test rows")}  # fmt: skip
 
 
 def _model_summary(fitted) -> dict[str, Any]:
@@ -309,7 +333,16 @@ def _model_card(fitted, data: dict[str, Any]) -> dict[str, Any]:
             f"Probabilities are off by {cal['ece']:.2f} on average (expected calibration error): check the "
             "calibration curve before reading them as frequencies."
         )
-    return {
+    card: dict[str, Any] = {}
+    fa = data.get("fairness_test") or data.get("fairness")
+    if fa:
+        card["fairness"] = (
+            f"Measured per group of {', '.join(fa['sensitive'])} on the {fa['on']}: "
+            + ("; ".join(fa["advice"]) if fa["advice"] else "no gap above the rules of thumb")
+            + "."
+        )
+        limitations += [a for a in fa["advice"] if "below the" in a or "differ by" in a]
+    return card | {
         "intended_use": (
             f"Predict {s.target!r} ({fitted.task}) for rows with the same {len(s.features)} input columns as "
             f"the training data. Decisions that matter should weigh the error rates below."

@@ -29,6 +29,7 @@ __all__ = [
     "curve",
     "error_bars",
     "forecast_chart",
+    "grouped_bars",
     "heatmap",
     "histogram",
     "lines",
@@ -280,6 +281,29 @@ def error_bars(labels: Sequence[str], means: Sequence[float], stds: Sequence[flo
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.grid(axis="y", visible=False)
+        return to_data_uri(fig)
+
+
+def grouped_bars(groups: Sequence[str], series: dict[str, Sequence[float | None]], xlabel: str = "",
+                 limit: int = 12):  # fmt: skip
+    """Horizontal bars per group, one colour per series (e.g. selection rate, TPR, FPR per group); None is
+    drawn as no bar."""
+    groups = [short(g) for g in groups[:limit]]
+    series = {k: [np.nan if v is None else v for v in vals[:limit]] for k, vals in series.items()}
+    if not groups or not series:
+        return None
+    k = len(series)
+    height = 0.8 / k
+    with plt.rc_context(_STYLE):
+        fig, ax = _fig(4.6, max(1.6, 0.22 * len(groups) * k + 1.0))
+        y = np.arange(len(groups))[::-1].astype(float)
+        for j, (name, vals) in enumerate(series.items()):
+            ax.barh(y + (k - 1 - 2 * j) * height / 2, vals, height=height, color=PALETTE[j % len(PALETTE)],
+                    label=name)  # fmt: skip
+        ax.set_yticks(y, groups)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         return to_data_uri(fig)
 
 

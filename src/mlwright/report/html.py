@@ -125,6 +125,13 @@ def render_profile(profile) -> str:
         groups = comp["groups"] if comp.get("groups") is not None else [0] * len(comp["x"])
         figs["pca_map"] = fg.groups_map(comp["x"], comp["y"], groups, names, "Rows on the first two components",
                                         f"component 1 ({ev[0]:.0%})", f"component 2 ({ev[1]:.0%})")  # fmt: skip
+    groups = d.get("groups") or []
+    figs["groups"] = [
+        fg.grouped_bars([g["group"] for g in e["groups"]],
+                        {"share of rows": [g["share"] for g in e["groups"]]}
+                        | ({e["target"]: [g["target"] for g in e["groups"]]} if e["target"] else {}))
+        for e in groups
+    ]  # fmt: skip
     counts = {s: sum(f["severity"] == s for f in findings) for s in ("critical", "warning", "info")}
     t = d["table"]
     return page(
@@ -135,6 +142,7 @@ def render_profile(profile) -> str:
             ("overview", "Overview"),
             ("findings", "Findings"),
             *([("target", "Target")] if target else []),
+            *([("groups", "Groups")] if groups else []),
             ("columns", "Columns"),
             ("missing", "Missing values"),
             ("correlations", "Correlations"),
@@ -151,6 +159,7 @@ def render_profile(profile) -> str:
         missing=d["missing"],
         figs=figs,
         components=comp,
+        groups=groups,
         top_pairs=_top_pairs(corr.get("association")),
         wide_corr=len((corr.get("association") or {}).get("columns", [])) > 12,
     )

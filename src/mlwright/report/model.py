@@ -50,6 +50,25 @@ def _evaluation_figures(ev: dict[str, Any] | None, prefix: str) -> dict[str, str
     return figs
 
 
+FAIRNESS_SERIES = {
+    "binary": (("selection_rate", "selection rate"), ("tpr", "true positive rate"), ("fpr", "false positive rate")),
+    "regression": (("mean_target", "mean target"), ("mean_prediction", "mean prediction")),
+    "multiclass": (("accuracy", "accuracy"),),
+}
+
+
+def _fairness_figures(fa: dict[str, Any] | None) -> list[str | None]:
+    """One grouped-bar chart per sensitive column (and their intersection) of a group-metrics result."""
+    if not fa:
+        return []
+    series = FAIRNESS_SERIES.get(fa["task"], ())
+    charts = []
+    for e in fa["by"]:
+        values = {label: [g.get(k) for g in e["groups"]] for k, label in series}
+        charts.append(fg.grouped_bars([g["group"] for g in e["groups"]], values))
+    return charts
+
+
 def _hist(values: list[float], bins: int = 30) -> tuple[list[int], list[float]]:
     import numpy as np
 
@@ -89,11 +108,15 @@ def render_model_report(data: dict[str, Any]) -> str:
             img = fg.lines([(k, p["grid"], v) for k, v in p["curves"].items()], "", p["column"], "average prediction")
         if img:
             figs["pdp"].append({"column": p["column"], "img": img})
+    figs["fairness"] = _fairness_figures(data.get("fairness"))
+    figs["fairness_test"] = _fairness_figures(data.get("fairness_test"))
     nav = [("summary", "Summary"), ("card", "Model card"), ("diagnosis", "Diagnosis"), ("leaderboard", "Leaderboard")]
     if data.get("cv"):
         nav.append(("evaluation", "Evaluation"))
     if data.get("test"):
         nav.append(("test", "Test"))
+    if data.get("fairness") or data.get("fairness_test"):
+        nav.append(("fairness", "Fairness"))
     nav += [("explanations", "Explanations"), ("findings", "Findings"), ("limits", "Method")]
     return page(
         "model.html.j2",
@@ -109,6 +132,8 @@ def render_model_report(data: dict[str, Any]) -> str:
         leaderboard=data.get("leaderboard") or [],
         cv=data.get("cv"),
         test=data.get("test"),
+        fairness=data.get("fairness"),
+        fairness_test=data.get("fairness_test"),
         importance=imp,
         shap=shap,
         pdp=data.get("pdp"),
