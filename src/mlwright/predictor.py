@@ -19,7 +19,16 @@ from sklearn.utils.metaestimators import available_if
 
 from mlwright.data.schema import Schema
 
-__all__ = ["VALUE_TASKS", "Predictor", "Predicts", "decide", "label_array", "require_rows_model", "returns_values"]
+__all__ = [
+    "VALUE_TASKS",
+    "Predictor",
+    "Predicts",
+    "decide",
+    "decision_threshold",
+    "label_array",
+    "require_rows_model",
+    "returns_values",
+]
 
 VALUE_TASKS = ("regression", "forecast")  # tasks whose predictions are numbers, not classes
 
@@ -99,7 +108,7 @@ class Predicts:
         p = self.predict_scores(X)
         if self.task_ == "regression":
             return np.asarray(p, dtype=float)
-        _, pick = decide(p, self.task_, self.threshold_)
+        _, pick = decide(p, self.task_, decision_threshold(self, X))
         labels: np.ndarray = label_array(self.schema_.classes)[pick]
         return labels
 
@@ -113,14 +122,27 @@ def label_array(classes: list[Any]) -> np.ndarray:
     return np.asarray(classes, dtype=object if _mixed(classes) else None)
 
 
-def decide(raw: np.ndarray, task: str, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def decide(raw: np.ndarray, task: str, threshold: float | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A classifier's raw scores → (probabilities clipped to [0, 1] and normalised, predicted class positions:
-    the most probable class, or for a binary task the positive one when it reaches ``threshold``)."""
+    the most probable class, or for a binary task the positive one when it reaches ``threshold``: one for all
+    rows, or one per row)."""
     p = np.clip(raw, 0.0, 1.0)
     p = p / p.sum(axis=1, keepdims=True)
     if threshold is not None and task == "binary":
         return p, (p[:, 1] >= threshold).astype(int)
     return p, p.argmax(1)
+
+
+def decision_threshold(model: Any, X: Any) -> float | np.ndarray | None:
+    """A binary model's decision threshold for the rows of ``X``: its own (``threshold_``), or one per row
+    when it decides per group (``group_thresholds_``, fairness mitigation: ``X`` must then carry the
+    sensitive columns)."""
+    per_group = getattr(model, "group_thresholds_", None)
+    if not per_group:
+        return getattr(model, "threshold_", None)
+    from mlwright.fairness.thresholds import GroupThresholds
+
+    return GroupThresholds.from_dict(per_group).for_rows(X)
 
 
 def returns_values(task: str) -> bool:

@@ -355,6 +355,10 @@ def to_onnx(model: Any):
         from mlwright.errors import NotFittedError
 
         raise NotFittedError("this AutoML is not fitted yet; call fit(data, target=...) or mlwright.load(path)")
+    if fitted.group_thresholds:
+        cols = ", ".join(fitted.group_thresholds["columns"])
+        raise ExportError(f"this model decides with a threshold per group of {cols} (fairness mitigation), which "
+                          "has no ONNX form here: serve it with mlwright")  # fmt: skip
     schema, task = fitted.schema, fitted.task
     k = len(schema.classes) if task != "regression" else 0
     bad = [f"{m.name} ({m.family})" for m in fitted.members if m.family not in _CONVERTERS]

@@ -15,6 +15,16 @@ from mlwright.data.sources import read_table
 __all__ = ["AfterFit"]
 
 
+def _not_per_group(fitted: Any, what: str) -> None:
+    """Thresholds per group were chosen for these probabilities and this threshold: changing either would
+    silently break the fairness constraint they meet."""
+    if fitted.group_thresholds:
+        from mlwright.errors import ConfigError
+
+        raise ConfigError(f"{what}: this model decides with thresholds per group chosen to meet its fairness "
+                          "constraint; refit with AutoML(fairness=...) changed instead")  # fmt: skip
+
+
 class AfterFit:
     """Report, threshold and calibration methods of a fitted :class:`~mlwright.AutoML`."""
 
@@ -86,6 +96,7 @@ class AfterFit:
             The threshold now in use (saved with the model).
         """
         fitted = self._check_fitted()
+        _not_per_group(fitted, "set_threshold")
         from mlwright.evaluation.diagnose import resolve_threshold
 
         if threshold is None:
@@ -105,6 +116,7 @@ class AfterFit:
         Returns the chosen method's cross-fitted scores (log loss, Brier, ECE), or None.
         """
         fitted = self._check_fitted()
+        _not_per_group(fitted, "calibrate")
         from mlwright.evaluation.diagnose import resolve_calibration
 
         methods = ((self.report_data() or {}).get("cv") or {}).get("calibration_methods")

@@ -180,6 +180,12 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         limits) — worker processes, each trial with a time and memory limit, so one that crashes or
         hangs fails alone; ``"tcp://host:8786"`` or a ``distributed.Client`` — a Dask cluster (the
         ``dask`` extra).  See :mod:`mlwright.execution`.
+    fairness : dict, optional
+        ``{"metric": "equalized_odds", "max_difference": 0.05}``: a binary model's decisions may differ
+        between the groups of ``fit(sensitive=…)`` by at most that much (``demographic_parity``,
+        ``equalized_odds``, ``true_positive_rate_parity`` or ``false_positive_rate_parity``), met by a
+        decision threshold per group chosen on out-of-fold rows (:mod:`mlwright.fairness.thresholds`; the
+        sensitive columns then become inputs of the served model).  ``fairness_`` says what it cost.
 
     Attributes
     ----------
@@ -221,6 +227,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         report_seconds: float = 60.0,
         tracking: str | None = "store",
         cluster: Any = None,
+        fairness: dict[str, Any] | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -237,6 +244,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         self.report_seconds = report_seconds
         self.tracking = tracking
         self.cluster = cluster
+        self.fairness = fairness
 
     # ================================================================== fitted attributes (read-only views)
     schema_ = _view("schema_", lambda f: f.schema, "The Schema every request is validated against.")
@@ -276,6 +284,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
     )
     fit_options_ = _view("fit_options_", lambda f: f.provenance.fit_options, "target, groups, time_column …")
     fairness_ = _view("fairness_", lambda f: f.fairness, "Out-of-fold metrics per sensitive group (None: none named).")
+    group_thresholds_ = _view(
+        "group_thresholds_", lambda f: f.group_thresholds, "Decision thresholds per group (fairness), or None."
+    )
     large_ = _view("large_", lambda f: f.provenance.large, "What a larger-than-memory fit did.")
     run_dir_ = _view("run_dir_", lambda f: f.provenance.run_dir, "Where the run's log was written.")
 
@@ -456,6 +467,11 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             self._need_column(df, c, "sensitive")
             hints[c] = "id"
         schema = infer_schema(df, target, task=self.task, metric=self.metric, hints=hints)
+        if self.fairness is not None and (schema.task != "binary" or not options.get("sensitive")):
+            raise ConfigError(
+                "fairness= (decision thresholds per group) needs a binary target and the sensitive columns, "
+                f"fit(..., sensitive=['sex']); this is {schema.task} with sensitive={options.get('sensitive')}"
+            )
         y_enc = encode_target(df[target], schema)
         self._check_rows(df, y_enc, schema)
         rows, findings = act_on_findings(df, schema, cleaning, time_column, self.seed)
@@ -598,9 +614,13 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         fitted = fitted.replace(reference=automl_reference(fitted, self._Xc, self._splits.oof_mask))
         sensitive = (fitted.provenance.fit_options or {}).get("sensitive")
         if sensitive:
-            from mlwright.automl.fairness import oof_fairness
+            from mlwright.automl.fairness import measure_and_mitigate
+            from mlwright.fairness.thresholds import constraint_from
 
-            fitted = fitted.replace(fairness=oof_fairness(fitted, table.df[sensitive], table.y_enc, self._splits))
+            constraint = constraint_from(self.fairness)
+            fitted = measure_and_mitigate(fitted, table.df[sensitive], table.y_enc, self._splits, constraint, self.seed)
+            if fitted.reference is not None:  # the monitor watches the same groups
+                fitted = fitted.replace(reference=fitted.reference | {"sensitive": list(sensitive)})
         # what the report needs from this fit (kept until the report is built; rows capped in memory)
         from mlwright.report.build import report_context
 
@@ -628,6 +648,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             raise ConfigError(
                 f"time_budget must be a positive, finite number of seconds (or None for no limit), got {tb!r}"
             )
+        from mlwright.fairness.thresholds import constraint_from
+
+        constraint_from(self.fairness)  # a wrong value fails before any work
         if not isinstance(self.refit, bool) and self.refit != "auto":
             raise ConfigError(f"refit must be True, False or 'auto', got {self.refit!r}")
         for name, low in (("max_trials", 1), ("n_folds", 2)):

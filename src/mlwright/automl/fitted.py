@@ -122,6 +122,7 @@ class FittedModel:
     reference: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
     fairness: dict[str, Any] | None = None
+    group_thresholds: dict[str, Any] | None = None
     oof: Mapping[str, np.ndarray] | None = None
     fold_groups: Sequence[np.ndarray] | None = None
     trial_rows: pd.DataFrame | None = None

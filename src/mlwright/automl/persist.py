@@ -72,6 +72,7 @@ def manifest_of(f: FittedModel, params: dict[str, Any]) -> dict[str, Any]:
         "calibration": f.calibration,
         "tempering": f.tempering,
         "fairness": f.fairness,
+        "group_thresholds": f.group_thresholds,
     }
 
 
@@ -185,6 +186,7 @@ def _build(path: Path, manifest: dict[str, Any]) -> FittedModel:
         calibration=manifest.get("calibration"),
         tempering=manifest.get("tempering"),
         fairness=manifest.get("fairness"),
+        group_thresholds=manifest.get("group_thresholds"),
         reference=_json_file(path, "reference.json", manifest),
         report=_json_file(path, "report.json", manifest),
     )

@@ -11,7 +11,7 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -156,6 +156,8 @@ def _fit(
         out.print(_findings_table(acted, "Data checks (all findings are in the model report)", with_action=True))
     for line in (automl.fairness_ or {}).get("advice", []):
         out.print(f"fairness (out of fold): {line}", highlight=False)
+    if (automl.fairness_ or {}).get("mitigation"):
+        out.print(f"fairness mitigation: {automl.fairness_['mitigation']}", highlight=False)
     n_trials = sum(t["status"] != "skipped" for t in automl.trials_)
     err.print(
         f"fitted in {automl.fit_seconds_:.1f}s: {n_trials} trials, best {automl.metric_} {automl.score_val_:.5g}",
@@ -248,6 +250,9 @@ def fit(
     sensitive: Annotated[
         str | None, typer.Option("--sensitive", help="columns a,b measured per group, not features")
     ] = None,
+    fairness: Annotated[
+        str | None, typer.Option("--fairness", help="METRIC=MAX, e.g. equalized_odds=0.05: thresholds per group")
+    ] = None,
 ) -> None:
     """Fit models on DATA (or a --sql query) to predict TARGET within the time budget, and save the best."""
 
@@ -268,13 +273,8 @@ def fit(
             "cluster": cluster,
             "workdir": str(workdir) if workdir else None,
             "sensitive": names(sensitive),
-        }
-        if families:
-            constraints["families"] = [f.strip() for f in families.split(",") if f.strip()]
-        if onnx:
-            from mlwright.artifacts.onnx import ONNX_FAMILIES
-
-            constraints["families"] = list(ONNX_FAMILIES)
+            "fairness": _fairness(fairness),
+        } | _families(families, onnx)
         automl, path = _fit(source, target, time_budget, metric, task, out_dir, seed, quiet, constraints)
         if register is not None:
             from mlwright.registry import Registry
@@ -283,6 +283,28 @@ def fit(
             out.print(f"registered [bold]{v.ref}[/bold]{' as ' + alias if alias else ''} (run {automl.run_id_})")
 
     run_command(body)
+
+
+def _families(families: str | None, onnx: bool) -> dict[str, list[str]]:
+    """``--families a,b`` or ``--onnx`` (only convertible families) as AutoML's ``families``."""
+    if onnx:
+        from mlwright.artifacts.onnx import ONNX_FAMILIES
+
+        return {"families": list(ONNX_FAMILIES)}
+    return {"families": names(families)} if families else {}
+
+
+def _fairness(text: str | None) -> dict[str, Any] | None:
+    """``--fairness equalized_odds=0.05`` as AutoML's ``fairness``."""
+    if not text:
+        return None
+    metric, sep, value = text.partition("=")
+    try:
+        return {"metric": metric.strip(), "max_difference": float(value) if sep else 0.05}
+    except ValueError:
+        from mlwright.errors import ConfigError
+
+        raise ConfigError(f"--fairness {text!r}: write METRIC=MAX_DIFFERENCE, e.g. equalized_odds=0.05") from None
 
 
 def _check_fit_args(target: str, data: Path | None, sql: str | None, alias: str | None, register: str | None,

@@ -43,8 +43,11 @@ def monitor(
         bool, typer.Option("--fail-on-alert", help="exit 1 when the latest window alerts")
     ] = False,
     store: Annotated[str | None, typer.Option("--store", help="SQLAlchemy URL of the store")] = None,
+    sensitive: Annotated[
+        str | None, typer.Option("--sensitive", help="columns a,b of the log to watch per group (default: fit's)")
+    ] = None,
 ) -> None:
-    """Drift, data quality, latency, errors and live metrics of MODEL's logged predictions, per window."""
+    """Drift, data quality, latency, errors, live metrics and group gaps of MODEL's predictions, per window."""
 
     def body():
         from mlwright.monitoring import MonitorConfig, monitor_model
@@ -53,6 +56,8 @@ def monitor(
         cfg = MonitorConfig.from_file(config) if config else MonitorConfig()
         if window:
             cfg.window = window
+        if sensitive:
+            cfg.sensitive = names(sensitive)
         if reference:
             from mlwright.monitoring.drift import reference_period
 
@@ -86,6 +91,12 @@ def monitor(
                     out.print(f"{w['start'][:16]} shares (training): "
                               + ", ".join(f"{k} {_pct(v)} ({_pct(ref.get(k))})" for k, v in shares.items()),
                               highlight=False)  # fmt: skip
+            for w in res.windows:  # the groups: their gaps (demographic parity from every row)
+                f = w.get("fairness") or {}
+                if f.get("disparities") or f.get("note"):
+                    gaps = ", ".join(f"{k} {_num(v)}" for k, v in f.get("disparities", {}).items())
+                    labelled = f" ({f['labelled']} labelled)" if f.get("labelled") else ""
+                    out.print(f"{w['start'][:16]} groups: {escape(gaps or f['note'])}{labelled}", highlight=False)
             for a in fired:
                 err.print(f"[yellow]alert[/yellow] {escape(a['rule'])}: {escape(str(a['value']))} "
                           f"(threshold {a['threshold']:g}) in the window from {a['window'][:16]}")  # fmt: skip

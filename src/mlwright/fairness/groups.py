@@ -32,6 +32,7 @@ __all__ = [
     "N_BOOT",
     "as_groups",
     "disparities",
+    "group_key",
     "group_metrics",
     "worst_disparities",
 ]
@@ -79,13 +80,27 @@ def _check(sensitive: pd.DataFrame, n: int) -> pd.DataFrame:
     return as_groups(sensitive.reset_index(drop=True))
 
 
+def group_key(v: Any) -> str:
+    """One sensitive value as its group's name, the same whether it comes from a table or a JSON request:
+    missing → "(missing)", a whole float as an integer ("1", not "1.0")."""
+    try:
+        if pd.isna(v):
+            return "(missing)"
+    except (TypeError, ValueError):  # a list or other non-scalar: its text
+        return str(v)
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def as_groups(sensitive: pd.DataFrame) -> pd.DataFrame:
     """The sensitive columns as text groups (missing values a group of their own); each must hold at least
     two groups."""
     out = pd.DataFrame(index=sensitive.index)
     for c in sensitive.columns:
-        s = sensitive[c]
-        out[c] = s.astype(object).where(s.notna(), "(missing)").astype(str)
+        out[c] = sensitive[c].astype(object).map(group_key).astype(str)
         if out[c].nunique() < 2:
             raise DataError(f"sensitive column {c!r} has one group only ({out[c].iloc[0]!r}): there is nothing "
                             f"to compare; drop it from the sensitive columns")  # fmt: skip

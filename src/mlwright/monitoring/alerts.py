@@ -14,6 +14,9 @@ Rules (``MonitorConfig.alerts``: rule → threshold; a rule without a threshold 
 ``metric_max``          the live metric (lower is better: log loss, RMSE, MASE …) rises above the value
 ``coverage_min``        a forecaster's central interval (0.1 – 0.9) holds fewer of the actuals than the value
 ``coverage_max``        … or more than the value (intervals too wide to be useful)
+*a disparity*           per sensitive group (``equalized_odds_difference``, ``demographic_parity_ratio`` …,
+                        :data:`~mlwright.fairness.groups.FAIRER`): a difference reaches the value, or a ratio
+                        falls to it (demographic parity from every row; the others from labelled rows)
 ======================  ==========================================================================
 """
 
@@ -21,6 +24,9 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+
+from mlwright.fairness.groups import FAIRER
+from mlwright.monitoring.fairness import breached
 
 __all__ = ["RULES", "check_alerts", "fire_alerts"]
 
@@ -48,6 +54,9 @@ RULES: dict[str, Any] = {
 }
 
 
+RULES |= {name: (lambda w, x, name=name: breached(w, name, x)) for name in FAIRER}
+
+
 def _coverage(w: dict[str, Any]) -> float | None:
     return ((w.get("live") or {}).get("scores") or {}).get("coverage")
 
@@ -69,6 +78,8 @@ def check_alerts(result, config) -> list[dict[str, Any]]:
 
 
 def _value(rule: str, w: dict[str, Any]) -> Any:
+    if rule in FAIRER:
+        return ((w.get("fairness") or {}).get("disparities") or {}).get(rule)
     if rule == "feature_psi":
         feats = w.get("features") or {}
         name = max(feats, key=lambda k: feats[k].get("psi") or 0)

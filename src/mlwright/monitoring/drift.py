@@ -56,6 +56,7 @@ class MonitorConfig:
     alerts: dict[str, float] = field(default_factory=dict)  # rule → threshold (see alerts.RULES)
     webhook: str | None = None
     reference: str = "training"
+    sensitive: list[str] = field(default_factory=list)  # watched per group (default: the model's, named at fit)
 
     def __post_init__(self):
         parse_window(self.window)
@@ -207,7 +208,9 @@ def monitor(
         references, in_ref = _live_references(cfg.reference, period, schema, X, outputs, at, start)
         if since is not None:  # the period was read to build the reference; report from ``since`` on
             keep = (at >= _naive_utc(pd.Timestamp(since))).to_numpy()
-            X, outputs, at, start, in_ref = (v[keep].reset_index(drop=True) for v in (X, outputs, at, start, in_ref))
+            X, inputs, outputs, at, start, in_ref = (
+                v[keep].reset_index(drop=True) for v in (X, inputs, outputs, at, start, in_ref)
+            )
     else:
         in_ref = pd.Series(False, index=outputs.index)
     labels = feedback_table(store, model)
@@ -216,6 +219,8 @@ def monitor(
     if not errors.empty:
         errors["start"] = pd.to_datetime(errors["at"]).dt.tz_localize(None).dt.floor(width)
     task, classes = schema.task, [str(c) for c in schema.classes]
+    sensitive = list(cfg.sensitive) or next((list(r["sensitive"]) for r in references.values()
+                                             if r and r.get("sensitive")), [])  # fmt: skip
     # clusterers and detectors have no live metric from actuals (yet): their outputs' shares are watched
     metric = schema.metric or (default_metric(task) if task in ("binary", "multiclass", "regression") else None)
     windows = []
@@ -254,6 +259,11 @@ def monitor(
             codes = class_codes(schema.classes, y[has]) if task != "regression" else None
             w["live"] = _live(task, classes, y[has].tolist(), codes, outputs.iloc[rows][has], score_all,
                               get_metric(metric))  # fmt: skip
+        if sensitive and task in ("binary", "multiclass", "regression"):
+            from mlwright.monitoring.fairness import window_fairness
+
+            w["fairness"] = window_fairness(inputs.iloc[rows], outputs.iloc[rows], y, sensitive, task,
+                                            list(schema.classes), cfg.min_rows)  # fmt: skip
         windows.append(w)
     for i, w in enumerate(windows):  # error answers carry no version: counted with each window's newest one
         if i + 1 < len(windows) and windows[i + 1]["start"] == w["start"]:

@@ -198,8 +198,13 @@ def _test_fairness(fitted, t: pd.DataFrame, yt: np.ndarray, outputs: np.ndarray,
     from mlwright.fairness.measure import model_fairness
 
     positive = fitted.schema.classes[1] if fitted.task == "binary" else None
+    threshold = fitted.threshold
+    if fitted.group_thresholds:  # decided per group, as served
+        from mlwright.fairness.thresholds import GroupThresholds
+
+        threshold = GroupThresholds.from_dict(fitted.group_thresholds).for_rows(t)
     return {"fairness_test": model_fairness(fitted.task, outputs, yt, t[cols].reset_index(drop=True),
-                                            fitted.threshold, positive, f"{len(t):,} test rows")}  # fmt: skip
+                                            threshold, positive, f"{len(t):,} test rows")}  # fmt: skip
 
 
 def _model_summary(fitted) -> dict[str, Any]:
@@ -340,6 +345,7 @@ def _model_card(fitted, data: dict[str, Any]) -> dict[str, Any]:
             f"Measured per group of {', '.join(fa['sensitive'])} on the {fa['on']}: "
             + ("; ".join(fa["advice"]) if fa["advice"] else "no gap above the rules of thumb")
             + "."
+            + (f" Mitigation: {fitted.fairness['mitigation']}" if (fitted.fairness or {}).get("mitigation") else "")
         )
         limitations += [a for a in fa["advice"] if "below the" in a or "differ by" in a]
     return card | {

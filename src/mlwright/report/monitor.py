@@ -49,11 +49,19 @@ def render_monitor(result: dict[str, Any]) -> str:
                              ("unseen levels", *_series(windows, lambda w: w.get("unseen")))],
                             "Data quality", x, "share", markers=True),
     }  # fmt: skip
+    fair_names = sorted({k for w in windows for k in ((w.get("fairness") or {}).get("disparities") or {})})
+    figs["fairness"] = fg.lines(
+        [(k.replace("_", " "), *_series(windows, lambda w, k=k: ((w.get("fairness") or {}).get("disparities") or {})
+                                         .get(k))) for k in fair_names if not k.endswith("_ratio")],
+        "Disparities between groups", x, "difference", markers=True,
+    )  # fmt: skip
     return page(
         "monitor.html.j2",
         title=f"Monitoring: {result['model']}",
         subtitle=f"{len(windows)} window(s) of {result['window']}, {sum(w['rows'] for w in windows):,} logged rows",
-        nav=[("summary", "Latest"), ("trends", "Over time"), ("windows", "Windows"), ("features", "Features")],
+        nav=[("summary", "Latest"), ("trends", "Over time"), ("windows", "Windows"), ("features", "Features")]
+        + ([("fairness", "Groups")] if fair_names else []),
+        fair_names=fair_names,
         windows=windows,
         features=sorted((windows[-1].get("features") or {}).items(), key=lambda kv: -(kv[1].get("psi") or 0)),
         alerts=result.get("alerts") or [],

@@ -38,7 +38,7 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
     out = pd.DataFrame(index=df.index)
     for c in keep or []:
         out[c] = df[c]
-    from mlwright.predictor import decide, label_array
+    from mlwright.predictor import decide, decision_threshold, label_array
 
     if model.task_ == "forecast":  # rows name a series and a future time stamp: the mean and its quantiles
         mean, q = model.predict_quantiles(df)
@@ -59,7 +59,7 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
     if model.task_ == "regression":
         out["prediction"] = np.asarray(raw, dtype=float)
         return out
-    p, pick = decide(raw, model.task_, model.threshold_)
+    p, pick = decide(raw, model.task_, decision_threshold(model, df))
     classes = list(model.schema_.classes)
     out["prediction"] = label_array(classes)[pick]
     for j, c in enumerate(classes):

@@ -33,7 +33,7 @@ from mlwright.errors import (
     did_you_mean,
 )
 from mlwright.jsonsafe import plain
-from mlwright.predictor import decide
+from mlwright.predictor import decide, decision_threshold
 from mlwright.serving.auth import check_token
 from mlwright.serving.payloads import (
     csv_frame,
@@ -93,10 +93,16 @@ class ServedModel:
             "task": s.task,
             "target": s.target,
             "classes": [str(c) for c in s.classes],
-            "inputs": [{"name": c.name, "kind": c.kind} for c in s.columns if c.used],
+            "inputs": [{"name": c.name, "kind": c.kind} for c in s.columns if c.used]
+            + [{"name": c, "kind": "group"} for c in group_columns(self.model)],
             "source": self.source,
             "follows": self.ref or None,
         }
+
+
+def group_columns(model: Any) -> list[str]:
+    """The sensitive columns a model needs in each request to pick its per-group threshold (fairness)."""
+    return list((getattr(model, "group_thresholds_", None) or {}).get("columns", []))
 
 
 class _Metrics:
@@ -346,6 +352,7 @@ def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]
             raw, quantiles = model.predict_quantiles(batch)
         else:
             raw = model.predict_scores(batch)
+        threshold = decision_threshold(model, batch) if model.task_ == "binary" else None
     except (ColumnTypeError, ColumnsMismatchError):
         validated(schema, _frame(batch))  # the full report of what is wrong, column by column
         raise
@@ -363,7 +370,7 @@ def _score(served: ServedModel, batch: pd.DataFrame | Columns) -> dict[str, Any]
         scores = np.asarray(raw, dtype=float)
         return {"predictions": (scores >= model.threshold_).astype(int).tolist(), "scores": scores.tolist(),
                 "ids": ids, "labels": None, "probabilities": None, "request_id": req}  # fmt: skip
-    p, pick = decide(raw, model.task_, model.threshold_)
+    p, pick = decide(raw, model.task_, threshold)
     labels = [plain(c) for c in schema.classes]
     return {"predictions": [labels[i] for i in pick], "probabilities": p, "labels": labels, "ids": ids,
             "request_id": req}  # fmt: skip

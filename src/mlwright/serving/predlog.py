@@ -212,7 +212,7 @@ class PredictionLog:
     def __init__(self, store: Store, max_queue: int = 10_000, batch: int = 500, interval: float = 0.25,
                  start: bool = True):  # fmt: skip
         self.store = store
-        self.queue: queue.Queue[_Record] = queue.Queue(maxsize=max_queue)
+        self.queue: queue.Queue[_Record | None] = queue.Queue(maxsize=max_queue)
         self.batch = batch
         self.interval = interval
         self.dropped = 0
@@ -271,8 +271,8 @@ class PredictionLog:
             self.failed += sum(counts.values())
             log.error("prediction log: %d error count(s) could not be written: %s", len(rows), exc)
 
-    def _take(self) -> list[_Record]:
-        out: list[_Record] = []
+    def _take(self) -> list[_Record | None]:
+        out: list[_Record | None] = []
         try:
             out.append(self.queue.get(timeout=self.interval))
         except queue.Empty:
@@ -321,18 +321,27 @@ class PredictionLog:
 
     def _run(self) -> None:
         while not self._stop.is_set() or not self.queue.empty():
-            records = self._take()
+            taken = self._take()
+            records = [r for r in taken if r is not None]  # None: a flush's marker
             if records:
                 self._write(records)
             self._write_errors()
+            for _ in taken:
+                self.queue.task_done()
         self._write_errors()
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Wait until the queue is empty (what was queued is written)."""
+        """Wait until everything queued before the call — and the error answers counted — is written (or
+        ``timeout`` seconds pass)."""
+        if self._thread is None or not self._thread.is_alive():  # no writer: nothing will be written
+            return
         end = time.monotonic() + timeout
-        while not self.queue.empty() and time.monotonic() < end:
-            time.sleep(0.02)
-        time.sleep(self.interval + 0.05)
+        try:
+            self.queue.put(None, timeout=timeout)  # taken after what is queued; the errors are written with it
+        except queue.Full:
+            return
+        while self.queue.unfinished_tasks and time.monotonic() < end:
+            time.sleep(0.005)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued and stop the writer."""

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from mlwright.errors import BadRequest, MlwrightError, ModelNotFoundError
 from mlwright.predictor import returns_values
-from mlwright.serving.core import JSON, Core, ServedModel
+from mlwright.serving.core import JSON, Core, ServedModel, group_columns
 from mlwright.serving.openapi import document, vertex_routes
 from mlwright.serving.payloads import parse_json, read_csv_body, records_frame
 
@@ -240,6 +240,7 @@ def v2_metadata(served: ServedModel) -> dict[str, Any]:
     """``GET /v2/models/{name}``: inputs (one per column) and outputs."""
     s = served.model.schema_
     inputs = [{"name": c.name, "datatype": v2_datatype(c.kind, c.dtype), "shape": [-1]} for c in s.columns if c.used]
+    inputs += [{"name": c, "datatype": "BYTES", "shape": [-1]} for c in group_columns(served.model)]
     outputs = [{"name": "predictions", "datatype": "FP64" if returns_values(s.task) else "BYTES", "shape": [-1]}]
     if not returns_values(s.task):
         outputs.append({"name": "probabilities", "datatype": "FP64", "shape": [-1, len(s.classes)]})
