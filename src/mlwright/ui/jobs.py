@@ -87,11 +87,13 @@ class Jobs:
 
     # ------------------------------------------------------------------ runs
     def start(self, uid: str, target: str, time_budget: float, metric: str | None = None, seed: int = 0,
-              forecast: dict[str, Any] | None = None, unsupervised: dict[str, Any] | None = None) -> str:  # fmt: skip
+              forecast: dict[str, Any] | None = None, unsupervised: dict[str, Any] | None = None,
+              fairness: dict[str, Any] | None = None) -> str:  # fmt: skip
         """Start fitting upload ``uid`` in the background; returns the job id.  ``forecast`` (time column, id
         columns, known covariates, horizon) fits a forecaster instead of a table model; ``unsupervised`` (kind
         ``cluster`` or ``anomaly``, columns to leave out, k, contamination, a labels column) a clusterer or a
-        detector."""
+        detector; ``fairness`` (``sensitive`` columns and an optional ``constraint``) measures a table model
+        per group and mitigates."""
         data = self.upload_path(uid)
         if not (time_budget > 0 and time_budget <= 24 * 3600):
             raise ConfigError(f"the time budget must be between 1 second and 24 hours, got {time_budget:g} s")
@@ -103,7 +105,7 @@ class Jobs:
                 "seed": int(seed), "store": self.store_url, "upload": uid, "source": meta.get("source"),
                 "name": meta.get("name") or data.name, "created": time.time(),
                 "kind": "forecast" if forecast else (unsupervised or {}).get("kind", "table"), "forecast": forecast,
-                "unsupervised": unsupervised}  # fmt: skip
+                "unsupervised": unsupervised, "fairness": fairness}  # fmt: skip
         write_json(folder / "spec.json", spec)
         write_json(folder / "status.json", {"state": "starting", "created": time.time()})
         log = open(folder / "log.txt", "ab")  # noqa: SIM115 - handed to the child process

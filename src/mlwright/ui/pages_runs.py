@@ -189,8 +189,28 @@ def _add_start_pages(app: FastAPI, ui: UI) -> None:
             from mlwright.evaluation.metrics import get_metric
 
             get_metric(metric)  # an unknown metric fails here, listing the valid ones
-        jid = ui.jobs.start(uid, target, budget, metric)
+        jid = ui.jobs.start(uid, target, budget, metric, fairness=_fairness_form(form, columns, target))
         return redirect(f"/ui/jobs/{jid}")
+
+
+def _fairness_form(form: Any, columns: list[str], target: str) -> dict[str, Any] | None:
+    """The sensitive columns and the optional constraint of the "Train" form (checked), or None."""
+    from mlwright.fairness.thresholds import constraint_from
+    from mlwright.ui.pages_forecast import form_names, form_number
+
+    sensitive = form_names(form.get("sensitive"), columns, "sensitive columns")
+    if target in sensitive:
+        raise ConfigError(f"{target!r} is the target; it cannot also be a sensitive column")
+    metric = str(form.get("fairness") or "").strip()
+    if metric and not sensitive:
+        raise ConfigError("a fairness constraint needs the sensitive columns: name them (e.g. sex, race)")
+    if not sensitive:
+        return None
+    constraint = None
+    if metric:
+        d = form_number(form.get("max_difference"), "the largest difference", "0.05", 0.001, 0.999)
+        constraint = constraint_from({"metric": metric, "max_difference": d})
+    return {"sensitive": sensitive, "constraint": constraint}
 
 
 def _add_job_pages(app: FastAPI, ui: UI) -> None:

@@ -33,8 +33,9 @@ def main(folder: Path) -> int:
         from mlwright.automl import AutoML
 
         tracking = f"store:{spec['store']}" if spec.get("store") else "store"
+        fair = spec.get("fairness") or {}
         automl = AutoML(time_budget=spec["time_budget"], metric=spec.get("metric"), seed=spec.get("seed", 0),
-                                 tracking=tracking)  # fmt: skip
+                        tracking=tracking, fairness=fair.get("constraint"))  # fmt: skip
 
         def progress(s) -> None:
             write_json(folder / "progress.json", {
@@ -43,7 +44,7 @@ def main(folder: Path) -> int:
                 "run_id": getattr(automl, "run_id_", None), "at": time.time(),
             })  # fmt: skip
 
-        automl.fit(spec["data"], target=spec["target"], callbacks=[progress])
+        automl.fit(spec["data"], target=spec["target"], callbacks=[progress], sensitive=fair.get("sensitive"))
         path = automl.save(folder / "model")
         write_json(folder / "status.json", status | {
             "state": "finished", "finished": time.time(), "run_id": automl.run_id_, "model_dir": str(path),
