@@ -253,7 +253,9 @@ def test_fit_cli_takes_sensitive_columns(tmp_path):
                                  "--out", str(tmp_path / "m2")])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "fairness mitigation: demographic parity within 0.02 asked" in " ".join(r.output.split())
-    assert mlwright.load(tmp_path / "m2").group_thresholds_["metric"] == "demographic_parity"
+    m2 = mlwright.load(tmp_path / "m2")
+    assert m2.fairness_["mitigation_summary"]["outcome"] in ("met", "thresholds", "no gain")
+    assert (m2.group_thresholds_ is not None) == (m2.fairness_["mitigation_summary"]["outcome"] == "thresholds")
     x = str(tmp_path / "x")
     r = CliRunner().invoke(app, ["fit", str(path), "-t", "released", "--fairness", "eo=x", "--out", x])
     assert r.exit_code == 2 and "write METRIC=MAX_DIFFERENCE" in r.output
@@ -490,4 +492,37 @@ def test_dashboard_new_run_takes_sensitive_columns_and_a_constraint(tmp_path):
         assert p["state"] == "finished", p
     status = json.loads((tmp_path / "home" / "ui" / "jobs" / jid / "status.json").read_text())
     m = mlwright.load(status["model_dir"])
-    assert m.fairness_["sensitive"] == ["colour"] and m.group_thresholds_["metric"] == "demographic_parity"
+    assert m.fairness_["sensitive"] == ["colour"]
+    assert m.fairness_["mitigation"].startswith("demographic parity within 0.05 asked")
+
+
+def test_thresholds_per_group_only_where_they_help():
+    from mlwright.fairness.thresholds import fit_group_thresholds
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    g = pd.DataFrame({"g": np.where(rng.random(n) < 0.5, "a", "b")})
+    y = (rng.random(n) < np.where(g["g"] == "a", 0.6, 0.3)).astype(int)  # the base rates differ by group
+    p = np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1)  # an informative score
+    dp = {"metric": "demographic_parity", "max_difference": 0.05}
+    gt, t_rows = fit_group_thresholds(p, y, g, dp, None)
+    s = gt.summary
+    assert s["outcome"] == "thresholds" and set(gt.thresholds) == {"a", "b"} and s["met"]
+    decided = (p >= t_rows).astype(int)  # each row decided at its cross-fitted threshold: the "after" gap
+    gap = abs(decided[g["g"] == "a"].mean() - decided[g["g"] == "b"].mean())
+    assert s["after"]["difference"] == pytest.approx(gap) and gap < s["before"]["difference"]
+    assert s["accuracy_cost"] == pytest.approx(s["before"]["accuracy"] - (decided == y).mean())
+    fair = {"metric": "demographic_parity", "max_difference": 0.9}  # already met: nothing changes
+    gt, t_rows = fit_group_thresholds(p, y, g, fair, 0.4)
+    assert gt.summary["outcome"] == "met" and gt.thresholds == {} and (t_rows == 0.4).all()
+    # 60 rows a group: thresholds that close the gap in sample do not close it on rows left out
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 120)
+    p = np.clip(0.3 * y + 0.7 * rng.random(120), 0, 1)
+    small = pd.DataFrame({"g": np.repeat(["a", "b"], 60)})
+    tpr = {"metric": "true_positive_rate_parity", "max_difference": 0.02}
+    gt, t_rows = fit_group_thresholds(p, y, small, tpr, None)
+    s = gt.summary
+    assert s["outcome"] == "no gain" and gt.thresholds == {} and (t_rows == 0.5).all()
+    assert s["in_sample"]["difference"] <= 0.02 < s["rejected_after"]["difference"] and not s["met"]
+    assert s["missed_by"] == pytest.approx(s["before"]["difference"] - 0.02, abs=1e-4)

@@ -37,16 +37,24 @@ def measure_and_mitigate(
     fairness = model_fairness(fitted.task, p, y, groups, t_rows, positive, on + " (thresholds cross-fitted)")
     fairness["mitigation"] = mitigation_text(gt)
     fairness["mitigation_summary"] = gt.summary
-    return fitted.replace(fairness=fairness, group_thresholds=gt.to_dict())
+    return fitted.replace(fairness=fairness, group_thresholds=gt.to_dict() if gt.thresholds else None)
 
 
 def mitigation_text(gt: GroupThresholds) -> str:
     """What the mitigation did and cost, in one sentence."""
     s = gt.summary
     before, after = s["before"], s["after"]
-    what = gt.metric.replace("_", " ")
+    asked = f"{gt.metric.replace('_', ' ')} within {gt.max_difference:g} asked"
+    if s["outcome"] == "met":
+        return (f"{asked}: already met on the out-of-fold rows (gap {before['difference']:.3f}); the model's own "
+                "threshold is kept and the group column is not needed to predict.")  # fmt: skip
+    if s["outcome"] == "no gain":
+        rej = s["rejected_after"]["difference"]
+        return (f"{asked}: NOT met (gap {before['difference']:.3f}, {s['missed_by']:.3f} over). Thresholds per group "
+                f"narrowed it on the rows they were chosen on, but not on rows left out ({rej:.3f} cross-fitted), so "
+                "the model's own threshold is kept.")  # fmt: skip
     head = (
-        f"{what} within {gt.max_difference:g} asked: a threshold per group of {', '.join(gt.columns)} "
+        f"{asked}: a threshold per group of {', '.join(gt.columns)} "
         + ", ".join(f"{k} {v:.3f}" for k, v in list(gt.thresholds.items())[:6])
         + f" (others {gt.default:.3f})"
     )

@@ -202,6 +202,24 @@ def _measure(p: np.ndarray, y: np.ndarray, keys: np.ndarray, t: np.ndarray, rate
     return {"accuracy": float((pred == y).mean()), "difference": float(max(gaps))}
 
 
+def _summary(before: dict[str, float], after: dict[str, float], in_sample: dict[str, float], d: float, outcome: str,
+             width: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """What the mitigation found: ``outcome`` "met" (already, no thresholds needed), "thresholds" (chosen) or
+    "no gain" (chosen ones did not narrow the gap cross-fitted: the model's own threshold stays)."""
+    reached = width if width is not None else before["difference"]
+    return {
+        "outcome": outcome,
+        "before": before,
+        "after": after,
+        "in_sample": in_sample,
+        "met": reached <= d + 1e-9,
+        "reached": round(reached, 4),
+        "missed_by": round(max(0.0, reached - d), 4),
+        "accuracy_cost": before["accuracy"] - after["accuracy"],
+        "default_for": [],
+    }
+
+
 def fit_group_thresholds(
     p: np.ndarray,
     y: np.ndarray,
@@ -241,27 +259,28 @@ def fit_group_thresholds(
     cols = [str(c) for c in groups.columns]
     keys = np.array([" · ".join(group_key(v) for v in row) for row in groups.itertuples(index=False)], dtype=object)
     p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=int)
-    chosen, width = _choose(p, y, keys, rates, d, t0)
-    # cross-fitted: thresholds chosen without a fifth of the rows decide that fifth
-    fold = np.random.default_rng(seed).permutation(len(p)) % 5
-    t_cf = np.full(len(p), t0)
-    for f in range(5):
-        tr = fold != f
-        ch, _ = _choose(p[tr], y[tr], keys[tr], rates, d, t0)
-        t_cf[~tr] = [ch.get(k, t0) for k in keys[~tr]]
     before = _measure(p, y, keys, np.full(len(p), t0), rates)
-    after = _measure(p, y, keys, t_cf, rates)
-    in_sample = _measure(p, y, keys, np.array([chosen.get(k, t0) for k in keys]), rates)
-    small = sorted({str(k) for k in keys} - set(chosen))
-    summary = {
-        "before": before,
-        "after": after,
-        "in_sample": in_sample,
-        "met": width <= d + 1e-9,
-        "reached": round(width, 4),
-        "missed_by": round(max(0.0, width - d), 4),
-        "accuracy_cost": before["accuracy"] - after["accuracy"],
-        "default_for": small,
-        "rows": len(p),
-    }
-    return GroupThresholds(cols, chosen, t0, constraint["metric"], d, summary), t_cf
+    chosen: dict[str, float] = {}
+    t_rows = np.full(len(p), t0)
+    if before["difference"] <= d:  # nothing to mend: the model's own threshold stays
+        summary = _summary(before, before, before, d, "met")
+    else:
+        chosen, width = _choose(p, y, keys, rates, d, t0)
+        # cross-fitted: thresholds chosen without a fifth of the rows decide that fifth
+        fold = np.random.default_rng(seed).permutation(len(p)) % 5
+        t_cf = np.full(len(p), t0)
+        for f in range(5):
+            tr = fold != f
+            ch, _ = _choose(p[tr], y[tr], keys[tr], rates, d, t0)
+            t_cf[~tr] = [ch.get(k, t0) for k in keys[~tr]]
+        after = _measure(p, y, keys, t_cf, rates)
+        in_sample = _measure(p, y, keys, np.array([chosen.get(k, t0) for k in keys]), rates)
+        if after["difference"] >= before["difference"]:  # they do not carry over to rows they were not chosen on
+            summary = _summary(before, before, in_sample, d, "no gain") | {"rejected_after": after}
+            chosen = {}
+        else:
+            summary = _summary(before, after, in_sample, d, "thresholds", width)
+            summary["default_for"] = sorted({str(k) for k in keys} - set(chosen))
+            t_rows = t_cf
+    summary["rows"] = len(p)
+    return GroupThresholds(cols, chosen, t0, constraint["metric"], d, summary), t_rows
