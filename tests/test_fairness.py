@@ -197,6 +197,9 @@ def test_automl_measures_its_out_of_fold_predictions_per_group(fitted_arrests, t
     back = mlwright.load(m.save(tmp_path / "model"))
     assert back.fairness_ == m.fairness_
     assert m.predict(test.drop(columns=["released", "colour", "sex"]).head(3)).shape == (3,)  # not needed to predict
+    kept = mlwright.AutoML(time_budget=60, families=["linear"], max_trials=1, tracking=None, report_seconds=0)
+    kept.fit(test, target="released", sensitive=["sex"], column_types={"sex": "categorical"})  # a feature too
+    assert "sex" in kept.schema_.features and kept.fairness_["sensitive"] == ["sex"]
     with pytest.raises(TargetNotFoundError, match="sensitive column 'race' is not in the data"):
         mlwright.AutoML(time_budget=60, max_trials=1, tracking=None).fit(test, target="released", sensitive="race")
 

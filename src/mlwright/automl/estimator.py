@@ -341,7 +341,8 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             :meth:`SqlSource.describe() <mlwright.SqlSource.describe>` record, or a list of them): kept
             for retraining with history.  Found by itself when ``X`` is a path or an SqlSource.
         sensitive : list of str, optional
-            Columns naming who could be harmed: not features; the model is measured per group (``fairness_``).
+            Columns naming who could be harmed: measured per group (``fairness_``); not features unless
+            ``column_types`` gives them a kind.
 
         Returns
         -------
@@ -463,9 +464,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
         hints = dict(options["column_types"])
         if groups is not None:
             hints[groups] = "id"
-        for c in options.get("sensitive") or []:  # measured per group, never a feature
+        for c in options.get("sensitive") or []:  # measured per group; a feature only when column_types says so
             self._need_column(df, c, "sensitive")
-            hints[c] = "id"
+            hints.setdefault(c, "id")
         schema = infer_schema(df, target, task=self.task, metric=self.metric, hints=hints)
         if self.fairness is not None and (schema.task != "binary" or not options.get("sensitive")):
             raise ConfigError(

@@ -219,8 +219,8 @@ def monitor(
     if not errors.empty:
         errors["start"] = pd.to_datetime(errors["at"]).dt.tz_localize(None).dt.floor(width)
     task, classes = schema.task, [str(c) for c in schema.classes]
-    sensitive = list(cfg.sensitive) or next((list(r["sensitive"]) for r in references.values()
-                                             if r and r.get("sensitive")), [])  # fmt: skip
+    named = [r["sensitive"] for r in references.values() if (r or {}).get("sensitive")]  # at fit
+    sensitive = list(cfg.sensitive) or (named[0] if named else [])
     # clusterers and detectors have no live metric from actuals (yet): their outputs' shares are watched
     metric = schema.metric or (default_metric(task) if task in ("binary", "multiclass", "regression") else None)
     windows = []
@@ -234,14 +234,9 @@ def monitor(
         lat = outputs["latency_ms"].iloc[rows].groupby(outputs["request_id"].iloc[rows]).first()
         w["requests"] = len(lat)
         w["latency_p50_ms"], w["latency_p99_ms"] = (float(np.percentile(lat, q)) for q in (50, 99))
-        if in_ref.iloc[rows].any():
-            w["note"] = "reference period (the traffic judged against)"
-        elif ref is None:
-            w["note"] = (
-                f"no reference statistics for version {v} (saved before monitoring existed)"
-                if cfg.reference == "training"
-                else f"version {v} served no rows in the reference period"
-            )
+        note = _not_judged(bool(in_ref.iloc[rows].any()), ref, v, cfg.reference)
+        if note:
+            w["note"] = note
         elif task != "forecast":
             w |= _drift(ref, schema, X.iloc[rows], outputs.iloc[rows], cfg, task, classes)
         else:  # a forecaster's inputs are series and stamps: its accuracy is what to watch, not their drift
@@ -265,7 +260,29 @@ def monitor(
             w["fairness"] = window_fairness(inputs.iloc[rows], outputs.iloc[rows], y, sensitive, task,
                                             list(schema.classes), cfg.min_rows)  # fmt: skip
         windows.append(w)
-    for i, w in enumerate(windows):  # error answers carry no version: counted with each window's newest one
+    _error_rates(windows, errors)
+    from mlwright.monitoring.alerts import check_alerts
+
+    result = MonitorResult(model, cfg.window, windows, asdict(cfg))
+    result.alerts = check_alerts(result, cfg)
+    return result
+
+
+def _not_judged(in_reference: bool, ref: dict[str, Any] | None, version: str, reference: str) -> str | None:
+    """Why a window is reported but not judged against a reference (None: it is judged)."""
+    if in_reference:
+        return "reference period (the traffic judged against)"
+    if ref is None:
+        if reference == "training":
+            return f"no reference statistics for version {version} (saved before monitoring existed)"
+        return f"version {version} served no rows in the reference period"
+    return None
+
+
+def _error_rates(windows: list[dict[str, Any]], errors: pd.DataFrame) -> None:
+    """Each window's error answers and their share of its requests (error answers carry no version: they are
+    counted with each window's newest one)."""
+    for i, w in enumerate(windows):
         if i + 1 < len(windows) and windows[i + 1]["start"] == w["start"]:
             w["errors"], w["error_rate"] = 0, 0.0
             continue
@@ -273,11 +290,6 @@ def monitor(
         n_err = int(errors.loc[errors["start"] == t0, "count"].sum()) if not errors.empty else 0
         w["errors"] = n_err
         w["error_rate"] = n_err / (n_err + sum(x["requests"] for x in windows if x["start"] == w["start"]))
-    from mlwright.monitoring.alerts import check_alerts
-
-    result = MonitorResult(model, cfg.window, windows, asdict(cfg))
-    result.alerts = check_alerts(result, cfg)
-    return result
 
 
 def _naive_utc(t: pd.Timestamp) -> pd.Timestamp:
