@@ -458,6 +458,10 @@ def test_monitor_watches_the_groups_per_window_and_alerts(mitigated, tmp_path):
     white = (test["colour"] == "White").to_numpy()
     assert f["by"]["colour"]["White"]["selection_rate"] == pytest.approx(pred[white].mean())
     assert [a["rule"] for a in res.alerts] == ["equalized_odds_difference"]  # a breach alerts; 1.0 cannot be reached
+    # without rules: the constraint the model was fitted under (equalized odds within 0.03) is the rule
+    own = monitor_model(str(path), MonitorConfig(window="3650d", min_rows=50))
+    want = [("equalized_odds_difference", 0.03)] if eo >= 0.03 else []
+    assert [(a["rule"], a["threshold"]) for a in own.alerts] == want
     r = CliRunner().invoke(cli, ["monitor", str(path), "--window", "3650d", "--html", str(tmp_path / "mon.html")])
     assert r.exit_code == 0 and "groups: demographic_parity_difference" in " ".join(r.output.split())
     assert 'id="fairness"' in (tmp_path / "mon.html").read_text()

@@ -620,8 +620,9 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
 
             constraint = constraint_from(self.fairness)
             fitted = measure_and_mitigate(fitted, table.df[sensitive], table.y_enc, self._splits, constraint, self.seed)
-            if fitted.reference is not None:  # the monitor watches the same groups
-                fitted = fitted.replace(reference=fitted.reference | {"sensitive": list(sensitive)})
+            if fitted.reference is not None:  # the monitor watches the same groups (and alerts on the constraint)
+                watch = {"sensitive": list(sensitive), "fairness_constraint": constraint}
+                fitted = fitted.replace(reference=fitted.reference | watch)
         # what the report needs from this fit (kept until the report is built; rows capped in memory)
         from mlwright.report.build import report_context
 

@@ -264,8 +264,20 @@ def monitor(
     from mlwright.monitoring.alerts import check_alerts
 
     result = MonitorResult(model, cfg.window, windows, asdict(cfg))
-    result.alerts = check_alerts(result, cfg)
+    result.alerts = check_alerts(result, _with_constraint(cfg, references))
     return result
+
+
+def _with_constraint(cfg: MonitorConfig, references: dict[str, dict[str, Any]]) -> MonitorConfig:
+    """``cfg`` with an alert on the fairness constraint the model was fitted under (its disparity above the
+    bound it was asked to keep), unless a rule for it is set already."""
+    from dataclasses import replace
+
+    bounds = [r["fairness_constraint"] for r in references.values() if (r or {}).get("fairness_constraint")]
+    if not bounds or bounds[-1]["metric"] not in ("demographic_parity", "equalized_odds"):
+        return cfg
+    rule = bounds[-1]["metric"] + "_difference"
+    return cfg if rule in cfg.alerts else replace(cfg, alerts=cfg.alerts | {rule: bounds[-1]["max_difference"]})
 
 
 def _not_judged(in_reference: bool, ref: dict[str, Any] | None, version: str, reference: str) -> str | None:
