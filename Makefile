@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 FORECAST_NODEPS := statsforecast==2.1.1 mlforecast==1.1.0 fugue==0.9.7
 
-.PHONY: demo test bench clean browser
+.PHONY: demo test bench clean browser docs
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ test: $(STAMP) browser  ## lint and run the whole test suite
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy  # the core types (pyproject's [tool.mypy] files)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site  # the guide: a broken link fails
 	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal  # two workers, each on a core of its own (tests/conftest.py)
+
+docs: $(STAMP)  ## build the user guide into site/ (offline; --strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+	@echo "open site/index.html"
 
 bench: $(STAMP)  ## the dev suite at 60 s per dataset (~25 min); results in bench-results/
 	mkdir -p bench-results
@@ -41,4 +46,4 @@ bench: $(STAMP)  ## the dev suite at 60 s per dataset (~25 min); results in benc
 		bench-results/mlwright_dev_60s.jsonl
 
 clean:
-	rm -rf $(VENV) demo-model build *.egg-info
+	rm -rf $(VENV) demo-model build site *.egg-info

@@ -94,6 +94,7 @@ class MlwrightError(Exception):
     """Base of every error mlwright raises on purpose."""
 
     code = "mlwright_error"
+    fix = "Read the message: it names what was wrong and where."
     http_status = 400
 
     def __str__(self) -> str:  # KeyError would repr() its message; keep it readable, and on one line
@@ -110,18 +111,21 @@ class ConfigError(MlwrightError, ValueError):
     """A parameter has a value mlwright does not accept."""
 
     code = "config_error"
+    fix = "Change the parameter or option the message names to one of the values it lists."
 
 
 class ExportError(MlwrightError):
     """A part of the model has no form in the requested export format (the message names it)."""
 
     code = "not_exportable"
+    fix = "Fit with AutoML(families=ONNX_FAMILIES) (`mlwright fit --onnx`), or serve the model with mlwright instead."
 
 
 class DataError(MlwrightError, ValueError):
     """The data cannot be used as given."""
 
     code = "data_error"
+    fix = "Fix the data as the message says; nothing was stored."
     http_status = 422
 
 
@@ -129,42 +133,49 @@ class DataReadError(DataError):
     """A file could not be read or parsed."""
 
     code = "data_read_error"
+    fix = "Save the file as UTF-8 CSV/TSV or Parquet, with one header row; check it opens in pandas."
 
 
 class UnsupportedFormatError(DataError):
     """The file's extension is not one mlwright reads."""
 
     code = "unsupported_format"
+    fix = "Give a .csv, .tsv, .parquet file (or a Parquet directory), or a DataFrame."
 
 
 class EmptyDataError(DataError):
     """The data has no rows, or no usable feature columns."""
 
     code = "empty_data"
+    fix = "Give rows, and at least one column besides the target that is not empty, constant or an ID."
 
 
 class TargetError(DataError):
     """The target column cannot be learned from (one class, all missing, wrong task...)."""
 
     code = "target_error"
+    fix = "Check the target: at least two classes (or varying numbers), labelled rows, the task you meant."
 
 
 class ColumnsMismatchError(DataError):
     """Data to score lacks columns the model was trained with."""
 
     code = "columns_mismatch"
+    fix = "Send every column the model was trained on (missing values are allowed); `mlwright info MODEL` lists them."
 
 
 class ColumnTypeError(DataError, TypeError):
     """A column holds values of a type the model cannot use."""
 
     code = "column_type"
+    fix = "Send values of the column's training type (numbers as numbers, dates as ISO text)."
 
 
 class TargetNotFoundError(MlwrightError, KeyError):
     """The target column is not among the data's columns."""
 
     code = "target_not_found"
+    fix = "Name the target as it is spelled in the data (the message suggests the closest column)."
     http_status = 422
 
 
@@ -172,6 +183,7 @@ class NotFittedError(MlwrightError, _SkNotFittedError):  # type: ignore[misc]
     """The estimator has not been fitted yet."""
 
     code = "not_fitted"
+    fix = "Call fit(...) first, or load a saved model with mlwright.load(path)."
     http_status = 409
 
 
@@ -179,6 +191,7 @@ class BudgetExhaustedError(MlwrightError, TimeoutError):
     """The time budget ran out before any model finished."""
 
     code = "budget_exhausted"
+    fix = "Raise time_budget (or --time-budget), lower n_folds, or give fewer rows or families."
     http_status = 503
 
 
@@ -186,6 +199,7 @@ class ArtifactError(MlwrightError, ValueError):
     """A model directory is not a valid mlwright artifact."""
 
     code = "artifact_error"
+    fix = "Load a directory written by mlwright's save(), `mlwright fit --out` or the registry."
     http_status = 500
 
 
@@ -193,12 +207,14 @@ class ArtifactIntegrityError(ArtifactError):
     """A model file is missing or its SHA-256 does not match the manifest."""
 
     code = "artifact_integrity"
+    fix = "The model's files changed after it was saved: save or register it again from its source."
 
 
 class ModelNotFoundError(MlwrightError, LookupError):
     """No registered model, version or alias by that name."""
 
     code = "model_not_found"
+    fix = "Check the name, version or alias with `mlwright models list`."
     http_status = 404
 
 
@@ -206,6 +222,7 @@ class RegistryError(MlwrightError, ValueError):
     """A registry operation that cannot be done as asked (bad name, archived version, no previous champion)."""
 
     code = "registry_error"
+    fix = "Do what the message says (another name, an active version, a previous champion to roll back to)."
     http_status = 409
 
 
@@ -213,6 +230,7 @@ class StoreError(MlwrightError, RuntimeError):
     """The store's database cannot be reached, migrated or written."""
 
     code = "store_error"
+    fix = "Check MLWRIGHT_STORE_URL / --store: the database must be reachable and writable."
     http_status = 503
 
 
@@ -220,6 +238,7 @@ class StorageError(MlwrightError, OSError):
     """A folder mlwright must write to cannot be written (read-only, full, or a file in the way)."""
 
     code = "storage_error"
+    fix = "Point the folder (MLWRIGHT_HOME, --workdir, --out) at a writable place with free space."
     http_status = 507
 
 
@@ -227,42 +246,49 @@ class ExecutionError(MlwrightError):
     """Base of the reasons a trial stops early (recorded on the trial, never raised to the user)."""
 
     code = "trial_stopped"
+    fix = "Nothing to do: the search recorded why the trial stopped and went on."
 
 
 class TrialOutOfTimeError(ExecutionError):
     """A trial that cannot finish its folds in the time it was given."""
 
     code = "trial_out_of_time"
+    fix = "Nothing to do, or give a larger time_budget for slower families to finish."
 
 
 class TrialTooBigError(ExecutionError):
     """A model larger than the memory ``limits={"memory": …}`` leaves for it."""
 
     code = "trial_too_big"
+    fix = "Nothing to do, or raise limits={'memory': …} for larger models."
 
 
 class RetrainError(MlwrightError):
     """Retraining cannot run on what was given."""
 
     code = "retrain_error"
+    fix = "Give at least 20 labelled rows with the champion's target and classes (new classes: fit a new model)."
 
 
 class PipelineError(MlwrightError):
     """A pipeline cannot run (bad file, busy, a step failed)."""
 
     code = "pipeline_error"
+    fix = "Fix the pipeline file or the failed step the message names; `mlwright pipeline runs` shows each step's log."
 
 
 class MonitoringError(MlwrightError):
     """Monitoring cannot run on what was asked (no reference, no log)."""
 
     code = "monitoring_error"
+    fix = "Serve the model and send requests first (the log is empty), or pick a reference period that has traffic."
 
 
 class FeedbackError(DataError):
     """Feedback that cannot be stored (HTTP 422), with what is wrong per item."""
 
     code = "invalid_feedback"
+    fix = "Send prediction_id/actual items for this model's own logged predictions, actuals among its classes."
     http_status = 422
 
     def __init__(self, message: str, problems: dict[str, str] | None = None):
@@ -274,12 +300,14 @@ class ServiceError(MlwrightError):
     """The service could not run."""
 
     code = "service_failed"
+    fix = "Read the message (a port in use, a model that does not load) and start the service again."
 
 
 class BadRequest(DataError):
     """The body cannot be read as a table (HTTP 400)."""
 
     code = "bad_request"
+    fix = "Send JSON records/columns or CSV with a header row."
     http_status = 400
 
 
@@ -287,6 +315,7 @@ class UnprocessableRequest(DataError):
     """The body is a table, but not one the model can score (HTTP 422, with a per-column report)."""
 
     code = "invalid_columns"
+    fix = "Fix the columns named in the answer's `columns` report."
     http_status = 422
 
     def __init__(self, message: str, columns: dict[str, str]):
@@ -298,6 +327,7 @@ class BodyTooLargeError(BadRequest):
     """A request body over the service's byte limit (HTTP 413)."""
 
     code = "body_too_large"
+    fix = "Send fewer rows per request, or raise the service's limit (ServeConfig.max_body_bytes)."
     http_status = 413
 
     def __init__(self, size: int):
@@ -308,6 +338,7 @@ class TooManyRowsError(BadRequest):
     """A request with more rows than the service's row limit (HTTP 413)."""
 
     code = "too_many_rows"
+    fix = "Split the batch, or raise the service's limit (ServeConfig.max_rows); use `mlwright predict` for files."
     http_status = 413
 
     def __init__(self, n: int, limit: int):
@@ -318,6 +349,7 @@ class UnsupportedMediaTypeError(BadRequest):
     """A body in a content type the service does not read (HTTP 415)."""
 
     code = "unsupported_media_type"
+    fix = "Send Content-Type: application/json or text/csv."
     http_status = 415
 
     def __init__(self, ctype: str):
@@ -328,6 +360,7 @@ class BusyError(MlwrightError):
     """Every scoring slot is taken (HTTP 429)."""
 
     code = "busy"
+    fix = "Retry after the Retry-After seconds, or run more workers (`mlwright serve --workers N`)."
     http_status = 429
 
     def __init__(self, cap: int):
@@ -338,6 +371,7 @@ class ScoringTimeoutError(MlwrightError):
     """Scoring one request took longer than the service allows (HTTP 503)."""
 
     code = "timeout"
+    fix = "Send fewer rows per request."
     http_status = 503
 
     def __init__(self, seconds: float):
@@ -348,6 +382,7 @@ class UploadError(DataError):
     """An uploaded table that cannot be used (dashboard, HTTP 422)."""
 
     code = "invalid_upload"
+    fix = "Upload a CSV, TSV or Parquet file with a header row and at least one data row."
     http_status = 422
 
 
@@ -355,6 +390,7 @@ class CsrfError(MlwrightError):
     """A form posted without this session's CSRF secret (dashboard, HTTP 403)."""
 
     code = "csrf_failed"
+    fix = "Reload the page and submit the form again (the session may have expired: log in again)."
     http_status = 403
 
 
