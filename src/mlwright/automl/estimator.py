@@ -341,8 +341,7 @@ class AutoML(AfterFit, Predicts, BaseEstimator):
             :meth:`SqlSource.describe() <mlwright.SqlSource.describe>` record, or a list of them): kept
             for retraining with history.  Found by itself when ``X`` is a path or an SqlSource.
         sensitive : list of str, optional
-            Columns naming who could be harmed: measured per group (``fairness_``); not features unless
-            ``column_types`` gives them a kind.
+            Who could be harmed: measured per group (``fairness_``); features only if ``column_types`` names them.
 
         Returns
         -------
