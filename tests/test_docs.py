@@ -28,6 +28,8 @@ def test_the_guide_has_runnable_examples():
         "forecasting.md",
         "unsupervised.md",
         "fairness.md",
+        "training.md",
+        "watching.md",
     } <= names, names
 
 
