@@ -105,12 +105,17 @@ class GroupThresholds:
                 "its group; pass a DataFrame or records with the column(s)"
             )
         data = getattr(X, "data", None)
-        cols = [list(data[c]) if data is not None else X[c].tolist() for c in self.columns]
-        return [" · ".join(group_key(v) for v in vals) for vals in zip(*cols)]
+        return row_keys([list(data[c]) if data is not None else X[c].tolist() for c in self.columns])
 
     def for_rows(self, X: Any) -> np.ndarray:
         """The threshold of each row of ``X``."""
         return np.array([self.thresholds.get(k, self.default) for k in self.keys(X)], dtype=float)
+
+
+def row_keys(columns: list[list[Any]]) -> list[str]:
+    """Each row's group: its values in the sensitive columns (given column by column), as one name — the same
+    at fit and at predict time, whether the values come from a table or a JSON request."""
+    return [" · ".join(group_key(v) for v in vals) for vals in zip(*columns)]
 
 
 def _points(p: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -257,7 +262,7 @@ def fit_group_thresholds(
     d = constraint["max_difference"]
     t0 = 0.5 if default is None else float(default)
     cols = [str(c) for c in groups.columns]
-    keys = np.array([" · ".join(group_key(v) for v in row) for row in groups.itertuples(index=False)], dtype=object)
+    keys = np.array(row_keys([groups[c].tolist() for c in groups.columns]), dtype=object)
     p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=int)
     before = _measure(p, y, keys, np.full(len(p), t0), rates)
     chosen: dict[str, float] = {}
