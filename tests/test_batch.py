@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -54,14 +55,19 @@ def _expected(model, df):
 def test_chunked_files_equal_scoring_at_once(saved, rows, tmp_path):
     model = mlwright.load(saved)
     want = _expected(model, rows)
-    rows.to_csv(tmp_path / "in.csv", index=False)
+    rows.assign(ticket=[f"t{i}" for i in range(len(rows))]).to_csv(tmp_path / "in.csv", index=False)
     rows.to_parquet(tmp_path / "in.parquet", index=False)
     seen = []
-    res = score_batch(model, BatchInput(tmp_path / "in.csv", chunk_rows=700), tmp_path / "out.parquet",
-                      keep=["row_id"], progress=lambda n, f: seen.append((n, f)))  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = score_batch(model, BatchInput(tmp_path / "in.csv", chunk_rows=700), tmp_path / "out.parquet",
+                          keep=["row_id", "ticket", "x1"], progress=lambda n, f: seen.append((n, f)))  # fmt: skip
+    assert not [w for w in caught if "not trained on" in str(w.message)]  # a kept id is no "unknown column"
     assert res == {"rows": 3000, "chunks": 5, "total_rows": None}
     assert [n for n, _ in seen] == [700, 1400, 2100, 2800, 3000] and seen[-1][1] == pytest.approx(1.0)
     got = pd.read_parquet(tmp_path / "out.parquet")
+    assert got.pop("ticket").tolist() == [f"t{i}" for i in range(len(rows))]  # a kept id the model never saw
+    pd.testing.assert_series_equal(got.pop("x1"), rows["x1"], check_names=False, check_index=False)
     pd.testing.assert_frame_equal(got, want, check_exact=False, atol=1e-9, check_dtype=False)
     score_batch(model, BatchInput(tmp_path / "in.parquet", chunk_rows=1000), tmp_path / "out.csv", keep=["row_id"])
     got = pd.read_csv(tmp_path / "out.csv")

@@ -30,6 +30,7 @@ def test_the_guide_has_runnable_examples():
         "fairness.md",
         "training.md",
         "watching.md",
+        "integrations.md",
     } <= names, names
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import onnx
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -49,6 +50,8 @@ def test_onnx_runtime_equals_native_on_dev_datasets(package, name, target, tmp_p
     model = _fit(df[~test], target)
     assert {m["family"] for m in model.members_} <= set(ONNX_FAMILIES)
     path = export_onnx(model, tmp_path / f"{name}.onnx")
+    graph = onnx.load(path).graph  # no constant left unwired (ONNX Runtime warns about each one on loading)
+    assert {i.name for i in graph.initializer} <= {name for node in graph.node for name in node.input}
     res = onnx_parity(model, path, df[test])
     assert res["rows"] == int(test.sum()) and res["max_abs"] <= 1e-5, res
     assert res.get("labels_equal", True)

@@ -403,7 +403,9 @@ def to_onnx(model: Any):
         ))  # fmt: skip
         outputs.append(helper.make_tensor_value_info("label", TensorProto.STRING, [None]))
         outputs.append(helper.make_tensor_value_info("probabilities", TensorProto.DOUBLE, [None, k]))
-    graph = helper.make_graph(g.nodes, "mlwright", inp.infos, outputs, initializer=g.inits)
+    used = {name for node in g.nodes for name in node.input}  # constants made but never wired in are left out
+    inits = [c for c in g.inits if c.name in used]
+    graph = helper.make_graph(g.nodes, "mlwright", inp.infos, outputs, initializer=inits)
     onx = helper.make_model(
         graph, producer_name="mlwright",
         opset_imports=[helper.make_opsetid("", _OPSET), helper.make_opsetid("ai.onnx.ml", _ML_OPSET)],

@@ -46,6 +46,8 @@ def score_frame(model: Any, df: pd.DataFrame, keep: list[str] | None = None) -> 
         for j, lv in enumerate(model.quantiles_):
             out[f"q_{lv:g}"] = q[:, j]
         return out
+    known = {c.name for c in model.schema_.columns}
+    df = df.drop(columns=[c for c in keep or [] if c not in known])  # an id kept for joining is no feature
     if model.task_ == "cluster":  # the segment, the distance to its centre and the membership probability
         labels, dist, proba = model.assign(df)
         out["prediction"], out["distance"] = labels, dist
