@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 FORECAST_NODEPS := statsforecast==2.1.1 mlforecast==1.1.0 fugue==0.9.7
 
-.PHONY: demo test bench clean browser docs
+.PHONY: demo test bench clean browser docs screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test: $(STAMP) browser  ## lint and run the whole test suite
 	$(VENV)/bin/mypy  # the core types (pyproject's [tool.mypy] files)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site  # the guide: a broken link fails
 	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal  # two workers, each on a core of its own (tests/conftest.py)
+
+screenshots: $(STAMP) browser  ## retake the guide's dashboard screenshots (docs/img) with the browser tests
+	MLWRIGHT_DOCS_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/test_dashboard_browser.py
 
 docs: $(STAMP)  ## build the user guide into site/ (offline; --strict: a broken link or reference fails)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site

@@ -12,6 +12,7 @@ import pytest
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DOCS_IMG = ARTIFACTS.parent / "docs" / "img"  # the guide's screenshots: refreshed by `make screenshots`
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--hide-scrollbars", "--disable-dev-shm-usage")  # fmt: skip
 
@@ -34,10 +35,13 @@ def start(width: int = 1280, height: int = 800):
 
 
 def full_page_screenshot(driver, name: str, width: int) -> Path:
-    """Resize the window to the whole page at ``width`` and save a PNG under test-artifacts/."""
+    """Resize the window to the whole page at ``width`` and save a PNG under test-artifacts/ (and, with
+    ``MLWRIGHT_DOCS_SCREENSHOTS=1``, over the guide's copy in docs/img/ when it has one of that name)."""
     ARTIFACTS.mkdir(exist_ok=True)
     height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
     driver.set_window_size(width, min(int(height) + 120, 16000))
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
+    if os.environ.get("MLWRIGHT_DOCS_SCREENSHOTS") == "1" and (DOCS_IMG / path.name).exists():
+        shutil.copyfile(path, DOCS_IMG / path.name)  # one of the guide's set: replaced by this run's
     return path

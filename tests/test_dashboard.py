@@ -369,3 +369,17 @@ def test_mlwright_serve_without_a_model_serves_the_dashboard(tmp_path):
         proc.terminate()
         out = " ".join(proc.communicate(timeout=20)[0].decode().split())  # (rich wraps lines)
     assert "dashboard at /ui" in out and "no model (the dashboard only)" in out
+
+
+def test_charts_never_draw_an_axis_below_zero_for_values_that_cannot_be_negative():
+    import re
+
+    from mlwright.ui.charts import line_chart
+
+    def axis(svg: str) -> list[float]:
+        return [float(v) for v in re.findall(r'class="axis" text-anchor="end">([^<]+)<', svg)]
+
+    assert min(axis(line_chart(["12-06"], {"drifted share": [0.0]}, "Share of features drifting"))) == 0
+    assert min(axis(line_chart(["a", "b"], {"psi": [0.01, 0.4]}, "PSI", threshold=0.2))) == 0
+    assert min(axis(line_chart(["a"], {"p50": [11.6]}, "Latency (ms)"))) == 0  # from zero: sizes compare by eye
+    assert min(axis(line_chart(["a", "b"], {"r2": [-0.3, 0.5]}, "Live R²"))) < -0.3  # a metric that can be negative

@@ -169,6 +169,22 @@ def test_whole_path_in_a_browser(tmp_path, driver):
         _wait(d, lambda: d.find_element(By.CSS_SELECTOR, "pre.log"), 10, "the step log")
         _shots(d, "pipeline-run")
 
+        # ---- traffic for the monitoring page: a file of 300 applicants with their incomes tripled, scored
+        import pandas as pd
+
+        rows = pd.read_csv(demo_data_path()).sample(300, random_state=0)
+        rows.assign(income=rows["income"] * 3).to_csv(tmp_path / "applicants.csv", index=False)
+        d.get(f"{base}/ui/predict/card")
+        d.find_element(By.ID, "score-input").send_keys(str(tmp_path / "applicants.csv"))
+        d.find_element(By.CSS_SELECTOR, "#score-file button[type=submit]").click()
+
+        def drifted():  # the log is written in the background: reload until the window holds the file's rows
+            d.get(f"{base}/ui/monitoring/card")
+            found = d.find_element(By.XPATH, "//dt[text()='Drifted features']/following-sibling::dd").text
+            return "income" in found
+
+        _wait(d, drifted, 30, "the tripled incomes flagged as drift")
+
         for page in ("runs", "monitoring/card", "pipelines", "predict", ""):
             d.get(f"{base}/ui/{page}")
             assert "Something went wrong" not in d.page_source
