@@ -22,7 +22,7 @@ from mlwright.errors import MlwrightWarning
 from mlwright.evaluation.metrics import Metric, get_metric
 from mlwright.evaluation.tempering import fit_tempering, floor_only, tempering_gain
 from mlwright.models import get as get_family
-from mlwright.models._common import thin_fold_forest
+from mlwright.models._common import FOREST_MAX_BYTES, thin_fold_forest
 from mlwright.search import Search, Spilled
 
 __all__ = ["ENSEMBLE_NAME", "Choice", "build_members", "choose", "leaderboard", "meet_latency", "temper", "trial_rows"]
@@ -100,9 +100,11 @@ def build_members(search: Search, members: list[tuple[Any, float]], refit: bool)
             keys = [f"{fam.style}/{k}" for k in range(len(t.models))]
             for k, key in enumerate(keys):
                 preps[key] = search.fold_preprocessor(fam.style, k)
-            # loaded one by one, each thinned at once: fold forests never sit in memory whole together
-            k = len(t.models)
-            models = [thin_fold_forest(m.load() if isinstance(m, Spilled) else m, k) for m in t.models]
+            # loaded one by one, each thinned at once: fold forests never sit in memory whole together, and
+            # under a memory limit together they take no more than the room left (one forest's worth)
+            k, room = len(t.models), search.model_room()
+            cap = int(max(min(room, FOREST_MAX_BYTES), 0))
+            models = [thin_fold_forest(m.load() if isinstance(m, Spilled) else m, k, cap) for m in t.models]
         out.append(
             Member(
                 t.name,
