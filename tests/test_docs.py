@@ -38,6 +38,9 @@ def test_the_guide_has_runnable_examples():
 def test_runnable_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": f"docs.{page.stem}"}
+    for key in ("AIP_PREDICT_ROUTE", "AIP_HEALTH_ROUTE"):  # an example sets Vertex's routes: undone after the page
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     for i, code in enumerate(BLOCK.findall(page.read_text(encoding="utf-8"))):
         exec(compile(code, f"{page.name} (block {i + 1})", "exec"), namespace)  # our own docs
 
