@@ -96,9 +96,8 @@ def test_fit_on_a_table_larger_than_the_budget_trains_on_all_rows(tmp_path, monk
     df.loc[df.index % 997 == 5, "y"] = None  # rows without a target are never trained or judged on
     df.to_parquet(tmp_path / "parts", partition_cols=["part"], index=False)
     monkeypatch.setattr(oc, "LARGE_SHARE", 0.002)
-    m = mlwright.AutoML(
-        time_budget=20, max_trials=2, families=["lightgbm"], limits={"memory": "3GB"}, tracking=None, seed=0
-    )
+    m = mlwright.AutoML(time_budget=20, max_trials=2, families=["lightgbm"], limits={"memory": "3GB"}, tracking=None,
+                        seed=0, report_seconds=0)  # fmt: skip
     m.fit(tmp_path / "parts", target="y")
     big = m.large_
     labelled = int(df["y"].notna().sum())
@@ -182,7 +181,7 @@ def test_on_a_dask_cluster_the_final_model_trains_on_all_rows_with_xgboost_dask(
         client = Client(cluster)
         try:
             m = mlwright.AutoML(time_budget=120, max_trials=2, limits={"memory": "3GB"}, tracking=None, cluster=client,
-                                families=["xgboost", "lightgbm"])  # fmt: skip
+                                families=["xgboost", "lightgbm"], report_seconds=0)  # fmt: skip
             m.fit(tmp_path / "t.parquet", target="y")
         finally:
             client.close()
