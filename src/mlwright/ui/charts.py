@@ -43,15 +43,12 @@ def line_chart(
         parts.append(f'<text x="{left}" y="{top + ph / 2}" class="chart-empty">no values yet</text></svg>')
         return "".join(parts)
     lo, hi = min(values), max(values)
-    never_negative = lo >= 0  # shares, PSI, latencies, counts: the axis starts at zero, never below it
-    if never_negative:
-        lo = 0.0
     if hi == lo:
         lo, hi = lo - (abs(lo) * 0.1 or 1), hi + (abs(hi) * 0.1 or 1)
     pad = (hi - lo) * 0.08
     lo, hi = lo - pad, hi + pad
-    if never_negative:
-        lo = max(lo, 0.0)
+    if min(values) >= 0:  # shares, PSI, latencies, counts: the axis starts at zero, never below it
+        lo = 0.0
 
     def x(i: int) -> float:
         return left + (pw * i / (n - 1) if n > 1 else pw / 2)
